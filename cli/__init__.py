@@ -1,0 +1,1 @@
+"""The ``fastplan`` command line (installed as the package ``fastplan_cli``)."""

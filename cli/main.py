@@ -1,0 +1,69 @@
+"""Entry point of the ``fastplan`` command: a click group whose subcommands load lazily.
+
+Each subcommand lives in its own module ``fastplan_cli.cmd_<name>`` and is imported only
+when used, so ``fastplan --help`` stays instant (no Numba import, no compilation).
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+# name -> (module, attribute, one-line help shown by `fastplan --help`)
+COMMANDS = {
+    "geometry": ("cmd_geometry", "geometry", "Geometry metrics (effective dimension, amenability) per d."),
+    "plan": ("cmd_plan", "plan", "Plan one problem with one planner and print the result."),
+    "sweep": ("cmd_sweep", "sweep", "Run a grid of experiments into one HDF5 results file."),
+    "ls": ("cmd_store", "ls", "List the configurations a results file holds."),
+    "show": ("cmd_store", "show", "Summarise results (mean and spread over seeds)."),
+    "report": ("cmd_report", "report", "Write the paper's tables, figures and report.md."),
+    "reproduce": ("cmd_report", "reproduce", "Run the paper's default sweep and write the report."),
+    "warmup": ("cmd_warmup", "warmup", "Compile and cache every kernel ahead of a sweep."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when that subcommand runs."""
+
+    def list_commands(self, ctx):
+        return [name for name in COMMANDS if _available(name)]
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS or not _available(name):
+            return None
+        module, attr, _ = COMMANDS[name]
+        return getattr(importlib.import_module(f"fastplan_cli.{module}"), attr)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _available(name: str) -> bool:
+    return importlib.util.find_spec(f"fastplan_cli.{COMMANDS[name][0]}") is not None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="fastplan")
+def cli():
+    """fastplan: plan directly in latent action spaces, fast, on CPUs.
+
+    Implements the framework of "Planning in Latent Action Spaces" (three latent
+    geometries, the world model s' = tanh(A s + B a + b), five planners, the metrics of
+    Sec. 2.4). Start with `fastplan reproduce --out report/`.
+    """
+
+
+def main():  # pragma: no cover - console entry for `python -m fastplan_cli.main`
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,37 @@
+"""fastplan: a Numba-compiled CPU engine for planning directly in latent action spaces.
+
+Quick use::
+
+    import fastplan
+    prob = fastplan.make_problem("vae", d=8, horizon=8, seed=0)
+    res = fastplan.plan(prob, "cem")
+    print(res.goal_distance, res.smoothness, res.samples)
+
+Heavy modules (and Numba compilation) load on first use.
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "make_problem": "fastplan.problem", "Problem": "fastplan.problem",
+    "make_geometry": "fastplan.geometry", "Geometry": "fastplan.geometry",
+    "make_world": "fastplan.world", "WorldModel": "fastplan.world",
+    "rollout": "fastplan.rollout",
+    "geometry_metrics": "fastplan.metrics",
+    "plan": "fastplan.api", "plan_batch": "fastplan.api",
+    "PlanResult": "fastplan.api", "BatchResult": "fastplan.api",
+    "PLANNERS": "fastplan.planners", "DEFAULTS": "fastplan.planners",
+    "FastplanError": "fastplan._validate",
+    "load": "fastplan.store",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'fastplan' has no attribute {name!r}")

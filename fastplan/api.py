@@ -1,0 +1,201 @@
+"""The Python API: plan one problem or a batch of problems with one planner."""
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import rng
+from ._validate import FastplanError, check_seed
+from .planners import GEOMETRY_USAGES, canonical_planner, resolve
+from .problem import Problem
+from .rollout import rollout
+
+
+@dataclass
+class Batch:
+    """Problems stacked into contiguous arrays for a kernel call.
+
+    A, B : (P, d, d); b, s0, goal : (P, d); seeds : (P,) uint64; T : int;
+    geometries : list of Geometry (length P).
+    """
+
+    A: np.ndarray
+    B: np.ndarray
+    b: np.ndarray
+    s0: np.ndarray
+    goal: np.ndarray
+    seeds: np.ndarray
+    T: int
+    geometries: list
+
+    @property
+    def P(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.A.shape[1]
+
+    def initial_draws(self, n: int, usage: str) -> np.ndarray:
+        """``n`` initial action sequences per problem, shape (P, n, T, d).
+
+        ``usage="prior"``: i.i.d. draws of each problem's geometry (sample stream 2 under
+        the planner seed); ``"none"``: standard normal draws.
+        """
+        out = np.empty((self.P, n, self.T, self.d))
+        for p, (geom, seed) in enumerate(zip(self.geometries, self.seeds)):
+            if usage == "prior":
+                out[p] = geom.sample(n * self.T, seed=int(seed), stream=2).reshape(n, self.T, self.d)
+            else:
+                out[p] = rng.normals(int(seed), rng.stream_id(rng.PLAN_INIT), (n, self.T, self.d))
+        return out
+
+    def prior_mean_std(self, usage: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per-coordinate prior mean and std tiled over the horizon, each (P, T, d).
+
+        ``usage="prior"``: the geometry's exact mean and per-coordinate std;
+        ``"none"``: 0 and 1.
+        """
+        mean = np.zeros((self.P, self.T, self.d))
+        std = np.ones((self.P, self.T, self.d))
+        if usage == "prior":
+            for p, geom in enumerate(self.geometries):
+                mean[p] = geom.mean()
+                std[p] = geom.std()
+        return mean, std
+
+
+@dataclass
+class BatchResult:
+    """Result of planning P problems with one planner.
+
+    actions : (P, T, d) planned latent actions a_1..a_T
+    states : (P, T+1, d) state trajectory s_0..s_T under Eq. 4
+    cost, goal_distance, smoothness : (P,) Eq. 5, ||s_T - s*||, Eq. 11
+    samples : (P,) int64 world-model rollouts the planner performed (counted in-kernel)
+    steps : (P,) int64 single-step world-model evaluations (a partial rollout counts its steps)
+    wall_time : float, seconds for the whole batch (planning kernel only)
+    """
+
+    planner: str
+    hyperparameters: dict
+    geometry_usage: str
+    seeds: np.ndarray
+    actions: np.ndarray
+    states: np.ndarray
+    cost: np.ndarray
+    goal_distance: np.ndarray
+    smoothness: np.ndarray
+    samples: np.ndarray
+    steps: np.ndarray
+    wall_time: float
+    extra: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return self.actions.shape[0]
+
+    def __getitem__(self, p: int) -> "PlanResult":
+        return PlanResult(
+            planner=self.planner, hyperparameters=dict(self.hyperparameters),
+            geometry_usage=self.geometry_usage, seed=int(self.seeds[p]),
+            actions=self.actions[p], states=self.states[p], cost=float(self.cost[p]),
+            goal_distance=float(self.goal_distance[p]), smoothness=float(self.smoothness[p]),
+            samples=int(self.samples[p]), steps=int(self.steps[p]),
+            wall_time=self.wall_time / len(self))
+
+
+@dataclass
+class PlanResult:
+    """Result of planning one problem (fields as :class:`BatchResult`, without the P axis).
+
+    ``wall_time`` is the batch's time divided by its size when taken from a batch.
+    """
+
+    planner: str
+    hyperparameters: dict
+    geometry_usage: str
+    seed: int
+    actions: np.ndarray
+    states: np.ndarray
+    cost: float
+    goal_distance: float
+    smoothness: float
+    samples: int
+    steps: int
+    wall_time: float
+
+
+def stack(problems, seeds=None) -> Batch:
+    """Stack problems of equal d and horizon into a :class:`Batch` (seeds default to theirs)."""
+    problems = list(problems)
+    if not problems:
+        raise FastplanError("no problems to plan")
+    if not all(isinstance(p, Problem) for p in problems):
+        raise FastplanError("plan_batch expects Problem objects (see fastplan.make_problem)")
+    d, T = problems[0].d, problems[0].T
+    if any(p.d != d or p.T != T for p in problems):
+        raise FastplanError("all problems of a batch must share d and the horizon")
+    if seeds is None:
+        seeds = [p.seed for p in problems]
+    seeds = [check_seed(s) for s in seeds]
+    if len(seeds) != len(problems):
+        raise FastplanError(f"got {len(seeds)} seeds for {len(problems)} problems")
+    arr = lambda xs: np.ascontiguousarray(np.stack(xs), dtype=np.float64)  # noqa: E731
+    return Batch(
+        A=arr([p.world.A for p in problems]), B=arr([p.world.B for p in problems]),
+        b=arr([p.world.b for p in problems]), s0=arr([p.s0 for p in problems]),
+        goal=arr([p.goal for p in problems]), seeds=np.asarray(seeds, dtype=np.uint64),
+        T=T, geometries=[p.geometry for p in problems])
+
+
+def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "prior",
+               **overrides) -> BatchResult:
+    """Plan a batch of problems (same d and horizon) with one planner in one kernel call.
+
+    Parameters
+    ----------
+    problems : sequence of Problem
+    planner : {"cem", "mppi", "gradient", "sgld", "diffusion"}
+    seeds : sequence of int, optional
+        Planner seeds (default: each problem's seed).  Planning P problems together gives
+        exactly the same result as planning them one by one.
+    geometry_usage : {"prior", "none"}
+        How the latent geometry enters the planner (README: "Where the geometry enters").
+    **overrides
+        Hyperparameters to change from the paper's values (see ``planners.DEFAULTS``).
+    """
+    planner = canonical_planner(planner)
+    if geometry_usage not in GEOMETRY_USAGES:
+        raise FastplanError(f"unknown geometry usage {geometry_usage!r}; choose from {', '.join(GEOMETRY_USAGES)}")
+    hp = resolve(planner, overrides)
+    batch = stack(problems, seeds)
+    module = importlib.import_module(f"fastplan.planners.{planner}")
+    inputs = module.prepare(batch, hp, geometry_usage)
+    t0 = time.perf_counter()
+    actions, samples, steps = module.run(batch, hp, inputs)
+    wall = time.perf_counter() - t0
+    ev = rollout(batch.A, batch.B, batch.b, batch.s0, batch.goal, actions[:, None], lam=hp["lam"],
+                 return_states=True)
+    return BatchResult(
+        planner=planner, hyperparameters=hp, geometry_usage=geometry_usage, seeds=batch.seeds,
+        actions=actions, states=ev["states"][:, 0], cost=ev["cost"][:, 0],
+        goal_distance=ev["goal_distance"][:, 0], smoothness=ev["smoothness"][:, 0],
+        samples=samples, steps=steps, wall_time=wall)
+
+
+def plan(problem: Problem, planner: str, seed: int | None = None, *, geometry_usage: str = "prior",
+         **overrides) -> PlanResult:
+    """Plan one problem; see :func:`plan_batch` for the arguments.
+
+    Example
+    -------
+    >>> import fastplan
+    >>> prob = fastplan.make_problem("vae", d=8, horizon=8, seed=0)
+    >>> res = fastplan.plan(prob, "cem", seed=0)
+    >>> res.goal_distance, res.samples
+    """
+    seeds = None if seed is None else [seed]
+    return plan_batch([problem], planner, seeds, geometry_usage=geometry_usage, **overrides)[0]

@@ -1,0 +1,153 @@
+"""The three latent-action geometries of Sec. 2.1.
+
+===========  ==============================================================================
+``vae``      Eq. 1: equal-weight mixture of K=8 Gaussians, centers ``mu_k ~ N(0, 4 I)``,
+             component variance ``sigma^2 = 0.25``.
+``ebm``      Eq. 2 (sparse EBM): ``k = floor(0.3 d)`` coordinates chosen uniformly without
+             replacement are ``N(0, 2.25)``; the others are exactly 0.  When ``k = 0``
+             (d <= 3) every sample is the zero vector: the geometry is a point mass at 0,
+             its covariance is 0 and its effective dimension is undefined (NaN).
+``vqvae``    Eq. 3: ``c_k + eps`` with ``k ~ Uniform{1..K}``, K=8 codebook entries
+             ``c_k ~ N(0, 4 I)``, ``eps ~ N(0, 0.0025 I)``.
+===========  ==============================================================================
+
+A geometry is fixed by ``(kind, d, seed)``: the seed fixes the centers / codebook.
+Samples are drawn with their own ``(seed, stream)`` address so that a planner's
+initial draws never coincide with the draws used for the metrics.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from . import rng
+from ._jit import parallel_kernel
+from ._validate import FastplanError, check_dim, check_positive_int, check_seed
+
+KINDS = ("vae", "ebm", "vqvae")
+#: Long names accepted wherever a geometry kind is.
+ALIASES = {"vae": "vae", "ebm": "ebm", "sparse-ebm": "ebm", "sparse_ebm": "ebm",
+           "vqvae": "vqvae", "vq-vae": "vqvae", "vq_vae": "vqvae"}
+LABELS = {"vae": "VAE", "ebm": "Sparse-EBM", "vqvae": "VQ-VAE"}
+
+K = 8                   # mixture components / codebook entries (Sec. 2.1)
+CENTER_STD = 2.0        # centers ~ N(0, 4 I)
+VAE_STD = 0.5           # component variance 0.25
+EBM_RHO = 0.3           # active fraction
+EBM_STD = 1.5           # active values ~ N(0, 2.25)
+VQ_STD = 0.05           # codebook noise ~ N(0, 0.0025 I)
+
+_MIXTURE, _SPARSE = 0, 1
+
+
+def canonical_kind(kind: str) -> str:
+    """Map a geometry name (``vae``, ``ebm``/``sparse-ebm``, ``vqvae``/``vq-vae``) to its kind."""
+    key = str(kind).strip().lower()
+    if key not in ALIASES:
+        raise FastplanError(f"unknown geometry {kind!r}; choose from {', '.join(KINDS)}")
+    return ALIASES[key]
+
+
+@parallel_kernel
+def _sample_kernel(family, centers, noise_std, k_active, key_comp, key_noise, key_supp, out):
+    """Fill ``out`` (n, d) with samples; row i uses only draws addressed by i."""
+    n, d = out.shape
+    n_centers = centers.shape[0]
+    for i in numba.prange(n):
+        if family == 0:
+            c = np.int64(rng.u64(key_comp, np.uint64(i)) % np.uint64(n_centers))
+            for j in range(d):
+                out[i, j] = centers[c, j] + noise_std * rng.normal(key_noise, np.uint64(i * d + j))
+        else:
+            for j in range(d):
+                out[i, j] = 0.0
+            # partial Fisher-Yates: the first k_active entries of a random permutation
+            perm = np.arange(d)
+            for m in range(k_active):
+                w = rng.u64(key_supp, np.uint64(i * d + m))
+                r = m + np.int64(w % np.uint64(d - m))
+                tmp = perm[m]
+                perm[m] = perm[r]
+                perm[r] = tmp
+                out[i, perm[m]] = noise_std * rng.normal(key_noise, np.uint64(i * d + m))
+
+
+@dataclass(frozen=True, eq=False)
+class Geometry:
+    """A latent-action geometry fixed by ``(kind, d, seed)``.
+
+    Attributes
+    ----------
+    kind : {"vae", "ebm", "vqvae"}
+    d : int
+        Latent dimension.
+    seed : int
+        Seed of the centers / codebook.
+    centers : ndarray, shape (K, d)
+        Mixture means (VAE) or codebook entries (VQ-VAE); empty (0, d) for the sparse EBM.
+    """
+
+    kind: str
+    d: int
+    seed: int
+    centers: np.ndarray
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.kind]
+
+    @property
+    def n_active(self) -> int:
+        """Active coordinates per sample (sparse EBM: floor(0.3 d); others: d)."""
+        return int(np.floor(EBM_RHO * self.d + 1e-9)) if self.kind == "ebm" else self.d
+
+    @property
+    def component_std(self) -> float:
+        """Std of the Gaussian around a center (or of an active EBM coordinate)."""
+        return {"vae": VAE_STD, "ebm": EBM_STD, "vqvae": VQ_STD}[self.kind]
+
+    def sample(self, n: int, seed: int | None = None, stream: int = 0) -> np.ndarray:
+        """Draw ``n`` samples, shape (n, d), addressed by ``(seed, stream)``.
+
+        ``seed`` defaults to the geometry's seed; ``stream`` (< 2**24) separates uses.
+        """
+        n = check_positive_int(n, "number of samples")
+        seed = self.seed if seed is None else check_seed(seed)
+        keys = [rng.key(seed, rng.stream_id(tag, stream))
+                for tag in (rng.GEOM_SAMPLE_COMPONENT, rng.GEOM_SAMPLE_NOISE, rng.GEOM_SAMPLE_SUPPORT)]
+        out = np.empty((n, self.d))
+        family = _SPARSE if self.kind == "ebm" else _MIXTURE
+        _sample_kernel(family, self.centers, self.component_std, self.n_active, *keys, out)
+        return out
+
+    def mean(self) -> np.ndarray:
+        """Exact mean, shape (d,)."""
+        if self.kind == "ebm":
+            return np.zeros(self.d)
+        return self.centers.mean(axis=0)
+
+    def cov(self) -> np.ndarray:
+        """Exact covariance, shape (d, d) (mixture: within + between components)."""
+        if self.kind == "ebm":
+            return np.eye(self.d) * (EBM_STD**2 * self.n_active / self.d)
+        dev = self.centers - self.centers.mean(axis=0)
+        return dev.T @ dev / self.centers.shape[0] + np.eye(self.d) * self.component_std**2
+
+    def std(self) -> np.ndarray:
+        """Exact per-coordinate standard deviation, shape (d,)."""
+        return np.sqrt(np.diag(self.cov()))
+
+
+def make_geometry(kind: str, d: int, seed: int) -> Geometry:
+    """Build the geometry ``kind`` at dimension ``d`` with centers fixed by ``seed``."""
+    kind = canonical_kind(kind)
+    d = check_dim(d)
+    seed = check_seed(seed)
+    if kind == "ebm":
+        centers = np.zeros((0, d))
+    else:
+        centers = rng.normals(seed, rng.stream_id(rng.GEOM_CENTERS), (K, d)) * CENTER_STD
+    centers.setflags(write=False)
+    return Geometry(kind=kind, d=d, seed=seed, centers=centers)
