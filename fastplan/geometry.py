@@ -148,6 +148,7 @@ def make_geometry(kind: str, d: int, seed: int) -> Geometry:
     if kind == "ebm":
         centers = np.zeros((0, d))
     else:
-        centers = rng.normals(seed, rng.stream_id(rng.GEOM_CENTERS), (K, d)) * CENTER_STD
+        # each kind draws its own centers: VAE modes and VQ-VAE codes are independent
+        centers = rng.normals(seed, rng.stream_id(rng.GEOM_CENTERS, KINDS.index(kind)), (K, d)) * CENTER_STD
     centers.setflags(write=False)
     return Geometry(kind=kind, d=d, seed=seed, centers=centers)

@@ -1,0 +1,137 @@
+"""Serial building blocks shared by the planner kernels.
+
+Sample batches are structure-of-arrays: ``X[t, j, i]`` of shape (T, d, N) with the sample
+axis contiguous.  A parallel work item owns the columns ``lo <= i < hi`` of such an array
+(at most :data:`CHUNK` of them) and private scratch rows, so items never share writes.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import rng
+from .._jit import kernel
+
+#: Samples per parallel work item.  Results do not depend on it (every draw is addressed
+#: by its sample index), only speed does.
+CHUNK = 16
+
+
+@kernel
+def n_chunks(N):
+    """Number of work items that cover N samples."""
+    return (N + CHUNK - 1) // CHUNK
+
+
+@kernel
+def rollout_cols(A, B, b, s0, goal, X, lo, hi, lam, S, U, path, cost):
+    """Roll out columns lo..hi-1 of X (T, d, N) and write their Eq. 5 cost.
+
+    S, U : (d, CHUNK) scratch; on return S[:, :hi-lo] holds the final states s_T.
+    path : (CHUNK,) scratch.  cost : (N,) output, entries lo..hi-1 written.
+    Returns the number of model steps performed, ``(hi - lo) * T``.
+    """
+    T = X.shape[0]
+    d = s0.shape[0]
+    n = hi - lo
+    for r in range(d):
+        for i in range(n):
+            S[r, i] = s0[r]
+    for i in range(n):
+        path[i] = 0.0
+    for t in range(T):
+        for r in range(d):
+            for i in range(n):
+                U[r, i] = b[r]
+            for k in range(d):
+                w = A[r, k]
+                for i in range(n):
+                    U[r, i] += w * S[k, i]
+            for k in range(d):
+                w = B[r, k]
+                for i in range(n):
+                    U[r, i] += w * X[t, k, lo + i]
+            for i in range(n):
+                U[r, i] = math.tanh(U[r, i])
+        for i in range(n):
+            s2 = 0.0
+            for r in range(d):
+                diff = U[r, i] - S[r, i]
+                s2 += diff * diff
+            path[i] += math.sqrt(s2)
+        for r in range(d):
+            for i in range(n):
+                S[r, i] = U[r, i]
+    for i in range(n):
+        s2 = 0.0
+        for r in range(d):
+            diff = S[r, i] - goal[r]
+            s2 += diff * diff
+        cost[lo + i] = math.sqrt(s2) + lam * (path[i] / T)
+    return n * T
+
+
+@kernel
+def fill_gaussian_cols(key, mean, std, X, lo, hi, z):
+    """X[t, j, i] = mean[t, j] + std[t, j] * xi for columns lo..hi-1.
+
+    xi is normal number ``i*T*d + t*d + j`` of the stream ``key`` (so a sample's noise
+    depends only on its index).  mean, std : (T, d); X : (T, d, N); z : (T*d,) scratch.
+    """
+    T, d = mean.shape
+    for i in range(lo, hi):
+        rng.fill_normal(key, np.uint64(i * T * d), z)
+        for t in range(T):
+            for j in range(d):
+                X[t, j, i] = mean[t, j] + std[t, j] * z[t * d + j]
+
+
+@kernel
+def sequence_cost(A, B, b, s0, goal, a, lam, states, pre):
+    """Cost (Eq. 5) of one sequence a (T, d); stores states (T+1, d) and pre-activations (T, d).
+
+    ``pre[t] = A s_t + B a_t + b`` so that ``states[t+1] = tanh(pre[t])``.
+    """
+    T, d = a.shape
+    for r in range(d):
+        states[0, r] = s0[r]
+    path = 0.0
+    for t in range(T):
+        for r in range(d):
+            u = b[r]
+            for k in range(d):
+                u += A[r, k] * states[t, k]
+            for k in range(d):
+                u += B[r, k] * a[t, k]
+            pre[t, r] = u
+            states[t + 1, r] = math.tanh(u)
+        s2 = 0.0
+        for r in range(d):
+            diff = states[t + 1, r] - states[t, r]
+            s2 += diff * diff
+        path += math.sqrt(s2)
+    s2 = 0.0
+    for r in range(d):
+        diff = states[T, r] - goal[r]
+        s2 += diff * diff
+    return math.sqrt(s2) + lam * (path / T)
+
+
+@kernel
+def soa_from_aos(src, dst):
+    """dst[t, j, i] = src[i, t, j] for src (N, T, d) and dst (T, d, N)."""
+    N, T, d = src.shape
+    for t in range(T):
+        for j in range(d):
+            for i in range(N):
+                dst[t, j, i] = src[i, t, j]
+
+
+@kernel
+def copy_col(X, i, out):
+    """out[t, j] = X[t, j, i] for X (T, d, N) and out (T, d)."""
+    T, d = out.shape
+    for t in range(T):
+        for j in range(d):
+            out[t, j] = X[t, j, i]

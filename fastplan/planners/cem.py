@@ -1,0 +1,96 @@
+"""Cross-Entropy Method (Sec. 2.3).
+
+A diagonal Gaussian N(mu, sigma^2) over the flattened (T, d) action sequence.  Each of
+``iterations`` rounds samples ``population`` sequences, keeps the ``n_elite =
+round(elite_fraction * population)`` cheapest (Eq. 5; ties by lowest index) and refits mu
+and sigma (population std, ddof=0) to them.  The plan returned is the cheapest sequence
+evaluated in any round (as mbrl-lib's CEM does), so no rollout is spent on evaluating the
+final mean: ``samples = iterations * population`` (2000 with the paper's values).
+
+Geometry usage: ``prior`` starts from the geometry's exact mean and per-coordinate std
+(tiled over the horizon); ``none`` from N(0, I).
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from .. import rng
+from .._jit import parallel_kernel
+from . import n_elite as _n_elite
+from ._common import CHUNK, copy_col, fill_gaussian_cols, n_chunks, rollout_cols
+
+
+@parallel_kernel
+def cem_kernel(A, B, b, s0, goal, mu0, sig0, seeds, lam, population, iterations, n_elite,
+               out_actions, out_samples, out_steps):
+    """Plan P problems with CEM.
+
+    A, B : (P, d, d); b, s0, goal : (P, d); mu0, sig0 : (P, T, d) initial mean and std;
+    seeds : (P,) uint64.  Writes out_actions (P, T, d) and per-problem rollout / step counts.
+    """
+    P, T, d = mu0.shape
+    N = population
+    C = n_chunks(N)
+    mu = mu0.copy()
+    sig = sig0.copy()
+    pop = np.empty((P, T, d, N))
+    cost = np.empty((P, N))
+    best_cost = np.full(P, np.inf)
+    S = np.empty((P * C, d, CHUNK))
+    U = np.empty((P * C, d, CHUNK))
+    path = np.empty((P * C, CHUNK))
+    z = np.empty((P * C, T * d))
+    rollouts = np.zeros(P * C, dtype=np.int64)
+    steps = np.zeros(P * C, dtype=np.int64)
+    for it in range(iterations):
+        for item in numba.prange(P * C):
+            p = item // C
+            lo = (item % C) * CHUNK
+            hi = min(lo + CHUNK, N)
+            key = rng.make_key(seeds[p], rng.stream_of(rng.PLAN_NOISE, it, 0))
+            fill_gaussian_cols(key, mu[p], sig[p], pop[p], lo, hi, z[item])
+            steps[item] += rollout_cols(A[p], B[p], b[p], s0[p], goal[p], pop[p], lo, hi, lam,
+                                        S[item], U[item], path[item], cost[p])
+            rollouts[item] += hi - lo
+        for p in numba.prange(P):
+            order = np.argsort(cost[p], kind="mergesort")
+            if cost[p, order[0]] < best_cost[p]:
+                best_cost[p] = cost[p, order[0]]
+                copy_col(pop[p], order[0], out_actions[p])
+            for t in range(T):
+                for j in range(d):
+                    m = 0.0
+                    for e in range(n_elite):
+                        m += pop[p, t, j, order[e]]
+                    m /= n_elite
+                    v = 0.0
+                    for e in range(n_elite):
+                        diff = pop[p, t, j, order[e]] - m
+                        v += diff * diff
+                    mu[p, t, j] = m
+                    sig[p, t, j] = np.sqrt(v / n_elite)
+    for p in range(P):
+        out_samples[p] = 0
+        out_steps[p] = 0
+        for c in range(C):
+            out_samples[p] += rollouts[p * C + c]
+            out_steps[p] += steps[p * C + c]
+
+
+def prepare(batch, hp, usage):
+    """Initial mean and std (P, T, d) from the geometry (``prior``) or N(0, I) (``none``)."""
+    mean, std = batch.prior_mean_std(usage)
+    return {"mu0": mean, "sig0": std}
+
+
+def run(batch, hp, inputs):
+    """Run :func:`cem_kernel`; returns actions (P, T, d), samples (P,), steps (P,)."""
+    P, T, d = batch.P, batch.T, batch.d
+    actions = np.zeros((P, T, d))
+    samples = np.zeros(P, dtype=np.int64)
+    steps = np.zeros(P, dtype=np.int64)
+    cem_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["mu0"], inputs["sig0"],
+               batch.seeds, float(hp["lam"]), int(hp["population"]), int(hp["iterations"]),
+               int(_n_elite(hp)), actions, samples, steps)
+    return actions, samples, steps

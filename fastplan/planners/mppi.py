@@ -1,0 +1,104 @@
+"""Model Predictive Path Integral control (Sec. 2.3, Eq. 6).
+
+Each of ``iterations`` rounds draws ``samples`` perturbations eps_i ~ N(0, noise_std^2 I)
+(noise_std = 0.8, i.e. variance 0.64), evaluates the cost L_i of mu + eps_i (Eq. 5) and
+updates ``mu <- mu + sum_i w_i eps_i`` with ``w = softmax(-(L - min L) / temperature)``
+(subtracting min L changes nothing mathematically and avoids underflow).  The plan
+returned is the final mean mu; ``samples = iterations * samples`` (2000).
+
+Geometry usage: ``prior`` starts mu at the geometry's mean (tiled over the horizon);
+``none`` at 0.  The perturbation law is the paper's in both cases.
+"""
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from .. import rng
+from .._jit import parallel_kernel
+from ._common import CHUNK, fill_gaussian_cols, n_chunks, rollout_cols
+
+
+@parallel_kernel
+def mppi_kernel(A, B, b, s0, goal, mu0, seeds, lam, n_samples, iterations, noise_std, temperature,
+                out_actions, out_samples, out_steps):
+    """Plan P problems with MPPI.
+
+    A, B : (P, d, d); b, s0, goal : (P, d); mu0 : (P, T, d); seeds : (P,) uint64.
+    Writes the final mean to out_actions (P, T, d) and rollout / step counts.
+    """
+    P, T, d = mu0.shape
+    N = n_samples
+    C = n_chunks(N)
+    mu = mu0.copy()
+    zero = np.zeros((T, d))
+    std = np.full((T, d), noise_std)
+    eps = np.empty((P, T, d, N))
+    X = np.empty((P, T, d, N))
+    cost = np.empty((P, N))
+    S = np.empty((P * C, d, CHUNK))
+    U = np.empty((P * C, d, CHUNK))
+    path = np.empty((P * C, CHUNK))
+    z = np.empty((P * C, T * d))
+    w = np.empty((P, N))
+    rollouts = np.zeros(P * C, dtype=np.int64)
+    steps = np.zeros(P * C, dtype=np.int64)
+    for it in range(iterations):
+        for item in numba.prange(P * C):
+            p = item // C
+            lo = (item % C) * CHUNK
+            hi = min(lo + CHUNK, N)
+            key = rng.make_key(seeds[p], rng.stream_of(rng.PLAN_NOISE, it, 0))
+            fill_gaussian_cols(key, zero, std, eps[p], lo, hi, z[item])
+            for t in range(T):
+                for j in range(d):
+                    m = mu[p, t, j]
+                    for i in range(lo, hi):
+                        X[p, t, j, i] = m + eps[p, t, j, i]
+            steps[item] += rollout_cols(A[p], B[p], b[p], s0[p], goal[p], X[p], lo, hi, lam,
+                                        S[item], U[item], path[item], cost[p])
+            rollouts[item] += hi - lo
+        for p in numba.prange(P):
+            cmin = np.inf
+            for i in range(N):
+                if cost[p, i] < cmin:
+                    cmin = cost[p, i]
+            total = 0.0
+            for i in range(N):
+                w[p, i] = math.exp(-(cost[p, i] - cmin) / temperature)
+                total += w[p, i]
+            for t in range(T):
+                for j in range(d):
+                    acc = 0.0
+                    for i in range(N):
+                        acc += w[p, i] * eps[p, t, j, i]
+                    mu[p, t, j] += acc / total
+    for p in range(P):
+        for t in range(T):
+            for j in range(d):
+                out_actions[p, t, j] = mu[p, t, j]
+        out_samples[p] = 0
+        out_steps[p] = 0
+        for c in range(C):
+            out_samples[p] += rollouts[p * C + c]
+            out_steps[p] += steps[p * C + c]
+
+
+def prepare(batch, hp, usage):
+    """Initial mean (P, T, d): the geometry's mean (``prior``) or 0 (``none``)."""
+    mean, _ = batch.prior_mean_std(usage)
+    return {"mu0": mean}
+
+
+def run(batch, hp, inputs):
+    """Run :func:`mppi_kernel`; returns actions (P, T, d), samples (P,), steps (P,)."""
+    P, T, d = batch.P, batch.T, batch.d
+    actions = np.zeros((P, T, d))
+    samples = np.zeros(P, dtype=np.int64)
+    steps = np.zeros(P, dtype=np.int64)
+    mppi_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["mu0"], batch.seeds,
+                float(hp["lam"]), int(hp["samples"]), int(hp["iterations"]), float(hp["noise_std"]),
+                float(hp["temperature"]), actions, samples, steps)
+    return actions, samples, steps
