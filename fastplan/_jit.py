@@ -9,9 +9,47 @@ exactly as in NumPy, so a diverging plan shows up as NaN rather than as garbage.
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
+from pathlib import Path
 
 import numba
+
+def _source_hash() -> str:
+    """Hash of every fastplan source file and the Numba version.
+
+    Numba invalidates a cached kernel only when *its own* file changes, not when a helper
+    it inlines changes; keying the cache folder on all sources makes stale kernels
+    impossible (after an upgrade or an edit, kernels recompile once).
+    """
+    pkg = Path(__file__).resolve().parent
+    h = hashlib.sha1(numba.__version__.encode())
+    for path in sorted(pkg.rglob("*.py")):
+        h.update(path.relative_to(pkg).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _configure_cache() -> str:
+    """Point Numba's cache at ``<NUMBA_CACHE_DIR or ~/.cache/fastplan>/kernels-<hash>``."""
+    base = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "fastplan")
+    folder = os.path.join(base, f"kernels-{_source_hash()}")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=folder, delete=True)
+        probe.close()
+    except OSError:   # unwritable home: fall back to a private temporary folder
+        folder = os.path.join(tempfile.gettempdir(), f"fastplan-kernels-{os.getuid()}-{_source_hash()}")
+        os.makedirs(folder, exist_ok=True)
+    numba.config.CACHE_DIR = folder
+    return folder
+
+
+#: Folder of this process's kernel cache (set before any kernel is declared).
+CACHE_DIR = _configure_cache()
 
 #: fastmath flags shared by every kernel (NaN/inf semantics preserved).
 FASTMATH = frozenset({"contract", "nsz", "arcp"})
@@ -19,9 +57,30 @@ FASTMATH = frozenset({"contract", "nsz", "arcp"})
 _OPTIONS = dict(cache=True, error_model="numpy", fastmath=set(FASTMATH), nogil=True)
 
 
-def kernel(fn):
-    """Compile ``fn`` as a serial, cached kernel (usable inside other kernels)."""
-    return numba.njit(**_OPTIONS)(fn)
+def kernel(fn=None, *, inline: bool = False):
+    """Compile ``fn`` as a serial, cached kernel (usable inside other kernels).
+
+    ``inline=True`` inlines the function into its callers at Numba-IR level (for tiny
+    helpers on hot paths, so that the caller's loop can vectorise).
+    """
+    if fn is None:
+        return lambda f: kernel(f, inline=inline)
+    return numba.njit(inline="always" if inline else "never", **_OPTIONS)(fn)
+
+
+def exact_kernel(fn=None, *, inline: bool = False):
+    """Compile ``fn`` as a serial, cached kernel with strict IEEE arithmetic (no fastmath).
+
+    Used for the random-number transforms, whose NumPy twin in ``tests/reference.py`` must
+    reproduce every bit: without ``contract`` no multiply-add is fused.  Inline exact
+    helpers only into exact callers (inlining at IR level adopts the caller's flags).
+    """
+    if fn is None:
+        return lambda f: exact_kernel(f, inline=inline)
+    # fastmath=False must be explicit: an unset option is inherited from the first
+    # (fastmath) kernel that calls the helper, which would fuse multiply-adds.
+    return numba.njit(inline="always" if inline else "never", cache=True, error_model="numpy",
+                      fastmath=False, nogil=True)(fn)
 
 
 def parallel_kernel(fn):
@@ -43,6 +102,6 @@ def max_threads() -> int:
     return int(numba.config.NUMBA_NUM_THREADS)
 
 
-def cache_dir() -> str | None:
-    """The kernel cache folder when set through ``NUMBA_CACHE_DIR``, else ``None``."""
-    return os.environ.get("NUMBA_CACHE_DIR") or None
+def cache_dir() -> str:
+    """The folder holding this version's compiled kernels."""
+    return CACHE_DIR

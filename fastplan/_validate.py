@@ -37,6 +37,8 @@ def check_seed(seed) -> int:
 
 def as_array(x, name: str, shape: tuple | None = None, ndim: int | None = None) -> np.ndarray:
     """Convert to a finite, C-contiguous float64 array, checking shape (None = any size)."""
+    if x is None:
+        raise FastplanError(f"{name} is missing (got None)")
     try:
         arr = np.ascontiguousarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:

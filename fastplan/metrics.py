@@ -22,7 +22,7 @@ import numba
 import numpy as np
 
 from ._jit import parallel_kernel
-from ._validate import as_array, check_positive_int
+from ._validate import FastplanError, as_array, check_positive_int
 from .geometry import Geometry
 
 CONCENTRATION_DEFINITION = "radial: ||x - mean||_2 <= 2 * sqrt(trace(cov) / d)"
@@ -65,7 +65,7 @@ def mean_pairwise_distance(samples: np.ndarray) -> float:
     x = as_array(samples, "samples", ndim=2)
     n = x.shape[0]
     if n < 2:
-        raise ValueError("mean pairwise distance needs at least 2 samples")
+        raise FastplanError(f"mean pairwise distance needs at least 2 samples, got {n}")
     rows = np.empty(n)
     _pairwise_row_sums(x, rows)
     return float(np.sum(rows) / (n * (n - 1) / 2))  # fixed-order reduction: deterministic
@@ -92,6 +92,8 @@ def geometry_metrics(geometry: Geometry, n: int = N_METRIC_SAMPLES, seed: int | 
     ``concentration``, ``amenability`` and ``n_samples``.
     """
     n = check_positive_int(n, "number of metric samples")
+    if n < 2:
+        raise FastplanError(f"number of metric samples must be >= 2, got {n}")
     x = geometry.sample(n, seed=seed, stream=METRIC_STREAM)
     d_eff = effective_dimension(x)
     if math.isnan(d_eff):

@@ -14,7 +14,11 @@ depend on the number of threads, the chunking of work, or the executor.
 
 Normals use the Box-Muller transform on pairs: normal ``2i`` and ``2i+1`` share the 64-bit
 word ``u64(i)``; its high 32 bits give the radius (``u1 = (hi + 0.5) / 2**32`` so ``log``
-never sees 0; |z| <= 6.8) and its low 32 bits the angle.
+never sees 0; |z| <= 6.8) and its low 32 bits the angle ``2 pi u2``:
+``z_2i = r cos``, ``z_2i+1 = r sin`` with ``r = sqrt(-2 log u1)``.  ``log``, ``sin`` and
+``cos`` are the branch-free Cephes versions of :mod:`fastplan._fastmath` (within 2 ulp of
+the C library) so that noise generation vectorises; these transforms are compiled with
+strict IEEE arithmetic so the NumPy twin reproduces every bit.
 
 A plain NumPy twin of this scheme lives in ``tests/reference.py``; tests check bit equality.
 """
@@ -24,7 +28,8 @@ import math
 
 import numpy as np
 
-from ._jit import kernel
+from ._fastmath import log_unit, sincos_turns
+from ._jit import exact_kernel, kernel
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -46,7 +51,7 @@ PLAN_INIT, PLAN_NOISE, PLAN_LANGEVIN = 10, 11, 12
 METRICS = 13
 
 
-@kernel
+@exact_kernel(inline=True)
 def mix64(z):
     """Stafford Mix13 finalizer of a uint64 (the SplitMix64 output function)."""
     z = (z ^ (z >> _S30)) * _M1
@@ -64,7 +69,7 @@ def make_key(seed, stream):
     return mix64(mix64(np.uint64(seed) ^ GOLDEN) ^ np.uint64(stream))
 
 
-@kernel
+@exact_kernel(inline=True)
 def u64(key, index):
     """The ``index``-th 64-bit word of the stream with key ``key``."""
     return mix64(np.uint64(key) + (np.uint64(index) + _ONE) * GOLDEN)
@@ -76,42 +81,49 @@ def uniform(key, index):
     return float(u64(key, index) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@kernel
-def normal(key, index):
-    """Standard normal draw number ``index`` of the stream (Box-Muller on pairs)."""
-    w = u64(np.uint64(key), np.uint64(index) >> _ONE)
+@exact_kernel(inline=True)
+def _pair(w):
+    """Box-Muller pair (r cos, r sin) from one 64-bit word (see module docstring)."""
     u1 = (float(w >> _S32) + 0.5) * _INV32
     u2 = float(w & _LO32) * _INV32
-    r = math.sqrt(-2.0 * math.log(u1))
+    r = math.sqrt(-2.0 * log_unit(u1))
+    s, c = sincos_turns(u2)
+    return r * c, r * s
+
+
+@exact_kernel
+def normal(key, index):
+    """Standard normal draw number ``index`` of the stream (Box-Muller on pairs)."""
+    c, s = _pair(u64(np.uint64(key), np.uint64(index) >> _ONE))
     if np.uint64(index) & _ONE:
-        return r * math.sin(_TWO_PI * u2)
-    return r * math.cos(_TWO_PI * u2)
+        return s
+    return c
 
 
-@kernel
+@exact_kernel
 def fill_normal(key, start, out):
     """Fill the 1-D array ``out`` with normals ``start, start+1, ...`` of a stream.
 
-    Equal to ``[normal(key, start + i) for i in range(out.size)]`` bit for bit, but
-    computes each Box-Muller pair once.
+    Bit-identical to ``[normal(key, start + i) for i in range(out.size)]``; the pairs loop
+    has no branches and vectorises.
     """
     n = out.shape[0]
-    i = 0
-    while i < n:
-        g = np.uint64(start + i)
-        w = u64(np.uint64(key), g >> _ONE)
-        u1 = (float(w >> _S32) + 0.5) * _INV32
-        u2 = float(w & _LO32) * _INV32
-        r = math.sqrt(-2.0 * math.log(u1))
-        theta = _TWO_PI * u2
-        if g & _ONE:
-            out[i] = r * math.sin(theta)
-            i += 1
-        else:
-            out[i] = r * math.cos(theta)
-            if i + 1 < n:
-                out[i + 1] = r * math.sin(theta)
-            i += 2
+    if n == 0:
+        return
+    key = np.uint64(key)
+    first = np.uint64(start)
+    i0 = 0
+    if first & _ONE:                      # odd start: second half of a pair
+        out[0] = _pair(u64(key, first >> _ONE))[1]
+        i0 = 1
+    base = (first + np.uint64(i0)) >> _ONE
+    n_pairs = (n - i0) // 2
+    for m in range(n_pairs):
+        c, s = _pair(u64(key, base + np.uint64(m)))
+        out[i0 + 2 * m] = c
+        out[i0 + 2 * m + 1] = s
+    if (n - i0) % 2 == 1:                 # trailing first half of a pair
+        out[n - 1] = _pair(u64(key, base + np.uint64(n_pairs)))[0]
 
 
 def key(seed: int, stream: int) -> np.uint64:

@@ -17,6 +17,7 @@ import math
 import numba
 import numpy as np
 
+from ._fastmath import tanh
 from ._jit import kernel, parallel_kernel
 from ._validate import FastplanError, as_array
 
@@ -43,7 +44,7 @@ def step_soa(A, B, b, S, Xt, U):
             for i in range(n):
                 U[r, i] += w * Xt[k, i]
         for i in range(n):
-            U[r, i] = math.tanh(U[r, i])
+            U[r, i] = tanh(U[r, i])
 
 
 @kernel
@@ -167,10 +168,12 @@ def rollout(A, B, b, s0, goal, actions, lam: float = LAMBDA, return_states: bool
     dict with ``cost``, ``goal_distance``, ``smoothness`` of shape (P, N) (or (N,)) and,
     on request, ``states`` of shape (P, N, T+1, d) (or (N, T+1, d)).
     """
-    single = np.ndim(A) == 2
     A = as_array(A, "A")
+    single = A.ndim == 2
     if single:
-        A, B, b, s0, goal, actions = (np.asarray(x)[None] for x in (A, B, b, s0, goal, actions))
+        B, b, s0, goal, actions = (as_array(x, name) for x, name in
+                                   zip((B, b, s0, goal, actions), ("B", "b", "s0", "goal", "actions")))
+        A, B, b, s0, goal, actions = (x[None] for x in (A, B, b, s0, goal, actions))
     if A.ndim != 3 or A.shape[1] != A.shape[2]:
         raise FastplanError(f"A must have shape (P, d, d), got {A.shape}")
     P, d = A.shape[0], A.shape[1]
@@ -182,6 +185,10 @@ def rollout(A, B, b, s0, goal, actions, lam: float = LAMBDA, return_states: bool
     actions = as_array(actions, "actions", (P, None, None, d))
     if actions.shape[1] < 1 or actions.shape[2] < 1:
         raise FastplanError(f"actions must hold at least one sequence of length >= 1, got {actions.shape}")
+    try:
+        lam = float(lam)
+    except (TypeError, ValueError):
+        raise FastplanError(f"lambda must be a finite number >= 0, got {lam!r}") from None
     if not np.isfinite(lam) or lam < 0:
         raise FastplanError(f"lambda must be a finite number >= 0, got {lam}")
     N, T = actions.shape[1], actions.shape[2]

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from .. import rng
+from .._fastmath import tanh
 from .._jit import kernel
 
 #: Samples per parallel work item.  Results do not depend on it (every draw is addressed
@@ -53,7 +54,7 @@ def rollout_cols(A, B, b, s0, goal, X, lo, hi, lam, S, U, path, cost):
                 for i in range(n):
                     U[r, i] += w * X[t, k, lo + i]
             for i in range(n):
-                U[r, i] = math.tanh(U[r, i])
+                U[r, i] = tanh(U[r, i])
         for i in range(n):
             s2 = 0.0
             for r in range(d):
@@ -105,7 +106,7 @@ def sequence_cost(A, B, b, s0, goal, a, lam, states, pre):
             for k in range(d):
                 u += B[r, k] * a[t, k]
             pre[t, r] = u
-            states[t + 1, r] = math.tanh(u)
+            states[t + 1, r] = tanh(u)
         s2 = 0.0
         for r in range(d):
             diff = states[t + 1, r] - states[t, r]

@@ -24,6 +24,7 @@ import numba
 import numpy as np
 
 from .. import rng
+from .._fastmath import tanh
 from .._jit import kernel, parallel_kernel
 from ._common import sequence_cost
 
@@ -54,7 +55,7 @@ def fd_row(A, B, b, goal, a, states, pre, base, tt, lam, eps, S, U, path, c, g):
         prefix += math.sqrt(s2)
     for r in range(d):
         for j in range(d):
-            S[r, j] = math.tanh(pre[tt, r] + eps * B[r, j])
+            S[r, j] = tanh(pre[tt, r] + eps * B[r, j])
     for j in range(d):
         s2 = 0.0
         for r in range(d):
@@ -75,7 +76,7 @@ def fd_row(A, B, b, goal, a, states, pre, base, tt, lam, eps, S, U, path, c, g):
                 for j in range(d):
                     U[r, j] += w * S[k, j]
             for j in range(d):
-                U[r, j] = math.tanh(U[r, j])
+                U[r, j] = tanh(U[r, j])
         for j in range(d):
             s2 = 0.0
             for r in range(d):
