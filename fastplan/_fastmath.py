@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ._jit import exact_kernel, kernel
 
 # Cephes tanh.c, |x| < 0.625
@@ -51,7 +53,7 @@ def tanh(x):
     num_small = ax * q_small + ax * z * ((_TP0 * z + _TP1) * z + _TP2)
     # large |x|: (s - 1)/(s + 1) with s = exp(2|x|) = 2^n (Q + px)/(Q - px)
     y = ax + ax
-    n = math.floor(_LOG2E * y + 0.5)
+    n = np.floor(_LOG2E * y + 0.5)
     g = y - n * _C1
     g = g - n * _C2
     gg = g * g
@@ -125,14 +127,14 @@ def log_unit(x):
 def sincos_turns(u):
     """(sin, cos) of 2 pi u for u in [0, 1), by quadrant reduction and Cephes sin.c/cos."""
     v = 4.0 * u                    # exact
-    q = math.floor(v + 0.5)        # nearest quadrant, 0..4
+    q = np.floor(v + 0.5)        # nearest quadrant, 0..4
     x = (v - q) * _HALF_PI         # |x| <= pi/4
     z = x * x
     sp = ((((_S[0] * z + _S[1]) * z + _S[2]) * z + _S[3]) * z + _S[4]) * z + _S[5]
     s = x + x * (z * sp)
     cp = ((((_C[0] * z + _C[1]) * z + _C[2]) * z + _C[3]) * z + _C[4]) * z + _C[5]
     c = (1.0 - 0.5 * z) + (z * z) * cp
-    k = q - 4.0 * math.floor(q * 0.25)   # q mod 4
+    k = q - 4.0 * np.floor(q * 0.25)   # q mod 4
     sin_v = c if k == 1.0 else (-s if k == 2.0 else (-c if k == 3.0 else s))
     cos_v = -s if k == 1.0 else (-c if k == 2.0 else (s if k == 3.0 else c))
     return sin_v, cos_v

@@ -19,6 +19,38 @@ from .._jit import kernel
 CHUNK = 16
 
 
+@kernel(inline=True)
+def add_matvec_rows(W, r, Src, off, U, n):
+    """``U[r, i] += sum_k W[r, k] * Src[k, off + i]`` for i < n (one output row).
+
+    The k loop is unrolled by 8 and summed left to right, so the rounding is exactly that
+    of the plain k loop while the row of U is loaded and stored 8x less often.
+    W : (d, d); Src : (d, >= off + n); U : (d, >= n).
+    """
+    d = W.shape[1]
+    k = 0
+    while k + 8 <= d:
+        w0 = W[r, k]
+        w1 = W[r, k + 1]
+        w2 = W[r, k + 2]
+        w3 = W[r, k + 3]
+        w4 = W[r, k + 4]
+        w5 = W[r, k + 5]
+        w6 = W[r, k + 6]
+        w7 = W[r, k + 7]
+        for i in range(n):
+            U[r, i] = (U[r, i] + w0 * Src[k, off + i] + w1 * Src[k + 1, off + i]
+                       + w2 * Src[k + 2, off + i] + w3 * Src[k + 3, off + i]
+                       + w4 * Src[k + 4, off + i] + w5 * Src[k + 5, off + i]
+                       + w6 * Src[k + 6, off + i] + w7 * Src[k + 7, off + i])
+        k += 8
+    while k < d:
+        w = W[r, k]
+        for i in range(n):
+            U[r, i] += w * Src[k, off + i]
+        k += 1
+
+
 @kernel
 def n_chunks(N):
     """Number of work items that cover N samples."""
@@ -45,14 +77,8 @@ def rollout_cols(A, B, b, s0, goal, X, lo, hi, lam, S, U, path, cost):
         for r in range(d):
             for i in range(n):
                 U[r, i] = b[r]
-            for k in range(d):
-                w = A[r, k]
-                for i in range(n):
-                    U[r, i] += w * S[k, i]
-            for k in range(d):
-                w = B[r, k]
-                for i in range(n):
-                    U[r, i] += w * X[t, k, lo + i]
+            add_matvec_rows(A, r, S, 0, U, n)
+            add_matvec_rows(B, r, X[t], lo, U, n)
             for i in range(n):
                 U[r, i] = tanh(U[r, i])
         for i in range(n):

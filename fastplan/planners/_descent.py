@@ -26,7 +26,7 @@ import numpy as np
 from .. import rng
 from .._fastmath import tanh
 from .._jit import kernel, parallel_kernel
-from ._common import sequence_cost
+from ._common import add_matvec_rows, sequence_cost
 
 
 @kernel
@@ -71,10 +71,7 @@ def fd_row(A, B, b, goal, a, states, pre, base, tt, lam, eps, S, U, path, c, g):
         for r in range(d):
             for j in range(d):
                 U[r, j] = c[r]
-            for k in range(d):
-                w = A[r, k]
-                for j in range(d):
-                    U[r, j] += w * S[k, j]
+            add_matvec_rows(A, r, S, 0, U, d)
             for j in range(d):
                 U[r, j] = tanh(U[r, j])
         for j in range(d):
