@@ -62,40 +62,46 @@ def rollout_cols(A, B, b, s0, goal, X, lo, hi, lam, S, U, path, cost):
     """Roll out columns lo..hi-1 of X (T, d, N) and write their Eq. 5 cost.
 
     S, U : (d, CHUNK) scratch; on return S[:, :hi-lo] holds the final states s_T.
-    path : (CHUNK,) scratch.  cost : (N,) output, entries lo..hi-1 written.
+    path : (2, CHUNK) scratch.  cost : (N,) output, entries lo..hi-1 written.
     Returns the number of model steps performed, ``(hi - lo) * T``.
     """
     T = X.shape[0]
     d = s0.shape[0]
     n = hi - lo
+    acc = path[0]
+    sq = path[1]
     for r in range(d):
         for i in range(n):
             S[r, i] = s0[r]
     for i in range(n):
-        path[i] = 0.0
+        acc[i] = 0.0
     for t in range(T):
+        Xt = X[t]
         for r in range(d):
             for i in range(n):
                 U[r, i] = b[r]
             add_matvec_rows(A, r, S, 0, U, n)
-            add_matvec_rows(B, r, X[t], lo, U, n)
+            add_matvec_rows(B, r, Xt, lo, U, n)
             for i in range(n):
                 U[r, i] = tanh(U[r, i])
+        # ||s_t - s_{t-1}|| for every column, loops running over columns (vectorised)
         for i in range(n):
-            s2 = 0.0
-            for r in range(d):
-                diff = U[r, i] - S[r, i]
-                s2 += diff * diff
-            path[i] += math.sqrt(s2)
+            sq[i] = 0.0
         for r in range(d):
             for i in range(n):
+                diff = U[r, i] - S[r, i]
+                sq[i] += diff * diff
                 S[r, i] = U[r, i]
+        for i in range(n):
+            acc[i] += math.sqrt(sq[i])
     for i in range(n):
-        s2 = 0.0
-        for r in range(d):
+        sq[i] = 0.0
+    for r in range(d):
+        for i in range(n):
             diff = S[r, i] - goal[r]
-            s2 += diff * diff
-        cost[lo + i] = math.sqrt(s2) + lam * (path[i] / T)
+            sq[i] += diff * diff
+    for i in range(n):
+        cost[lo + i] = math.sqrt(sq[i]) + lam * (acc[i] / T)
     return n * T
 
 
@@ -104,14 +110,19 @@ def fill_gaussian_cols(key, mean, std, X, lo, hi, z):
     """X[t, j, i] = mean[t, j] + std[t, j] * xi for columns lo..hi-1.
 
     xi is normal number ``i*T*d + t*d + j`` of the stream ``key`` (so a sample's noise
-    depends only on its index).  mean, std : (T, d); X : (T, d, N); z : (T*d,) scratch.
+    depends only on its index).  mean, std : (T, d); X : (T, d, N);
+    z : (CHUNK * T * d,) scratch.
     """
     T, d = mean.shape
-    for i in range(lo, hi):
-        rng.fill_normal(key, np.uint64(i * T * d), z)
-        for t in range(T):
-            for j in range(d):
-                X[t, j, i] = mean[t, j] + std[t, j] * z[t * d + j]
+    m = T * d
+    zc = z[: (hi - lo) * m]
+    rng.fill_normal(key, np.uint64(lo * m), zc)
+    for t in range(T):
+        for j in range(d):
+            mu = mean[t, j]
+            sd = std[t, j]
+            for i in range(lo, hi):
+                X[t, j, i] = mu + sd * zc[(i - lo) * m + t * d + j]
 
 
 @kernel

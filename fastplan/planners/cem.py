@@ -39,8 +39,8 @@ def cem_kernel(A, B, b, s0, goal, mu0, sig0, seeds, lam, population, iterations,
     best_cost = np.full(P, np.inf)
     S = np.empty((P * C, d, CHUNK))
     U = np.empty((P * C, d, CHUNK))
-    path = np.empty((P * C, CHUNK))
-    z = np.empty((P * C, T * d))
+    path = np.empty((P * C, 2, CHUNK))
+    z = np.empty((P * C, CHUNK * T * d))
     rollouts = np.zeros(P * C, dtype=np.int64)
     steps = np.zeros(P * C, dtype=np.int64)
     for it in range(iterations):

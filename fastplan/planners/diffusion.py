@@ -43,9 +43,9 @@ def diffusion_kernel(A, B, b, s0, goal, a0, seeds, lam, n_steps, noise_scale, gu
     cost = np.empty((P, N))
     S = np.empty((P * C, d, CHUNK))
     U = np.empty((P * C, d, CHUNK))
-    path = np.empty((P * C, CHUNK))
+    path = np.empty((P * C, 2, CHUNK))
     v = np.empty((P * C, d, CHUNK))
-    z = np.empty((P * C, T * d))
+    z = np.empty((P * C, CHUNK * T * d))
     rollouts = np.zeros(P * C, dtype=np.int64)
     steps = np.zeros(P * C, dtype=np.int64)
     for item in numba.prange(P * C):
@@ -71,14 +71,16 @@ def diffusion_kernel(A, B, b, s0, goal, a0, seeds, lam, n_steps, noise_scale, gu
                     for i in range(n):
                         v[item, j, i] += w * S[item, r, i]
             key = rng.make_key(seeds[p], rng.stream_of(rng.PLAN_NOISE, k, 0))
-            for i in range(lo, hi):
-                rng.fill_normal(key, np.uint64(i * T * d), z[item])
-                for t in range(T):
-                    gt = -guidance * ((t + 1.0) / T) / T
-                    for j in range(d):
+            m = T * d
+            zc = z[item, : n * m]
+            rng.fill_normal(key, np.uint64(lo * m), zc)
+            for t in range(T):
+                gt = -guidance * ((t + 1.0) / T) / T
+                for j in range(d):
+                    for i in range(lo, hi):
                         X[p, t, j, i] = (alpha * X[p, t, j, i]
                                          + (1.0 - alpha) * (gt * v[item, j, i - lo])
-                                         + sigma * z[item, t * d + j])
+                                         + sigma * zc[(i - lo) * m + t * d + j])
         steps[item] += rollout_cols(A[p], B[p], b[p], s0[p], goal[p], X[p], lo, hi, lam,
                                     S[item], U[item], path[item], cost[p])
         rollouts[item] += n
