@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import sys
 
 import click
 
@@ -15,6 +17,10 @@ def friendly_errors(fn):
             return fn(*args, **kwargs)
         except click.ClickException:
             raise
+        except BrokenPipeError:   # e.g. `fastplan ls runs.h5 | head`: stop quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(0)
         except KeyboardInterrupt:
             raise click.ClickException("interrupted; files on disk are intact") from None
         except (ValueError, OSError, KeyError) as exc:

@@ -1,0 +1,162 @@
+"""``fastplan ls`` and ``fastplan show``: what a results file holds."""
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import click
+
+from ._errors import friendly_errors
+from ._options import ChoiceList, IntList, multi_option
+from .cmd_sweep import GEOMETRY_KINDS, GEOMETRY_USAGES, PLANNERS, canonical_geometry
+
+SUMMARY_METRICS = (  # column, header, format
+    ("goal_distance", "goal distance", "{:.4f}"),
+    ("smoothness", "smoothness", "{:.4f}"),
+    ("cost", "cost", "{:.4f}"),
+    ("samples", "samples", "{:.0f}"),
+    ("wall_time", "wall ms", "{:.2f}"),
+)
+
+
+def non_default(planner: str, hp: dict) -> str:
+    """``name=value`` for every hyperparameter that differs from the paper's value."""
+    from fastplan.planners import DEFAULTS
+    base = DEFAULTS.get(planner, {})
+    diff = [f"{k}={v}" for k, v in sorted(hp.items()) if base.get(k) != v]
+    return " ".join(diff) if diff else "paper"
+
+
+def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
+    widths = [max(len(x) for x in col) for col in zip(header, *rows)] if rows else [len(h) for h in header]
+    def fmt(cells):
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    return "\n".join([fmt(header), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows])
+
+
+def _journal_note(path: str) -> str | None:
+    import glob
+    units = glob.glob(os.path.abspath(path) + ".journal/unit-*.npz")
+    if units:
+        return (f"note: {len(units)} finished work units of an interrupted (or running) sweep wait in "
+                f"{os.path.basename(path)}.journal/; re-running the sweep folds them in")
+    return None
+
+
+@click.command("ls")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per configuration.")
+@friendly_errors
+def ls(path, as_json):
+    """List the configurations of a results file, one line each.
+
+    Columns: geometry, d, horizon, planner, geometry usage, number of seeds, the
+    hyperparameters that differ from the paper's ('paper' if none) and the configuration id.
+    """
+    from fastplan import store
+    configs = store.list_configs(path)
+    if as_json:
+        for c in configs:
+            click.echo(json.dumps({k: (v.tolist() if hasattr(v, "tolist") else v)
+                                   for k, v in c.items() if k != "key"}))
+        return
+    attrs = store.file_attrs(path)
+    n_runs = sum(c["n_seeds"] for c in configs)
+    click.echo(f"{path}: {len(configs)} configurations, {n_runs} runs "
+               f"(fastplan {attrs.get('fastplan_version', '?')}, last written {attrs.get('date', '?')}, "
+               f"{attrs.get('n_sessions', 0)} sessions)")
+    header = ["geometry", "d", "h", "planner", "usage", "seeds", "hyperparameters", "config"]
+    rows = [[c["geometry"], str(c["d"]), str(c["horizon"]), c["planner"], c["geometry_usage"],
+             str(c["n_seeds"]), non_default(c["planner"], c["hyperparameters"]), c["config_id"]]
+            for c in configs]
+    if rows:
+        click.echo(_table(header, rows, right={1, 2, 5}))
+    note = _journal_note(path)
+    if note:
+        click.echo(note, err=True)
+
+
+def summarise(records: dict, keep) -> list[dict]:
+    """Mean and sample std (ddof=1; 0 for one seed) over seeds per configuration of the rows ``keep``."""
+    import numpy as np
+    rows = []
+    ids = records["config_id"][keep]
+    for cid in dict.fromkeys(ids.tolist()):
+        sel = np.flatnonzero(keep)[ids == cid]
+        first = sel[0]
+        row = {k: records[k][first].item() for k in ("config_id", "geometry", "d", "horizon", "planner",
+                                                    "geometry_usage")}
+        row["hyperparameters"] = json.loads(records["hyperparameters"][first])
+        row["n_seeds"] = int(sel.size)
+        for col, _, _ in SUMMARY_METRICS:
+            x = records[col][sel].astype(float)
+            if col == "wall_time":
+                x = x * 1e3
+            row[col] = {"mean": float(x.mean()), "std": float(x.std(ddof=1)) if x.size > 1 else 0.0}
+        rows.append(row)
+    return rows
+
+
+@click.command("show")
+@click.argument("path", type=click.Path(dir_okay=False))
+@multi_option("--planner", "--planners", "planner", type=ChoiceList(PLANNERS), default=None,
+              help="Only these planners.")
+@multi_option("--dim", "--dims", "dim", type=IntList(min=1), default=None, help="Only these d.")
+@multi_option("--geometry", "--geometries", "geometry",
+              type=ChoiceList(GEOMETRY_KINDS, normalize=canonical_geometry), default=None,
+              help="Only these geometries.")
+@multi_option("--horizon", "--horizons", "horizon", type=IntList(min=1), default=None,
+              help="Only these horizons.")
+@click.option("--usage", type=click.Choice(GEOMETRY_USAGES), default=None, help="Only this geometry usage.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per configuration.")
+@friendly_errors
+def show(path, planner, dim, geometry, horizon, usage, as_json):
+    """Mean +- std over seeds of goal distance, smoothness, cost, samples and wall time.
+
+    One line per configuration that matches the filters; std is the sample standard
+    deviation over seeds (ddof=1). Wall time is per run, in milliseconds.
+
+    \b
+    Example:
+      fastplan show runs.h5 --planner cem --dim 8
+    """
+    import numpy as np
+
+    from fastplan import store
+    rec = store.load(path)
+    keep = np.ones(rec["seed"].size, dtype=bool)
+    filters = {"planner": planner, "d": dim, "geometry": geometry, "horizon": horizon,
+               "geometry_usage": (usage,) if usage else None}
+    for col, values in filters.items():
+        if values:
+            keep &= np.isin(rec[col], np.asarray(list(values), dtype=rec[col].dtype))
+    if not keep.any():
+        what = ", ".join(f"{k}={' '.join(map(str, v))}" for k, v in filters.items() if v) or "any"
+        raise click.ClickException(f"no runs in {path} match ({what}); see `fastplan ls {path}`")
+    rows = summarise(rec, keep)
+    if as_json:
+        for r in rows:
+            click.echo(json.dumps(r))
+        return
+    header = ["geometry", "d", "h", "planner", "usage", "n"] + [h for _, h, _ in SUMMARY_METRICS] + ["hyperparameters"]
+    body = []
+    for r in rows:
+        cells = [r["geometry"], str(r["d"]), str(r["horizon"]), r["planner"], r["geometry_usage"],
+                 str(r["n_seeds"])]
+        for col, _, fmt in SUMMARY_METRICS:
+            m, s = r[col]["mean"], r[col]["std"]
+            cells.append(_pm(fmt, m, s))
+        cells.append(non_default(r["planner"], r["hyperparameters"]))
+        body.append(cells)
+    click.echo(_table(header, body, right=set(range(1, 3)) | set(range(5, 6 + len(SUMMARY_METRICS)))))
+    note = _journal_note(path)
+    if note:
+        click.echo(note, err=True)
+
+
+def _pm(fmt: str, mean: float, std: float) -> str:
+    if math.isnan(mean):
+        return "nan"
+    return f"{fmt.format(mean)} ± {fmt.format(std)}"

@@ -1,0 +1,494 @@
+"""Sweeps: the grid planners x geometries x dims x horizons x seeds into one results file.
+
+Three steps, kept apart so that work can run anywhere (in-process, Dask workers) while
+only the driver writes the file:
+
+1. :func:`expand_grid` turns the grid into :class:`Config` objects (one per configuration:
+   geometry, d, horizon, planner, geometry usage, full hyperparameters) and the seeds.
+2. :func:`make_units` groups the missing (configuration, seed) runs into
+   :class:`WorkUnit` batches: runs sharing (planner, d, horizon, geometry usage,
+   hyperparameters) go into one :func:`fastplan.plan_batch` call, across geometries and
+   seeds (at most ``max_batch`` problems each).  Geometry metrics (Sec. 2.4) of every
+   (geometry, d, seed) the sweep touches are units too.
+3. :func:`compute_unit` is PURE: a unit in, a dict of NumPy arrays out (picklable, no
+   file access).  :func:`run_sweep` feeds results to :class:`fastplan.store.Writer`.
+
+A custom executor (e.g. Dask) is any callable ``executor(compute_unit, units)`` that
+returns an iterable of the results, in any order.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import time
+import warnings
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from . import store
+from ._validate import FastplanError, check_dim, check_positive_int, check_seed
+
+DEFAULT_DIMS = (4, 8, 16, 32)
+DEFAULT_HORIZONS = (4, 8, 16)
+DEFAULT_SEEDS = tuple(range(10))
+DEFAULT_MAX_BATCH = 64
+
+
+# --------------------------------------------------------------------------- grid
+
+@dataclass(frozen=True)
+class Config:
+    """One configuration: everything that determines a run except the seed.
+
+    ``hp_json`` is the canonical JSON of the full hyperparameter dict (incl. ``lam`` and,
+    for the gradient and SGLD planners, the gradient mode).
+    """
+
+    geometry: str
+    d: int
+    horizon: int
+    planner: str
+    geometry_usage: str
+    hp_json: str
+
+    @property
+    def hyperparameters(self) -> dict:
+        return json.loads(self.hp_json)
+
+    @property
+    def key(self) -> dict:
+        return store.config_key(self.geometry, self.d, self.horizon, self.planner,
+                                self.geometry_usage, self.hyperparameters)
+
+    @cached_property
+    def config_id(self) -> str:
+        return store.config_id(self.key)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The expanded grid: configurations and the seeds each of them runs."""
+
+    configs: tuple
+    seeds: tuple
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.configs) * len(self.seeds)
+
+    @property
+    def geometries(self) -> tuple:
+        return tuple(dict.fromkeys(c.geometry for c in self.configs))
+
+    @property
+    def dims(self) -> tuple:
+        return tuple(dict.fromkeys(c.d for c in self.configs))
+
+
+def _nonempty(values, what: str) -> list:
+    if values is None:
+        raise FastplanError(f"empty grid: no {what} given")
+    if isinstance(values, (str, int, np.integer)):
+        values = [values]
+    values = list(values)
+    if not values:
+        raise FastplanError(f"empty grid: no {what} given")
+    return list(dict.fromkeys(values))
+
+
+def hyperparameter_grid(planner: str, overrides: dict | None = None, gradient: str = "fd") -> list[dict]:
+    """Full hyperparameter dicts of ``planner``: paper values, the gradient mode, ``overrides``.
+
+    An override value that is a list or tuple is a grid axis (``{"population": [100, 200]}``
+    gives two configurations).  ``gradient`` applies to planners with a ``gradient``
+    hyperparameter unless ``overrides`` sets it.
+    """
+    from .planners import DEFAULTS, GRADIENT_MODES, resolve
+    if gradient not in GRADIENT_MODES:
+        raise FastplanError(f"unknown gradient mode {gradient!r}; choose from {', '.join(GRADIENT_MODES)}")
+    base = {"gradient": gradient} if "gradient" in DEFAULTS[planner] else {}
+    keys, axes = [], []
+    for k, v in (overrides or {}).items():
+        vals = list(v) if isinstance(v, (list, tuple)) else [v]
+        if not vals:
+            raise FastplanError(f"empty grid: no values for {planner}.{k}")
+        keys.append(k)
+        axes.append(vals)
+    out = {}
+    for combo in itertools.product(*axes):
+        hp = resolve(planner, {**base, **dict(zip(keys, combo))})
+        out.setdefault(store.canonical_json(hp), hp)
+    return list(out.values())
+
+
+def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=DEFAULT_HORIZONS,
+                seeds=DEFAULT_SEEDS, overrides: dict | None = None, geometry_usage: str = "prior",
+                gradient: str = "fd") -> Grid:
+    """Validate a grid and expand it into configurations.
+
+    Parameters
+    ----------
+    planners, geometries : sequence of str, optional
+        Default: all five planners / all three geometries.
+    dims, horizons, seeds : sequence of int
+        Latent dimensions d >= 1, horizons T >= 1, seeds in [0, 2**63).
+    overrides : dict, optional
+        ``{planner: {hyperparameter: value or [values]}}``; lists are grid axes.  Overrides
+        of planners not in ``planners`` are validated, then ignored (so one set of
+        overrides serves sweeps over different planners).
+    geometry_usage : {"prior", "none"}
+    gradient : {"fd", "adjoint"}
+        Gradient mode of the gradient and SGLD planners (an override wins).
+
+    Raises
+    ------
+    FastplanError
+        Unknown planner, geometry, hyperparameter or mode; d < 1; an empty axis.
+    """
+    from .geometry import KINDS, canonical_kind
+    from .planners import GEOMETRY_USAGES, PLANNERS, canonical_planner
+    planners = _nonempty(PLANNERS if planners is None else planners, "planners")
+    planners = list(dict.fromkeys(canonical_planner(p) for p in planners))
+    geometries = _nonempty(KINDS if geometries is None else geometries, "geometries")
+    geometries = list(dict.fromkeys(canonical_kind(g) for g in geometries))
+    dims = [check_dim(d) for d in _nonempty(dims, "dimensions")]
+    horizons = [check_positive_int(h, "horizon") for h in _nonempty(horizons, "horizons")]
+    seeds = [check_seed(s) for s in _nonempty(seeds, "seeds")]
+    if geometry_usage not in GEOMETRY_USAGES:
+        raise FastplanError(f"unknown geometry usage {geometry_usage!r}; choose from {', '.join(GEOMETRY_USAGES)}")
+    overrides = {canonical_planner(p): dict(v) for p, v in (overrides or {}).items()}
+    for p in overrides:     # validated even for planners not in this sweep (then unused)
+        hyperparameter_grid(p, overrides[p], gradient)
+    configs = []
+    for p in planners:
+        for hp in hyperparameter_grid(p, overrides.get(p), gradient):
+            hp_json = store.canonical_json(hp)
+            for g in geometries:
+                for d in dims:
+                    for h in horizons:
+                        configs.append(Config(g, d, h, p, geometry_usage, hp_json))
+    return Grid(configs=tuple(configs), seeds=tuple(seeds))
+
+
+# --------------------------------------------------------------------------- work units
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """A batch of runs computed by one :func:`compute_unit` call (picklable).
+
+    ``kind="plan"``: item i is the run (``config_ids[i]``, ``geometries[i]``, ``seeds[i]``);
+    all items share planner, d, horizon, geometry usage and hyperparameters.
+    ``kind="metrics"``: geometry metrics of ``geometries[0]`` at ``d`` for every seed.
+    """
+
+    kind: str
+    d: int
+    seeds: tuple
+    geometries: tuple
+    config_ids: tuple = ()
+    planner: str = ""
+    horizon: int = 0
+    geometry_usage: str = ""
+    hp_json: str = ""
+    n_samples: int = 0
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.seeds) if self.kind == "plan" else 0
+
+    @property
+    def unit_id(self) -> str:
+        return store.config_id({"unit": [self.kind, self.d, list(self.seeds), list(self.geometries),
+                                          list(self.config_ids), self.planner, self.horizon,
+                                          self.geometry_usage, self.hp_json, self.n_samples]})
+
+    @property
+    def weight(self) -> float:
+        """Rough flop count, used only for the ETA."""
+        if self.kind == "metrics":
+            return len(self.seeds) * 1.5 * self.n_samples ** 2 * self.d
+        return len(self.seeds) * _rollouts(self.planner, json.loads(self.hp_json), self.horizon, self.d) \
+            * self.horizon * (4.0 * self.d * self.d + 30.0 * self.d)
+
+
+def _rollouts(planner: str, hp: dict, T: int, d: int) -> float:
+    """Expected world-model rollouts of one plan (ETA only; the kernels count the real ones)."""
+    if planner == "cem":
+        return hp["population"] * hp["iterations"]
+    if planner == "mppi":
+        return hp["samples"] * hp["iterations"]
+    if planner in ("gradient", "sgld"):
+        # finite differences re-roll only from the perturbed step on, and cheaply (measured)
+        per = 2 if hp.get("gradient") == "adjoint" else (T * d + 1) * 4.0 / max(d, 4)
+        return hp["iterations"] * per
+    if planner == "diffusion":
+        return hp["samples"] * hp["steps"]
+    return 1000.0
+
+
+def _chunks(items: list, max_batch: int) -> list[list]:
+    """Split into the fewest chunks of at most ``max_batch``, sizes differing by at most 1."""
+    n = len(items)
+    k = -(-n // max_batch)
+    bounds = [(i * n) // k for i in range(k + 1)]
+    return [items[bounds[i]:bounds[i + 1]] for i in range(k)]
+
+
+def make_units(grid: Grid, done_runs=frozenset(), done_metrics=frozenset(), *,
+               max_batch: int = DEFAULT_MAX_BATCH, metric_samples: int = 4000) -> list[WorkUnit]:
+    """Group the runs of ``grid`` that are not in ``done_runs`` into work units.
+
+    Parameters
+    ----------
+    grid : Grid
+    done_runs : set of (config_id, seed)
+    done_metrics : set of (geometry, d, seed, n_samples)
+    max_batch : int
+        Most problems per ``plan_batch`` call (bigger batches amortise thread launches;
+        smaller ones give finer progress and more parallelism across Dask workers).
+    metric_samples : int
+        Samples per geometry-metric estimate; 0 skips the metrics.
+
+    Returns
+    -------
+    list of WorkUnit, ordered by d, then plans (by horizon and planner) before metrics.
+    """
+    from .planners import PLANNERS
+    max_batch = check_positive_int(max_batch, "max_batch")
+    groups: dict[tuple, list] = {}
+    for cfg in grid.configs:
+        for s in grid.seeds:
+            if (cfg.config_id, s) not in done_runs:
+                groups.setdefault((cfg.planner, cfg.d, cfg.horizon, cfg.geometry_usage, cfg.hp_json),
+                                  []).append((cfg, s))
+    units = []
+    for (planner, d, horizon, usage, hp_json), items in groups.items():
+        for chunk in _chunks(items, max_batch):
+            units.append(WorkUnit(
+                kind="plan", d=d, seeds=tuple(s for _, s in chunk),
+                geometries=tuple(c.geometry for c, _ in chunk),
+                config_ids=tuple(c.config_id for c, _ in chunk), planner=planner,
+                horizon=horizon, geometry_usage=usage, hp_json=hp_json))
+    if metric_samples:
+        n = check_positive_int(metric_samples, "metric_samples")
+        if n < 2:
+            raise FastplanError("metric_samples must be >= 2 (pairwise distances)")
+        for g in grid.geometries:
+            for d in grid.dims:
+                missing = [s for s in grid.seeds if (g, d, s, n) not in done_metrics]
+                for chunk in _chunks(missing, max_batch) if missing else []:
+                    units.append(WorkUnit(kind="metrics", d=d, seeds=tuple(chunk), geometries=(g,),
+                                          n_samples=n))
+    rank = {p: i for i, p in enumerate(PLANNERS)}
+    units.sort(key=lambda u: (u.d, u.kind == "metrics", u.horizon, rank.get(u.planner, 99)))
+    return units
+
+
+# --------------------------------------------------------------------------- the pure step
+
+def compute_unit(unit: WorkUnit) -> dict:
+    """Compute one work unit; PURE (no file access): unit in, arrays out.
+
+    Returns
+    -------
+    dict
+        ``kind="plan"``: ``unit_id``, ``planner``, ``d``, ``horizon``, ``geometry_usage``,
+        ``hyperparameters`` (dict), ``config_ids``, ``geometries`` (P,) str, ``seeds`` (P,)
+        int64, ``A``, ``B`` (P, d, d), ``b``, ``s0``, ``goal`` (P, d), ``actions`` (P, T, d),
+        ``states`` (P, T+1, d), ``goal_distance``, ``smoothness``, ``cost`` (P,) float64,
+        ``samples``, ``steps`` (P,) int64, ``wall_time`` (float, whole batch), ``threads``,
+        ``warm_time`` (seconds spent loading/compiling kernels before timing; not stored).
+        ``kind="metrics"``: ``geometry``, ``d``, ``n_samples``, ``seeds`` and one (n,) array
+        per metric of :func:`fastplan.metrics.geometry_metrics`.
+    """
+    import numba
+    if unit.kind == "metrics":
+        return _compute_metrics(unit)
+    if unit.kind != "plan":
+        raise FastplanError(f"unknown work unit kind {unit.kind!r}")
+    from .api import plan_batch
+    from .problem import make_problem
+    hp = json.loads(unit.hp_json)
+    t_warm = time.perf_counter()
+    _warm(unit.planner, hp, unit.geometry_usage)
+    t_warm = time.perf_counter() - t_warm
+    problems = [make_problem(g, unit.d, unit.horizon, s) for g, s in zip(unit.geometries, unit.seeds)]
+    res = plan_batch(problems, unit.planner, geometry_usage=unit.geometry_usage, **hp)
+    if store.canonical_json(res.hyperparameters) != unit.hp_json:
+        raise FastplanError(f"{unit.planner}: the planner resolved other hyperparameters than requested")
+    stack = lambda xs: np.ascontiguousarray(np.stack(xs), dtype=np.float64)  # noqa: E731
+    return {
+        "kind": "plan", "unit_id": unit.unit_id, "planner": unit.planner, "d": unit.d,
+        "horizon": unit.horizon, "geometry_usage": unit.geometry_usage, "hyperparameters": hp,
+        "config_ids": np.array(unit.config_ids, dtype=str), "geometries": np.array(unit.geometries, dtype=str),
+        "seeds": np.array(unit.seeds, dtype=np.int64),
+        "A": stack([p.world.A for p in problems]), "B": stack([p.world.B for p in problems]),
+        "b": stack([p.world.b for p in problems]), "s0": stack([p.s0 for p in problems]),
+        "goal": stack([p.goal for p in problems]),
+        "actions": np.asarray(res.actions, dtype=np.float64), "states": np.asarray(res.states, dtype=np.float64),
+        "goal_distance": np.asarray(res.goal_distance, dtype=np.float64),
+        "smoothness": np.asarray(res.smoothness, dtype=np.float64),
+        "cost": np.asarray(res.cost, dtype=np.float64),
+        "samples": np.asarray(res.samples, dtype=np.int64), "steps": np.asarray(res.steps, dtype=np.int64),
+        "wall_time": float(res.wall_time), "threads": int(numba.get_num_threads()),
+        "warm_time": float(t_warm),
+    }
+
+
+_WARM: set = set()
+_TINY = {"population": 10, "iterations": 1, "samples": 2, "steps": 1}
+
+
+def _warm(planner: str, hp: dict, usage: str) -> None:
+    """Load (or compile) the planner's kernels once per process before anything is timed,
+    so that stored wall times never include compilation.  Does not change any result."""
+    key = (planner, hp.get("gradient"), usage)
+    if key in _WARM:
+        return
+    from .api import plan_batch
+    from .problem import make_problem
+    tiny = {k: v for k, v in _TINY.items() if k in hp}
+    if "gradient" in hp:
+        tiny["gradient"] = hp["gradient"]
+    plan_batch([make_problem("vae", 2, 2, 0)], planner, geometry_usage=usage, **tiny)
+    _WARM.add(key)
+
+
+def _compute_metrics(unit: WorkUnit) -> dict:
+    from .geometry import make_geometry
+    from .metrics import geometry_metrics
+    cols = {k: [] for k in store.METRIC_FLOATS}
+    for s in unit.seeds:
+        with warnings.catch_warnings():   # point-mass EBM (d <= 3): d_eff is NaN, stored as such
+            warnings.simplefilter("ignore", RuntimeWarning)
+            m = geometry_metrics(make_geometry(unit.geometries[0], unit.d, s), n=unit.n_samples)
+        for k in cols:
+            cols[k].append(m[k])
+    return {"kind": "metrics", "unit_id": unit.unit_id, "geometry": unit.geometries[0], "d": unit.d,
+            "n_samples": unit.n_samples, "seeds": np.array(unit.seeds, dtype=np.int64),
+            **{k: np.array(v, dtype=np.float64) for k, v in cols.items()}}
+
+
+def serial_executor(fn, units):
+    """The in-process executor: compute units one after the other."""
+    for unit in units:
+        yield fn(unit)
+
+
+# --------------------------------------------------------------------------- the driver
+
+@dataclass
+class SweepSummary:
+    """What a sweep did."""
+
+    path: str
+    configurations: int
+    runs_total: int
+    runs_before: int
+    runs_computed: int
+    units: int
+    seconds: float
+    threads: int
+    executor: str = "in-process"
+    extra: dict = field(default_factory=dict)
+
+    def _where(self) -> str:
+        if self.executor == "in-process":
+            return f"{self.threads} threads"
+        return self.executor
+
+    def __str__(self) -> str:
+        if self.runs_computed == 0:
+            return (f"{self.path}: all {self.runs_total} runs of {self.configurations} configurations "
+                    f"were already there; nothing to compute")
+        rate = self.runs_computed / self.seconds if self.seconds > 0 else float("inf")
+        before = f" ({self.runs_before} were already there)" if self.runs_before else ""
+        return (f"{self.path}: {self.runs_computed} runs computed in {self.seconds:.1f} s "
+                f"({rate:.1f} runs/s, {self._where()}){before}; "
+                f"{self.configurations} configurations, {self.runs_total} runs in the grid")
+
+
+def run_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
+              horizons=DEFAULT_HORIZONS, seeds=DEFAULT_SEEDS, overrides: dict | None = None,
+              geometry_usage: str = "prior", gradient: str = "fd", threads: int | None = None,
+              progress="auto", command_line: str | None = None, executor=None,
+              executor_name: str = "in-process", max_batch: int = DEFAULT_MAX_BATCH,
+              metric_samples: int = 4000, commit_interval: float = 5.0) -> SweepSummary:
+    """Run a grid into the results file ``out_path``, computing only what is missing.
+
+    Parameters
+    ----------
+    out_path : str or path-like
+        Results file; created if missing, else must be a fastplan results file.
+    planners, geometries, dims, horizons, seeds, overrides, geometry_usage, gradient
+        The grid (see :func:`expand_grid`); defaults are the paper's grid.
+    threads : int, optional
+        Numba threads for this sweep (restored afterwards).  Results do not depend on it.
+    progress : {"auto", "bar", "lines", "quiet"} or None or Progress
+        ``auto``: a bar on a terminal, periodic lines otherwise.
+    command_line : str, optional
+        Recorded as provenance (default: ``sys.argv``).
+    executor : callable, optional
+        ``executor(compute_unit, units) -> iterable of results`` (default: in-process).
+    max_batch, metric_samples, commit_interval
+        See :func:`make_units` and :class:`fastplan.store.Writer`.
+
+    Returns
+    -------
+    SweepSummary
+    """
+    from ._jit import set_threads
+    from .progress import make_progress
+    grid = expand_grid(planners=planners, geometries=geometries, dims=dims, horizons=horizons,
+                       seeds=seeds, overrides=overrides, geometry_usage=geometry_usage, gradient=gradient)
+    if threads is not None:
+        threads = check_positive_int(threads, "threads")
+    store.check_output_path(out_path)          # before threads change or anything is written
+    import numba
+    before_threads = numba.get_num_threads()
+    try:
+        used = set_threads(threads)
+        session = store.provenance(threads=used, command_line=command_line, executor=executor_name)
+        t0 = time.perf_counter()
+        with store.Writer(out_path, session, commit_interval=commit_interval) as writer:
+            done_runs, done_metrics = writer.done()
+            units = make_units(grid, done_runs, done_metrics, max_batch=max_batch,
+                               metric_samples=metric_samples)
+            remaining: dict[str, int] = {}
+            for u in units:
+                for cid in u.config_ids:
+                    remaining[cid] = remaining.get(cid, 0) + 1
+            runs_todo = sum(remaining.values())
+            bar = make_progress(progress)
+            bar.start(configs_total=len(grid.configs), configs_done=len(grid.configs) - len(remaining),
+                      runs_total=grid.n_runs, runs_done=grid.n_runs - runs_todo,
+                      weight_total=sum(u.weight for u in units), units=len(units))
+            by_id = {u.unit_id: u for u in units}
+            computed = 0
+            try:
+                for result in (executor or serial_executor)(compute_unit, units):
+                    writer.add(result)
+                    unit = by_id.get(result.get("unit_id"))
+                    finished = 0
+                    n = 0
+                    if result["kind"] == "plan":
+                        for cid in result["config_ids"].tolist():
+                            if cid in remaining:
+                                remaining[cid] -= 1
+                                n += 1
+                                if remaining[cid] == 0:
+                                    finished += 1
+                    computed += n
+                    bar.advance(runs=n, configs=finished, weight=unit.weight if unit else 0.0,
+                                overhead=float(result.get("warm_time", 0.0)))
+            finally:
+                bar.finish()
+        return SweepSummary(path=str(out_path), configurations=len(grid.configs),
+                            runs_total=grid.n_runs, runs_before=grid.n_runs - runs_todo,
+                            runs_computed=computed, units=len(units),
+                            seconds=time.perf_counter() - t0, threads=used,
+                            executor=executor_name)
+    finally:
+        set_threads(before_threads)

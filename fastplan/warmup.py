@@ -1,0 +1,93 @@
+"""Compile (or load from the on-disk cache) every kernel once, ahead of a sweep.
+
+Numba compiles a kernel on its first call for each argument-type signature and caches
+the machine code on disk (``cache=True``; ``NUMBA_CACHE_DIR`` moves the cache).  Every
+kernel here sees one signature (float64 arrays, int64/uint64 scalars), so planning one
+tiny problem per planner and gradient mode, a rollout, geometry sampling and the metrics
+compiles everything a sweep will call.  A second warm-up only loads the cache.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+
+
+def warmup(planners=None, verbose=None) -> dict:
+    """Compile and cache every kernel; return seconds per step.
+
+    Parameters
+    ----------
+    planners : sequence of str, optional
+        Planners to compile (default: all five).
+    verbose : callable, optional
+        Called with one line of text per finished step (e.g. ``print``).
+
+    Returns
+    -------
+    dict
+        ``{step name: seconds}``, plus ``"total"``.  A planner whose module is missing is
+        reported as ``None`` (and in ``verbose`` output), not raised.
+    """
+    import numpy as np
+
+    from .api import plan_batch
+    from .geometry import KINDS, make_geometry
+    from .metrics import geometry_metrics
+    from .planners import DEFAULTS, PLANNERS, canonical_planner
+    from .problem import make_problem
+    from .rollout import rollout
+
+    say = verbose or (lambda line: None)
+    planners = PLANNERS if planners is None else [canonical_planner(p) for p in planners]
+    times: dict = {}
+    t_all = time.perf_counter()
+
+    def step(name, fn):
+        t0 = time.perf_counter()
+        try:
+            fn()
+        except ModuleNotFoundError as exc:      # a planner not written yet
+            times[name] = None
+            say(f"  {name:<28} missing ({exc})")
+            return
+        times[name] = time.perf_counter() - t0
+        say(f"  {name:<28} {times[name]:7.2f} s")
+
+    def geometries():
+        for kind in KINDS:
+            make_geometry(kind, 3, 0).sample(8)
+
+    def metrics():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for kind in KINDS:
+                geometry_metrics(make_geometry(kind, 4, 0), n=16)
+
+    problems = [make_problem(kind, 2, 2, s) for s, kind in enumerate(KINDS)]
+
+    def rollouts():
+        P, d, T = len(problems), 2, 2
+        A = np.stack([p.world.A for p in problems])
+        B = np.stack([p.world.B for p in problems])
+        b = np.stack([p.world.b for p in problems])
+        s0 = np.stack([p.s0 for p in problems])
+        goal = np.stack([p.goal for p in problems])
+        acts = np.zeros((P, 2, T, d))
+        rollout(A, B, b, s0, goal, acts, return_states=True)
+        rollout(A, B, b, s0, goal, acts)
+
+    step("geometry sampling", geometries)
+    step("geometry metrics", metrics)
+    step("rollout", rollouts)
+    tiny = {"population": 10, "iterations": 2, "samples": 4, "steps": 2}
+    for planner in planners:
+        over = {k: v for k, v in tiny.items() if k in DEFAULTS[planner]}
+        modes = ("fd", "adjoint") if "gradient" in DEFAULTS[planner] else (None,)
+        for mode in modes:
+            extra = {} if mode is None else {"gradient": mode}
+            name = planner if mode is None else f"{planner} ({mode})"
+            for usage in ("prior", "none"):
+                step(f"{name}, {usage}", lambda: plan_batch(problems, planner, geometry_usage=usage,
+                                                            **over, **extra))
+    times["total"] = time.perf_counter() - t_all
+    return times
