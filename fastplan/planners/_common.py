@@ -16,7 +16,7 @@ from .._jit import kernel
 
 #: Samples per parallel work item.  Results do not depend on it (every draw is addressed
 #: by its sample index), only speed does.
-CHUNK = 16
+CHUNK = 32
 
 
 @kernel(inline=True)
