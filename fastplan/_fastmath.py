@@ -11,8 +11,6 @@ Accuracy (tests/test_fastmath.py, against the C library): ``tanh`` within 3 ulp,
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ._jit import exact_kernel, kernel

@@ -3,8 +3,8 @@
 Inside kernels, a batch of ``n`` action sequences of one problem is stored
 structure-of-arrays, ``X[t, j, i]`` with shape (T, d, n): the sample axis ``i`` is
 contiguous so that every arithmetic loop runs over samples and vectorises.  The serial
-helpers here are inlined into the planner kernels; :func:`rollout` is the public,
-parallel entry point over ``P problems x N sequences``.
+helpers live in :mod:`fastplan.planners._common` (shared with the planners);
+:func:`rollout` is the public, parallel entry point over ``P problems x N sequences``.
 
 Cost of Eq. 5 with ``lam`` = lambda::
 
@@ -17,137 +17,50 @@ import math
 import numba
 import numpy as np
 
-from ._fastmath import tanh
-from ._jit import kernel, parallel_kernel
+from ._jit import parallel_kernel
 from ._validate import FastplanError, as_array
+from .planners._common import CHUNK, n_chunks, rollout_cols, states_cols
 
 LAMBDA = 0.1   # weight of the smoothness term in Eq. 5
-_CHUNK = 16    # sequences per parallel work item in :func:`rollout`
-
-
-@kernel
-def step_soa(A, B, b, S, Xt, U):
-    """One step of Eq. 4 for n sequences: ``U = tanh(A S + B Xt + b)``.
-
-    A, B : (d, d); b : (d,); S, Xt, U : (d, n) (U must not alias S).
-    """
-    d, n = S.shape
-    for r in range(d):
-        for i in range(n):
-            U[r, i] = b[r]
-        for k in range(d):
-            w = A[r, k]
-            for i in range(n):
-                U[r, i] += w * S[k, i]
-        for k in range(d):
-            w = B[r, k]
-            for i in range(n):
-                U[r, i] += w * Xt[k, i]
-        for i in range(n):
-            U[r, i] = tanh(U[r, i])
-
-
-@kernel
-def add_step_length(S, U, acc):
-    """``acc[i] += ||U[:, i] - S[:, i]||_2`` for (d, n) arrays (one term of Eq. 11)."""
-    d, n = S.shape
-    for i in range(n):
-        s2 = 0.0
-        for r in range(d):
-            diff = U[r, i] - S[r, i]
-            s2 += diff * diff
-        acc[i] += math.sqrt(s2)
-
-
-@kernel
-def finish_cost(S, goal, lam, T, path, cost, gd, sm):
-    """From final states S (d, n) and summed step lengths ``path`` (n,), write Eq. 5/11 terms."""
-    d, n = S.shape
-    for i in range(n):
-        s2 = 0.0
-        for r in range(d):
-            diff = S[r, i] - goal[r]
-            s2 += diff * diff
-        g = math.sqrt(s2)
-        m = path[i] / T
-        gd[i] = g
-        sm[i] = m
-        cost[i] = g + lam * m
-
-
-@kernel
-def rollout_soa(A, B, b, s0, goal, X, lam, S, U, path, cost, gd, sm):
-    """Roll out n sequences of one problem and evaluate Eq. 5.
-
-    Parameters
-    ----------
-    A, B : (d, d); b, s0, goal : (d,)
-    X : (T, d, n) actions, structure-of-arrays.
-    lam : float, the lambda of Eq. 5.
-    S, U : (d, n) scratch; path : (n,) scratch.
-    cost, gd, sm : (n,) outputs: cost (Eq. 5), goal distance, smoothness (Eq. 11).
-    """
-    T = X.shape[0]
-    d, n = S.shape
-    for r in range(d):
-        for i in range(n):
-            S[r, i] = s0[r]
-    for i in range(n):
-        path[i] = 0.0
-    for t in range(T):
-        step_soa(A, B, b, S, X[t], U)
-        add_step_length(S, U, path)
-        S, U = U, S
-    finish_cost(S, goal, lam, T, path, cost, gd, sm)
-    return S
-
-
-@kernel
-def rollout_soa_states(A, B, b, s0, X, states):
-    """Roll out n sequences and store every state: ``states`` (T+1, d, n)."""
-    T = X.shape[0]
-    d = s0.shape[0]
-    n = X.shape[2]
-    for r in range(d):
-        for i in range(n):
-            states[0, r, i] = s0[r]
-    for t in range(T):
-        step_soa(A, B, b, states[t], X[t], states[t + 1])
 
 
 @parallel_kernel
 def _rollout_kernel(A, B, b, s0, goal, actions, lam, want_states, cost, gd, sm, states):
-    """prange over (problem, chunk of _CHUNK sequences); each item writes its own rows."""
+    """prange over (problem, chunk of CHUNK sequences); each item writes its own rows.
+
+    Uses the planners' own rollout (:func:`fastplan.planners._common.rollout_cols`), so a
+    cost reported here is bit-identical to the cost a planner saw for the same actions.
+    """
     P, N, T, d = actions.shape
-    n_chunks = (N + _CHUNK - 1) // _CHUNK
-    for item in numba.prange(P * n_chunks):
-        p = item // n_chunks
-        lo = (item % n_chunks) * _CHUNK
-        hi = min(lo + _CHUNK, N)
-        n = hi - lo
-        X = np.empty((T, d, n))
+    C = n_chunks(N)
+    X = np.empty((P * C, T, d, CHUNK))
+    S = np.empty((P * C, d, CHUNK))
+    U = np.empty((P * C, d, CHUNK))
+    path = np.empty((P * C, 2, CHUNK))
+    c = np.empty((P * C, CHUNK))
+    Z = np.empty((P * C if want_states else 1, T + 1, d, CHUNK))
+    for item in numba.prange(P * C):
+        p = item // C
+        lo = (item % C) * CHUNK
+        n = min(lo + CHUNK, N) - lo
+        Xi = X[item]
         for i in range(n):
             for t in range(T):
                 for j in range(d):
-                    X[t, j, i] = actions[p, lo + i, t, j]
-        S = np.empty((d, n))
-        U = np.empty((d, n))
-        path = np.empty(n)
-        c = np.empty(n)
-        g = np.empty(n)
-        m = np.empty(n)
-        rollout_soa(A[p], B[p], b[p], s0[p], goal[p], X, lam, S, U, path, c, g, m)
+                    Xi[t, j, i] = actions[p, lo + i, t, j]
+        rollout_cols(A[p], B[p], b[p], s0[p], goal[p], Xi, 0, n, lam, S[item], U[item],
+                     path[item], c[item])
         for i in range(n):
-            cost[p, lo + i] = c[i]
-            gd[p, lo + i] = g[i]
-            sm[p, lo + i] = m[i]
+            cost[p, lo + i] = c[item, i]
+            gd[p, lo + i] = math.sqrt(path[item, 1, i])
+            sm[p, lo + i] = path[item, 0, i] / T
         if want_states:
-            Z = np.empty((T + 1, d, n))
-            rollout_soa_states(A[p], B[p], b[p], s0[p], X, Z)
+            Zi = Z[item]
+            states_cols(A[p], B[p], b[p], s0[p], Xi, 0, n, Zi)
             for i in range(n):
                 for t in range(T + 1):
                     for j in range(d):
-                        states[p, lo + i, t, j] = Z[t, j, i]
+                        states[p, lo + i, t, j] = Zi[t, j, i]
 
 
 def rollout(A, B, b, s0, goal, actions, lam: float = LAMBDA, return_states: bool = False):

@@ -52,6 +52,23 @@ def add_matvec_rows(W, r, Src, off, U, n):
 
 
 @kernel
+def total_counts(rollouts, steps, C, out_samples, out_steps):
+    """Per-problem totals of per-item counters (items p*C .. p*C + C-1 belong to problem p)."""
+    for p in range(out_samples.shape[0]):
+        out_samples[p] = 0
+        out_steps[p] = 0
+        for c in range(C):
+            out_samples[p] += rollouts[p * C + c]
+            out_steps[p] += steps[p * C + c]
+
+
+def new_outputs(batch):
+    """Zeroed kernel outputs: actions (P, T, d), samples (P,) and steps (P,) as int64."""
+    return (np.zeros((batch.P, batch.T, batch.d)), np.zeros(batch.P, dtype=np.int64),
+            np.zeros(batch.P, dtype=np.int64))
+
+
+@kernel
 def n_chunks(N):
     """Number of work items that cover N samples."""
     return (N + CHUNK - 1) // CHUNK
@@ -62,7 +79,9 @@ def rollout_cols(A, B, b, s0, goal, X, lo, hi, lam, S, U, path, cost):
     """Roll out columns lo..hi-1 of X (T, d, N) and write their Eq. 5 cost.
 
     S, U : (d, CHUNK) scratch; on return S[:, :hi-lo] holds the final states s_T.
-    path : (2, CHUNK) scratch.  cost : (N,) output, entries lo..hi-1 written.
+    path : (2, CHUNK) scratch; on return ``path[0, i]`` is the path length
+    sum_t ||s_t - s_{t-1}|| and ``path[1, i]`` the squared goal distance of column lo + i.
+    cost : (N,) output, entries lo..hi-1 written.
     Returns the number of model steps performed, ``(hi - lo) * T``.
     """
     T = X.shape[0]
@@ -103,6 +122,31 @@ def rollout_cols(A, B, b, s0, goal, X, lo, hi, lam, S, U, path, cost):
     for i in range(n):
         cost[lo + i] = math.sqrt(sq[i]) + lam * (acc[i] / T)
     return n * T
+
+
+@kernel
+def states_cols(A, B, b, s0, X, lo, hi, Z):
+    """State trajectories of columns lo..hi-1 of X (T, d, N): Z (T+1, d, CHUNK).
+
+    Same arithmetic as :func:`rollout_cols`, so the states are those its cost saw.
+    """
+    T = X.shape[0]
+    d = s0.shape[0]
+    n = hi - lo
+    for r in range(d):
+        for i in range(n):
+            Z[0, r, i] = s0[r]
+    for t in range(T):
+        Xt = X[t]
+        S = Z[t]
+        U = Z[t + 1]
+        for r in range(d):
+            for i in range(n):
+                U[r, i] = b[r]
+            add_matvec_rows(A, r, S, 0, U, n)
+            add_matvec_rows(B, r, Xt, lo, U, n)
+            for i in range(n):
+                U[r, i] = tanh(U[r, i])
 
 
 @kernel

@@ -26,7 +26,7 @@ import numpy as np
 from .. import rng
 from .._fastmath import tanh
 from .._jit import kernel, parallel_kernel
-from ._common import add_matvec_rows, sequence_cost
+from ._common import add_matvec_rows, new_outputs, sequence_cost
 
 
 @kernel
@@ -212,10 +212,7 @@ def prepare(batch, hp, usage):
 
 def run_descent(batch, hp, inputs, langevin: bool):
     """Run :func:`descent_kernel`; returns actions (P, T, d), samples (P,), steps (P,)."""
-    P, T, d = batch.P, batch.T, batch.d
-    actions = np.zeros((P, T, d))
-    samples = np.zeros(P, dtype=np.int64)
-    steps = np.zeros(P, dtype=np.int64)
+    actions, samples, steps = new_outputs(batch)
     step = hp["step"] if langevin else hp["lr"]
     noise = hp["noise"] if langevin else 0.0
     descent_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["a0"], batch.seeds,

@@ -18,7 +18,8 @@ import numpy as np
 from .. import rng
 from .._jit import parallel_kernel
 from . import n_elite as _n_elite
-from ._common import CHUNK, copy_col, fill_gaussian_cols, n_chunks, rollout_cols
+from ._common import (CHUNK, copy_col, fill_gaussian_cols, n_chunks,
+                      new_outputs, rollout_cols, total_counts)
 
 
 @parallel_kernel
@@ -70,12 +71,7 @@ def cem_kernel(A, B, b, s0, goal, mu0, sig0, seeds, lam, population, iterations,
                         v += diff * diff
                     mu[p, t, j] = m
                     sig[p, t, j] = np.sqrt(v / n_elite)
-    for p in range(P):
-        out_samples[p] = 0
-        out_steps[p] = 0
-        for c in range(C):
-            out_samples[p] += rollouts[p * C + c]
-            out_steps[p] += steps[p * C + c]
+    total_counts(rollouts, steps, C, out_samples, out_steps)
 
 
 def prepare(batch, hp, usage):
@@ -86,10 +82,7 @@ def prepare(batch, hp, usage):
 
 def run(batch, hp, inputs):
     """Run :func:`cem_kernel`; returns actions (P, T, d), samples (P,), steps (P,)."""
-    P, T, d = batch.P, batch.T, batch.d
-    actions = np.zeros((P, T, d))
-    samples = np.zeros(P, dtype=np.int64)
-    steps = np.zeros(P, dtype=np.int64)
+    actions, samples, steps = new_outputs(batch)
     cem_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["mu0"], inputs["sig0"],
                batch.seeds, float(hp["lam"]), int(hp["population"]), int(hp["iterations"]),
                int(_n_elite(hp)), actions, samples, steps)

@@ -24,7 +24,8 @@ import numpy as np
 
 from .. import rng
 from .._jit import parallel_kernel
-from ._common import CHUNK, copy_col, n_chunks, rollout_cols, soa_from_aos
+from ._common import (CHUNK, copy_col, n_chunks, new_outputs,
+                      rollout_cols, soa_from_aos, total_counts)
 
 
 @parallel_kernel
@@ -90,12 +91,7 @@ def diffusion_kernel(A, B, b, s0, goal, a0, seeds, lam, n_steps, noise_scale, gu
             if cost[p, i] < cost[p, best]:
                 best = i
         copy_col(X[p], best, out_actions[p])
-    for p in range(P):
-        out_samples[p] = 0
-        out_steps[p] = 0
-        for c in range(C):
-            out_samples[p] += rollouts[p * C + c]
-            out_steps[p] += steps[p * C + c]
+    total_counts(rollouts, steps, C, out_samples, out_steps)
 
 
 def prepare(batch, hp, usage):
@@ -105,10 +101,7 @@ def prepare(batch, hp, usage):
 
 def run(batch, hp, inputs):
     """Run :func:`diffusion_kernel`; returns actions (P, T, d), samples (P,), steps (P,)."""
-    P, T, d = batch.P, batch.T, batch.d
-    actions = np.zeros((P, T, d))
-    samples = np.zeros(P, dtype=np.int64)
-    steps = np.zeros(P, dtype=np.int64)
+    actions, samples, steps = new_outputs(batch)
     diffusion_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["a0"], batch.seeds,
                      float(hp["lam"]), int(hp["steps"]), float(hp["noise_scale"]),
                      float(hp["guidance"]), actions, samples, steps)

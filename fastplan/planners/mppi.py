@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import rng
 from .._jit import parallel_kernel
-from ._common import CHUNK, fill_gaussian_cols, n_chunks, rollout_cols
+from ._common import CHUNK, fill_gaussian_cols, n_chunks, new_outputs, rollout_cols, total_counts
 
 
 @parallel_kernel
@@ -75,15 +75,8 @@ def mppi_kernel(A, B, b, s0, goal, mu0, seeds, lam, n_samples, iterations, noise
                     for i in range(N):
                         acc += w[p, i] * eps[p, t, j, i]
                     mu[p, t, j] += acc / total
-    for p in range(P):
-        for t in range(T):
-            for j in range(d):
-                out_actions[p, t, j] = mu[p, t, j]
-        out_samples[p] = 0
-        out_steps[p] = 0
-        for c in range(C):
-            out_samples[p] += rollouts[p * C + c]
-            out_steps[p] += steps[p * C + c]
+    out_actions[:, :, :] = mu
+    total_counts(rollouts, steps, C, out_samples, out_steps)
 
 
 def prepare(batch, hp, usage):
@@ -94,10 +87,7 @@ def prepare(batch, hp, usage):
 
 def run(batch, hp, inputs):
     """Run :func:`mppi_kernel`; returns actions (P, T, d), samples (P,), steps (P,)."""
-    P, T, d = batch.P, batch.T, batch.d
-    actions = np.zeros((P, T, d))
-    samples = np.zeros(P, dtype=np.int64)
-    steps = np.zeros(P, dtype=np.int64)
+    actions, samples, steps = new_outputs(batch)
     mppi_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["mu0"], batch.seeds,
                 float(hp["lam"]), int(hp["samples"]), int(hp["iterations"]), float(hp["noise_std"]),
                 float(hp["temperature"]), actions, samples, steps)
