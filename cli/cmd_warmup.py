@@ -12,10 +12,10 @@ from ._errors import friendly_errors
 def warmup(quiet):
     """Compile (or load from the disk cache) every kernel once and print the time taken.
 
-    Numba caches compiled kernels on disk (NUMBA_CACHE_DIR moves the cache), so the first
-    warm-up after installing pays the compilation and later ones only load the cache.
+    Numba caches compiled kernels on disk, in ~/.cache/fastplan/kernels-<source hash>
+    (NUMBA_CACHE_DIR moves it), so the first warm-up after installing or changing fastplan
+    pays the compilation and later ones only load the cache.
     """
-    import os
     import time
 
     t0 = time.perf_counter()
@@ -23,7 +23,7 @@ def warmup(quiet):
     times = run_warmup(verbose=None if quiet else click.echo)
     total = time.perf_counter() - t0
     missing = [k for k, v in times.items() if v is None]
-    where = os.environ.get("NUMBA_CACHE_DIR") or "next to the fastplan sources (__pycache__)"
-    click.echo(f"warm-up done in {total:.1f} s (kernels cached {where})")
+    from fastplan._jit import cache_dir
+    click.echo(f"warm-up done in {total:.1f} s (kernels cached in {cache_dir()})")
     if missing:
         raise click.ClickException(f"not compiled (missing): {', '.join(missing)}")
