@@ -23,6 +23,17 @@ COMMANDS = {
 }
 
 
+def _one_line_usage_error(self, file=None):
+    """Show a usage error as one line (click prints a usage block by default)."""
+    hint = ""
+    if self.ctx is not None:
+        hint = f" (see '{self.ctx.command_path} --help')"
+    click.echo(f"Error: {self.format_message()}{hint}", err=True, file=file)
+
+
+click.exceptions.UsageError.show = _one_line_usage_error
+
+
 class LazyGroup(click.Group):
     """A group that imports a subcommand's module only when that subcommand runs."""
 
