@@ -25,9 +25,8 @@ COMMANDS = {
 
 def _one_line_usage_error(self, file=None):
     """Show a usage error as one line (click prints a usage block by default)."""
-    hint = ""
-    if self.ctx is not None:
-        hint = f" (see '{self.ctx.command_path} --help')"
+    path = self.ctx.command_path if self.ctx is not None else "fastplan"
+    hint = f" (see '{path} --help')"
     click.echo(f"Error: {self.format_message()}{hint}", err=True, file=file)
 
 
