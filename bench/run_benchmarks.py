@@ -112,7 +112,7 @@ import json, sys, time
 t0 = time.perf_counter()
 import numpy as np
 import fastplan
-from fastplan.rollout import rollout
+from fastplan.cost import rollout
 from bench.run_benchmarks import available_planners, grid_problems, run_fastplan_grid
 mode = sys.argv[1]
 out = {"import_s": time.perf_counter() - t0}
@@ -241,7 +241,7 @@ def summarize(records):
                      _ratio(med(ref), med(ker)), gf(ker), gf(ref), pct])
     if rows:
         out.append("Rollout + cost (Eq. 4/5/11), N x T x d; best-of-rounds times; ratio = NumPy / fastplan")
-        out.append(_table(["N x T x d", "fastplan.rollout", "kernel only", "NumPy", "ratio (API)",
+        out.append(_table(["N x T x d", "fastplan.cost", "kernel only", "NumPy", "ratio (API)",
                            "ratio (kernel)", "kernel GFLOP/s", "NumPy GFLOP/s", "kernel / DGEMM"], rows))
         out.append("")
 
@@ -310,6 +310,8 @@ def summarize(records):
     if comp:
         items = [(k, v) for k, v in comp["probe"].items() if isinstance(v, dict)]
         out.append("Compilation (fresh process, empty NUMBA_CACHE_DIR; first call minus second call): "
+                   f"import {comp['probe']['import_s']:.1f} s, first make_problem (geometry/world kernels) "
+                   f"{comp['probe']['make_problem_first_s']:.1f} s, "
                    + ", ".join(f"{k} {v['compile_s']:.1f} s" for k, v in items)
                    + f"; process total {comp['probe']['wall_s']:.1f} s (a planner that reuses kernels "
                    "compiled for an earlier one shows about 0 s).")

@@ -19,7 +19,7 @@ _LAZY = {
     "make_problem": "fastplan.problem", "Problem": "fastplan.problem",
     "make_geometry": "fastplan.geometry", "Geometry": "fastplan.geometry",
     "make_world": "fastplan.world", "WorldModel": "fastplan.world",
-    "rollout": "fastplan.rollout",
+    "rollout": "fastplan.cost",
     "geometry_metrics": "fastplan.metrics",
     "plan": "fastplan.api", "plan_batch": "fastplan.api",
     "PlanResult": "fastplan.api", "BatchResult": "fastplan.api",

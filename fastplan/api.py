@@ -11,7 +11,7 @@ from . import rng
 from ._validate import FastplanError, check_seed
 from .planners import GEOMETRY_USAGES, canonical_planner, resolve
 from .problem import Problem
-from .rollout import rollout
+from .cost import rollout
 
 
 @dataclass

@@ -35,7 +35,7 @@ def warmup(planners=None, verbose=None) -> dict:
     from .metrics import geometry_metrics
     from .planners import DEFAULTS, PLANNERS, canonical_planner
     from .problem import make_problem
-    from .rollout import rollout
+    from .cost import rollout
 
     say = verbose or (lambda line: None)
     planners = PLANNERS if planners is None else [canonical_planner(p) for p in planners]

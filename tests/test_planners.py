@@ -191,3 +191,11 @@ def test_overrides_and_bad_input():
         fastplan.plan(pr, "cem", geometry_usage="sometimes")
     with pytest.raises(FastplanError, match="share d"):
         fastplan.plan_batch([pr, fastplan.make_problem("vae", 4, 3, 0)], "cem")
+
+
+def test_public_rollout_is_the_function_after_planning():
+    # a submodule named like the function would shadow it once imported
+    pr = fastplan.make_problem("vae", 3, 2, 0)
+    fastplan.plan(pr, "cem", **SMALL["cem"])
+    out = fastplan.rollout(pr.world.A, pr.world.B, pr.world.b, pr.s0, pr.goal, np.zeros((2, 2, 3)))
+    assert out["cost"].shape == (2,)

@@ -8,7 +8,7 @@ from fastplan import FastplanError
 from fastplan.geometry import make_geometry
 from fastplan.metrics import concentration, effective_dimension, geometry_metrics, mean_pairwise_distance
 from fastplan.problem import make_problem
-from fastplan.rollout import rollout
+from fastplan.cost import rollout
 from fastplan.world import make_world, start_and_goal
 
 
