@@ -78,8 +78,8 @@ class Timer:
         self.benchmark = benchmark
         self.budget = budget
 
-    def __call__(self, fn, *, section, key, impl=None, warmup=None, scale=1.0, max_rounds=200, once=False,
-                 **extra):
+    def __call__(self, fn, *, section, key, impl=None, warmup=None, scale=1.0, min_rounds=1, max_rounds=200,
+                 once=False, **extra):
         """Warm up, time ``fn`` and record its best (and median) time per call.
 
         warmup : callable, optional
@@ -97,7 +97,7 @@ class Timer:
             (warmup or fn)()
             est = max((time.perf_counter() - t0) * scale, 1e-7)
             iterations = max(1, int(math.ceil(2e-3 / est))) if est < 2e-3 else 1
-            rounds = int(min(max_rounds, max(1, self.budget // (est * iterations))))
+            rounds = int(min(max_rounds, max(min_rounds, self.budget // (est * iterations))))
         result = self.benchmark.pedantic(fn, rounds=rounds, iterations=iterations, warmup_rounds=0)
         best, median, n = _stats(self.benchmark)
         rec = {"section": section, "key": key, "impl": impl, "time": best, "median": median, "rounds": n,
@@ -114,6 +114,9 @@ def timer(benchmark, request):
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if not RECORDS:
+        return
+    if not any(r.get("time") for r in RECORDS):
+        terminalreporter.write_line("fastplan benchmarks: benchmarking disabled, no timings to summarise")
         return
     share = foreign_share(_SESSION.get("start"), cpu_sample())
     if share is not None:

@@ -234,14 +234,14 @@ def summarize(records):
     for key in sorted({k for (s, k, _) in by if s == "rollout"}, key=lambda k: [int(x) for x in k.split("x")]):
         api, ker, ref = (get("rollout", key, i) for i in ("fastplan", "fastplan-kernel", "numpy"))
         med = lambda r: r["time"] if r else None  # noqa: E731
-        gf = lambda r: f"{r['gflops']:.2f}" if r else "-"  # noqa: E731
-        pct = f"{100 * ker['gflops'] / peak:.0f} %" if ker and peak else "-"
+        gf = lambda r: f"{r['gflops']:.2f}" if r and r.get("gflops") else "-"  # noqa: E731
+        pct = f"{100 * ker['gflops'] / peak:.0f} %" if ker and ker.get("gflops") and peak else "-"
         rows.append([key + _flag(api, ker, ref), _fmt_t(med(api)), _fmt_t(med(ker)), _fmt_t(med(ref)),
                      _ratio(med(ref), med(api)),
                      _ratio(med(ref), med(ker)), gf(ker), gf(ref), pct])
     if rows:
         out.append("Rollout + cost (Eq. 4/5/11), N x T x d; best-of-rounds times; ratio = NumPy / fastplan")
-        out.append(_table(["N x T x d", "fastplan.cost", "kernel only", "NumPy", "ratio (API)",
+        out.append(_table(["N x T x d", "fastplan.rollout", "kernel only", "NumPy", "ratio (API)",
                            "ratio (kernel)", "kernel GFLOP/s", "NumPy GFLOP/s", "kernel / DGEMM"], rows))
         out.append("")
 

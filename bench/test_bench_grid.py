@@ -2,7 +2,8 @@
 
 Grid: 5 planners x 3 geometries x d {4, 8, 16, 32} x h {4, 8, 16} x 10 seeds = 1800 plans.
 fastplan plans each (planner, d, h) cell as one ``plan_batch`` of 30 problems
-(3 geometries x 10 seeds); problems are built once, outside the timing.
+(3 geometries x 10 seeds); problems are built once, outside the timing; best of at least
+3 rounds after a warm-up round.
 
 The NumPy grid would take minutes, so by default it is *extrapolated*: one problem
 (VAE, seed 0) is timed per (planner, d, h) cell (averaged over repeats when it is
@@ -40,12 +41,16 @@ def test_grid_fastplan(timer, problems, threads):
     before = set_threads(None)
     set_threads(threads)
     try:
-        by_planner = {}
-        _, rec = timer(lambda: run_fastplan_grid(problems, planners, by_planner), section="grid",
-                       key=f"fastplan threads={threads}", impl="fastplan", max_rounds=5,
-                       planners=list(planners), plans=len(planners) * sum(map(len, problems.values())))
-        rec["by_planner"] = by_planner  # of the last timed round
-        timer.benchmark.extra_info["by_planner"] = by_planner
+        rounds = []  # per-planner times of every call
+
+        def run():
+            rounds.append({})
+            return run_fastplan_grid(problems, planners, rounds[-1])
+
+        _, rec = timer(run, section="grid", key=f"fastplan threads={threads}", impl="fastplan", min_rounds=3,
+                       max_rounds=5, planners=list(planners), plans=len(planners) * sum(map(len, problems.values())))
+        rec["by_planner"] = min(rounds[1:] or rounds, key=lambda r: sum(r.values()))  # best timed round
+        timer.benchmark.extra_info["by_planner"] = rec["by_planner"]
     finally:
         set_threads(before)
 
