@@ -26,7 +26,8 @@ import numpy as np
 
 from .geometry import KINDS
 from .planners import PLANNERS
-from .tables import BASE_D, BASE_GEOMETRY, BASE_H, PAPER_HORIZONS, Results, geometry_label, planner_label
+from .tables import (BASE_D, BASE_GEOMETRY, BASE_H, PAPER_HORIZONS, Results, _paper, geometry_label,
+                     planner_label)
 
 PLANNER_COLORS = {"cem": "#1f77b4", "mppi": "#ff7f0e", "gradient": "#2ca02c", "sgld": "#d62728",
                   "diffusion": "#9467bd"}
@@ -109,15 +110,6 @@ def _log2_axis(ax, ticks):
 def _dodge(xs, i: int, n: int = len(PLANNERS), step: float = 0.035):
     """Shift x positions on a log2 axis a little per series so error bars do not overlap."""
     return [x * 2.0 ** (step * (i - (n - 1) / 2)) for x in xs]
-
-
-def _paper(paper, *path):
-    node = paper
-    for key in path:
-        if not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    return node
 
 
 # --------------------------------------------------------------------------- figures

@@ -406,6 +406,7 @@ def _bold_best(cells: dict, values: dict) -> dict:
 
 
 def _paper(paper: dict, *path):
+    """The value at ``paper[path[0]][path[1]]...`` of the paper's reported values, or None."""
     node = paper
     for key in path:
         if not isinstance(node, dict) or key not in node:

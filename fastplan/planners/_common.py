@@ -68,6 +68,22 @@ def new_outputs(batch):
             np.zeros(batch.P, dtype=np.int64))
 
 
+@kernel(inline=True)
+def step_cols(A, B, b, S, Xt, lo, U, n):
+    """One step of Eq. 4 for n columns: ``U[:, i] = tanh(A S[:, i] + B Xt[:, lo+i] + b)``.
+
+    S, U : (d, >= n) states before and after; Xt : (d, N) actions of this step.
+    """
+    d = S.shape[0]
+    for r in range(d):
+        for i in range(n):
+            U[r, i] = b[r]
+        add_matvec_rows(A, r, S, 0, U, n)
+        add_matvec_rows(B, r, Xt, lo, U, n)
+        for i in range(n):
+            U[r, i] = tanh(U[r, i])
+
+
 @kernel
 def n_chunks(N):
     """Number of work items that cover N samples."""
@@ -95,14 +111,7 @@ def rollout_cols(A, B, b, s0, goal, X, lo, hi, lam, S, U, path, cost):
     for i in range(n):
         acc[i] = 0.0
     for t in range(T):
-        Xt = X[t]
-        for r in range(d):
-            for i in range(n):
-                U[r, i] = b[r]
-            add_matvec_rows(A, r, S, 0, U, n)
-            add_matvec_rows(B, r, Xt, lo, U, n)
-            for i in range(n):
-                U[r, i] = tanh(U[r, i])
+        step_cols(A, B, b, S, X[t], lo, U, n)
         # ||s_t - s_{t-1}|| for every column, loops running over columns (vectorised)
         for i in range(n):
             sq[i] = 0.0
@@ -137,16 +146,7 @@ def states_cols(A, B, b, s0, X, lo, hi, Z):
         for i in range(n):
             Z[0, r, i] = s0[r]
     for t in range(T):
-        Xt = X[t]
-        S = Z[t]
-        U = Z[t + 1]
-        for r in range(d):
-            for i in range(n):
-                U[r, i] = b[r]
-            add_matvec_rows(A, r, S, 0, U, n)
-            add_matvec_rows(B, r, Xt, lo, U, n)
-            for i in range(n):
-                U[r, i] = tanh(U[r, i])
+        step_cols(A, B, b, Z[t], X[t], lo, Z[t + 1], n)
 
 
 @kernel

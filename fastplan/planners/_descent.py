@@ -130,6 +130,20 @@ def adjoint_grad(A, B, goal, states, lam, g, lam_s, nu):
             lam_s[k] = acc - inv * (states[t, k] - states[t - 1, k])
 
 
+@kernel
+def evaluate_iterate(A, B, b, s0, goal, a, lam, states, pre, keep_best, best, best_cost, base,
+                     rollouts, steps, p):
+    """Roll out iterate ``a[p]`` (Eq. 5 cost into ``base[p]``, states and pre-activations
+    kept for the gradient), count it, and with ``keep_best`` (SGLD) keep the cheapest iterate."""
+    T = a.shape[1]
+    base[p] = sequence_cost(A[p], B[p], b[p], s0[p], goal[p], a[p], lam, states[p], pre[p])
+    rollouts[p] += 1
+    steps[p] += T
+    if keep_best and base[p] < best_cost[p]:
+        best_cost[p] = base[p]
+        best[p, :, :] = a[p]
+
+
 @parallel_kernel
 def descent_kernel(A, B, b, s0, goal, a0, seeds, lam, iterations, step, noise, fd_eps, langevin,
                    adjoint, out_actions, out_samples, out_steps):
@@ -159,12 +173,7 @@ def descent_kernel(A, B, b, s0, goal, a0, seeds, lam, iterations, step, noise, f
     lam_s = np.empty((P, d))
     nu = np.empty((P, d))
     for p in numba.prange(P):
-        base[p] = sequence_cost(A[p], B[p], b[p], s0[p], goal[p], a[p], lam, states[p], pre[p])
-        rollouts[p] += 1
-        steps[p] += T
-        if langevin and base[p] < best_cost[p]:
-            best_cost[p] = base[p]
-            best[p, :, :] = a[p]
+        evaluate_iterate(A, B, b, s0, goal, a, lam, states, pre, langevin, best, best_cost, base, rollouts, steps, p)
     for it in range(iterations):
         if adjoint:
             for p in numba.prange(P):
@@ -190,12 +199,7 @@ def descent_kernel(A, B, b, s0, goal, a0, seeds, lam, iterations, step, noise, f
                     if langevin:
                         a[p, t, j] += noise * z[p, t * d + j]
             if langevin or not last:
-                base[p] = sequence_cost(A[p], B[p], b[p], s0[p], goal[p], a[p], lam, states[p], pre[p])
-                rollouts[p] += 1
-                steps[p] += T
-                if langevin and base[p] < best_cost[p]:
-                    best_cost[p] = base[p]
-                    best[p, :, :] = a[p]
+                evaluate_iterate(A, B, b, s0, goal, a, lam, states, pre, langevin, best, best_cost, base, rollouts, steps, p)
     for p in range(P):
         out_actions[p, :, :] = best[p] if langevin else a[p]
         out_samples[p] = rollouts[p]
