@@ -12,8 +12,41 @@ Accuracy (tests/test_fastmath.py, against the C library): ``tanh`` within 3 ulp,
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
 
 from ._jit import exact_kernel, kernel
+
+
+@intrinsic
+def _bits_to_float(typingctx, bits):
+    """The float64 whose IEEE bit pattern is the int64 ``bits`` (an LLVM bitcast, vectorisable)."""
+    if bits != types.int64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+@intrinsic
+def _float_to_bits(typingctx, x):
+    """The int64 holding the IEEE bit pattern of the float64 ``x`` (an LLVM bitcast)."""
+    if x != types.float64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@kernel(inline=True)
+def pow2(n):
+    """2.0**n for a whole float64 n in [-1022, 1023], built in the exponent field (exact)."""
+    return _bits_to_float((np.int64(n) + 1023) << 52)
 
 # Cephes tanh.c, |x| < 0.625
 _TP0, _TP1, _TP2 = -9.64399179425052238628e-1, -9.92877231001918586564e1, -1.61468768441708447952e3
@@ -57,24 +90,8 @@ def tanh(x):
     gg = g * g
     px = g * ((_EP0 * gg + _EP1) * gg + _EP2)
     qx = ((_EQ0 * gg + _EQ1) * gg + _EQ2) * gg + _EQ3
-    scale = 1.0
-    if n >= 32.0:
-        scale *= 4294967296.0
-        n -= 32.0
-    if n >= 16.0:
-        scale *= 65536.0
-        n -= 16.0
-    if n >= 8.0:
-        scale *= 256.0
-        n -= 8.0
-    if n >= 4.0:
-        scale *= 16.0
-        n -= 4.0
-    if n >= 2.0:
-        scale *= 4.0
-        n -= 2.0
-    if n >= 1.0:
-        scale *= 2.0
+    # 0 <= n <= 58, so 2**n is exact (NaN input: any n, the small branch is selected below)
+    scale = pow2(n if n <= 64.0 else 0.0)
     a = scale * (qx + px)
     b = qx - px
     large = ax >= 0.625
@@ -86,26 +103,14 @@ def tanh(x):
 
 @exact_kernel(inline=True)
 def log_unit(x):
-    """Natural logarithm for x in [2**-63, 1] (Cephes log.c; exact power-of-two reduction)."""
-    e = 0.0
-    if x < 2.3283064365386963e-10:   # 2**-32
-        x *= 4294967296.0
-        e -= 32.0
-    if x < 1.52587890625e-05:        # 2**-16
-        x *= 65536.0
-        e -= 16.0
-    if x < 0.00390625:               # 2**-8
-        x *= 256.0
-        e -= 8.0
-    if x < 0.0625:
-        x *= 16.0
-        e -= 4.0
-    if x < 0.25:
-        x *= 4.0
-        e -= 2.0
-    if x < 0.5:
-        x *= 2.0
-        e -= 1.0
+    """Natural logarithm for a normal x in (0, 1] (Cephes log.c; the power-of-two reduction
+    reads the exponent field, so it is exact)."""
+    # frexp from the bit pattern: x = m 2**e with m in [0.5, 1) (x normal, so exact); the
+    # same (m, e) as halving/doubling by powers of two, except x = 1 gives (0.5, 1), which the
+    # sqrt(1/2) test below maps back to (x - 1 = 0, e = 0)
+    bits = _float_to_bits(x)
+    e = np.float64((bits >> 52) - 1022)
+    x = _bits_to_float((bits & 0x000FFFFFFFFFFFFF) | 0x3FE0000000000000)
     # now x in [0.5, 1]; Cephes: x < sqrt(1/2) -> 2x - 1, e - 1
     if x < _SQRTH:
         e -= 1.0

@@ -26,7 +26,7 @@ import numpy as np
 from .. import rng
 from .._fastmath import tanh
 from .._jit import kernel, parallel_kernel
-from ._common import add_matvec_rows, new_outputs, sequence_cost
+from ._common import affine_tanh_cols, new_outputs, sequence_cost
 
 
 @kernel
@@ -42,10 +42,12 @@ def fd_row(A, B, b, goal, a, states, pre, base, tt, lam, eps, S, U, path, c, g):
     """Forward-difference gradient w.r.t. a[tt, :] (d entries) by a batched suffix rollout.
 
     states (T+1, d), pre (T, d) : the unperturbed rollout; base : its cost.
-    S, U : (d, d) scratch (state r, perturbed coordinate j); path, c : (d,) scratch.
+    S, U : (d, d) scratch (state r, perturbed coordinate j), swapped every step;
+    path, c : (d,) scratch.
     Writes g (d,).  Returns the number of model steps performed.
     """
     T, d = a.shape
+    no_b = B[:, :0]        # c already holds B a_t + b
     prefix = 0.0
     for t in range(tt):
         s2 = 0.0
@@ -56,39 +58,41 @@ def fd_row(A, B, b, goal, a, states, pre, base, tt, lam, eps, S, U, path, c, g):
     for r in range(d):
         for j in range(d):
             S[r, j] = tanh(pre[tt, r] + eps * B[r, j])
+    acc = path
+    sq = g         # g doubles as scratch for squared column norms until it is written
+    # column norms with the loops running over columns (vectorised); each still sums r in order
     for j in range(d):
-        s2 = 0.0
-        for r in range(d):
+        sq[j] = 0.0
+    for r in range(d):
+        for j in range(d):
             diff = S[r, j] - states[tt, r]
-            s2 += diff * diff
-        path[j] = prefix + math.sqrt(s2)
+            sq[j] += diff * diff
+    for j in range(d):
+        acc[j] = prefix + math.sqrt(sq[j])
     for t in range(tt + 1, T):
         for r in range(d):
-            acc = b[r]
+            u = b[r]
             for k in range(d):
-                acc += B[r, k] * a[t, k]
-            c[r] = acc
-        for r in range(d):
-            for j in range(d):
-                U[r, j] = c[r]
-            add_matvec_rows(A, r, S, 0, U, d)
-            for j in range(d):
-                U[r, j] = tanh(U[r, j])
+                u += B[r, k] * a[t, k]
+            c[r] = u
+        affine_tanh_cols(A, S, c, no_b, S, 0, U, d)
         for j in range(d):
-            s2 = 0.0
-            for r in range(d):
-                diff = U[r, j] - S[r, j]
-                s2 += diff * diff
-            path[j] += math.sqrt(s2)
+            sq[j] = 0.0
         for r in range(d):
             for j in range(d):
-                S[r, j] = U[r, j]
+                diff = U[r, j] - S[r, j]
+                sq[j] += diff * diff
+        for j in range(d):
+            acc[j] += math.sqrt(sq[j])
+        S, U = U, S
     for j in range(d):
-        s2 = 0.0
-        for r in range(d):
+        sq[j] = 0.0
+    for r in range(d):
+        for j in range(d):
             diff = S[r, j] - goal[r]
-            s2 += diff * diff
-        g[j] = (math.sqrt(s2) + lam * (path[j] / T) - base) / eps
+            sq[j] += diff * diff
+    for j in range(d):
+        g[j] = (math.sqrt(sq[j]) + lam * (acc[j] / T) - base) / eps
     return d * (T - tt)
 
 
