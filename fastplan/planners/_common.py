@@ -19,15 +19,19 @@ from .._jit import kernel
 CHUNK = 32
 
 
+# Inner loops index 1-D row views (``Src[k, off:off + n]``) from 0: with ``off + i`` Numba's
+# negative-index wraparound cannot be proven dead and the loops do not vectorise.
+
 @kernel(inline=True)
-def add_matvec_rows(W, r, Src, off, U, n):
-    """``U[r, i] += sum_k W[r, k] * Src[k, off + i]`` for i < n (one output row).
+def add_matvec_rows(W, r, Src, off, U, uoff, n):
+    """``U[r, uoff + i] += sum_k W[r, k] * Src[k, off + i]`` for i < n (one output row).
 
     The k loop is unrolled by 8 and summed left to right, so the rounding is exactly that
     of the plain k loop while the row of U is loaded and stored 8x less often.
-    W : (d, d); Src : (d, >= off + n); U : (d, >= n).
+    W : (d, d); Src : (d, >= off + n); U : (d, >= uoff + n).
     """
     d = W.shape[1]
+    u = U[r, uoff:uoff + n]
     k = 0
     while k + 8 <= d:
         w0 = W[r, k]
@@ -38,29 +42,40 @@ def add_matvec_rows(W, r, Src, off, U, n):
         w5 = W[r, k + 5]
         w6 = W[r, k + 6]
         w7 = W[r, k + 7]
+        x0 = Src[k, off:off + n]
+        x1 = Src[k + 1, off:off + n]
+        x2 = Src[k + 2, off:off + n]
+        x3 = Src[k + 3, off:off + n]
+        x4 = Src[k + 4, off:off + n]
+        x5 = Src[k + 5, off:off + n]
+        x6 = Src[k + 6, off:off + n]
+        x7 = Src[k + 7, off:off + n]
         for i in range(n):
-            U[r, i] = (U[r, i] + w0 * Src[k, off + i] + w1 * Src[k + 1, off + i]
-                       + w2 * Src[k + 2, off + i] + w3 * Src[k + 3, off + i]
-                       + w4 * Src[k + 4, off + i] + w5 * Src[k + 5, off + i]
-                       + w6 * Src[k + 6, off + i] + w7 * Src[k + 7, off + i])
+            u[i] = (u[i] + w0 * x0[i] + w1 * x1[i] + w2 * x2[i] + w3 * x3[i]
+                    + w4 * x4[i] + w5 * x5[i] + w6 * x6[i] + w7 * x7[i])
         k += 8
     while k < d:
         w = W[r, k]
+        x = Src[k, off:off + n]
         for i in range(n):
-            U[r, i] += w * Src[k, off + i]
+            u[i] += w * x[i]
         k += 1
 
 
 @kernel(inline=True)
-def add_matmul_rows4(W, r, Src, off, U, n):
-    """``U[r+q, i] += sum_k W[r+q, k] * Src[k, off + i]`` for q < 4 and i < n (four output rows).
+def add_matmul_rows4(W, r, Src, off, U, uoff, n):
+    """``U[r+q, uoff+i] += sum_k W[r+q, k] Src[k, off+i]`` for q < 4, i < n (four output rows).
 
     Register blocking: each loaded ``Src[k, off + i]`` feeds four rows, so there are 2 memory
     operations per multiply-add instead of 9/8.  Every U[r+q, i] still sums k left to right,
     so the result is bit-identical to :func:`add_matvec_rows` row by row.
-    W : (d, d); Src : (d, >= off + n); U : (>= r + 4, >= n).
+    W : (d, d); Src : (d, >= off + n); U : (>= r + 4, >= uoff + n).
     """
     d = W.shape[1]
+    u0 = U[r, uoff:uoff + n]
+    u1 = U[r + 1, uoff:uoff + n]
+    u2 = U[r + 2, uoff:uoff + n]
+    u3 = U[r + 3, uoff:uoff + n]
     k = 0
     while k + 4 <= d:
         w00 = W[r, k]
@@ -79,63 +94,67 @@ def add_matmul_rows4(W, r, Src, off, U, n):
         w31 = W[r + 3, k + 1]
         w32 = W[r + 3, k + 2]
         w33 = W[r + 3, k + 3]
+        s0 = Src[k, off:off + n]
+        s1 = Src[k + 1, off:off + n]
+        s2 = Src[k + 2, off:off + n]
+        s3 = Src[k + 3, off:off + n]
         for i in range(n):
-            x0 = Src[k, off + i]
-            x1 = Src[k + 1, off + i]
-            x2 = Src[k + 2, off + i]
-            x3 = Src[k + 3, off + i]
-            U[r, i] = U[r, i] + w00 * x0 + w01 * x1 + w02 * x2 + w03 * x3
-            U[r + 1, i] = U[r + 1, i] + w10 * x0 + w11 * x1 + w12 * x2 + w13 * x3
-            U[r + 2, i] = U[r + 2, i] + w20 * x0 + w21 * x1 + w22 * x2 + w23 * x3
-            U[r + 3, i] = U[r + 3, i] + w30 * x0 + w31 * x1 + w32 * x2 + w33 * x3
+            x0 = s0[i]
+            x1 = s1[i]
+            x2 = s2[i]
+            x3 = s3[i]
+            u0[i] = u0[i] + w00 * x0 + w01 * x1 + w02 * x2 + w03 * x3
+            u1[i] = u1[i] + w10 * x0 + w11 * x1 + w12 * x2 + w13 * x3
+            u2[i] = u2[i] + w20 * x0 + w21 * x1 + w22 * x2 + w23 * x3
+            u3[i] = u3[i] + w30 * x0 + w31 * x1 + w32 * x2 + w33 * x3
         k += 4
     while k < d:
         w0 = W[r, k]
         w1 = W[r + 1, k]
         w2 = W[r + 2, k]
         w3 = W[r + 3, k]
+        s0 = Src[k, off:off + n]
         for i in range(n):
-            x = Src[k, off + i]
-            U[r, i] += w0 * x
-            U[r + 1, i] += w1 * x
-            U[r + 2, i] += w2 * x
-            U[r + 3, i] += w3 * x
+            x = s0[i]
+            u0[i] += w0 * x
+            u1[i] += w1 * x
+            u2[i] += w2 * x
+            u3[i] += w3 * x
         k += 1
 
 
 @kernel(inline=True)
-def affine_tanh_cols(A, S, c, B, X, lo, U, n):
-    """``U[:, i] = tanh(c + A S[:, i] + B X[:, lo + i])`` for i < n (Eq. 4 for n columns).
+def affine_tanh_cols(A, S, c, B, X, lo, U, off, n):
+    """``U[:, off+i] = tanh(c + A S[:, off+i] + B X[:, lo+i])`` for i < n (Eq. 4, n columns).
 
-    A, B : (d, d); S : (d, >= n); X : (d, >= lo + n); c : (d,); U : (d, >= n).
+    A, B : (d, d); S, U : (d, >= off + n); X : (d, >= lo + n); c : (d,).
     With ``B`` of shape (d, 0) the B term is skipped (used when ``c`` already holds B a + b).
     Rows go in blocks of four (:func:`add_matmul_rows4`); a sum runs c, A terms, B terms,
-    each left to right, as in :func:`add_matvec_rows`.
+    each left to right, so every column's arithmetic is the same whatever n and off are.
     """
     d = S.shape[0]
     use_b = B.shape[1] > 0
     r = 0
     while r < d:
-        if r + 4 <= d:
-            for q in range(4):
-                for i in range(n):
-                    U[r + q, i] = c[r + q]
-            add_matmul_rows4(A, r, S, 0, U, n)
+        q_rows = 4 if r + 4 <= d else 1
+        for q in range(q_rows):
+            u = U[r + q, off:off + n]
+            cq = c[r + q]
+            for i in range(n):
+                u[i] = cq
+        if q_rows == 4:
+            add_matmul_rows4(A, r, S, off, U, off, n)
             if use_b:
-                add_matmul_rows4(B, r, X, lo, U, n)
-            for q in range(4):
-                for i in range(n):
-                    U[r + q, i] = tanh(U[r + q, i])
-            r += 4
+                add_matmul_rows4(B, r, X, lo, U, off, n)
         else:
-            for i in range(n):
-                U[r, i] = c[r]
-            add_matvec_rows(A, r, S, 0, U, n)
+            add_matvec_rows(A, r, S, off, U, off, n)
             if use_b:
-                add_matvec_rows(B, r, X, lo, U, n)
+                add_matvec_rows(B, r, X, lo, U, off, n)
+        for q in range(q_rows):
+            u = U[r + q, off:off + n]
             for i in range(n):
-                U[r, i] = tanh(U[r, i])
-            r += 1
+                u[i] = tanh(u[i])
+        r += q_rows
 
 
 @kernel
@@ -161,7 +180,7 @@ def step_cols(A, B, b, S, Xt, lo, U, n):
 
     S, U : (d, >= n) states before and after; Xt : (d, N) actions of this step.
     """
-    affine_tanh_cols(A, S, b, B, Xt, lo, U, n)
+    affine_tanh_cols(A, S, b, B, Xt, lo, U, 0, n)
 
 
 @kernel

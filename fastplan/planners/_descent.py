@@ -1,10 +1,12 @@
 """Gradient descent (Eq. 7) and SGLD (Eq. 8) on Eq. 5, with two gradient estimators.
 
 ``fd`` (the paper): forward finite differences, ``g[t, j] = (L(a + eps e_tj) - L(a)) / eps``.
-Perturbing a_t changes nothing before step t, so the unperturbed prefix is reused and the
-d perturbations of one time step are rolled out together as a (d x d) state batch: one
-parallel work item per (problem, time step) - the "parallel per coordinate" kernel.  Each
-iteration costs T*d perturbed rollouts plus one unperturbed rollout.
+Perturbing a_t changes nothing before step t, so the unperturbed prefix is reused: the d
+perturbations of a_t enter a state batch as d new columns at step t and are advanced with
+all earlier columns, so one matrix product per step advances up to T*d perturbed rollouts
+(:func:`fd_group`).  Work items are problems, or (problem, group of time steps) when there
+are fewer problems than threads - the "parallel per coordinate" kernel.  Each iteration
+costs T*d perturbed rollouts plus one unperturbed rollout.
 
 ``adjoint``: the exact reverse-mode gradient of Eq. 5 through the tanh dynamics.  With
 ``u_t = A s_{t-1} + B a_t + b``, ``s_t = tanh(u_t)`` and ``e_t = (s_t - s_{t-1}) / ||.||``::
@@ -29,71 +31,112 @@ from .._jit import kernel, parallel_kernel
 from ._common import affine_tanh_cols, new_outputs, sequence_cost
 
 
-@kernel
-def balanced_time(q, T):
-    """Order time steps 0, T-1, 1, T-2, ... so that static thread chunks get equal work."""
-    if q % 2 == 0:
-        return q // 2
-    return T - 1 - q // 2
+#: Target columns per tile of the staggered FD state batch (S and U tiles stay in L1).
+FD_TILE = 64
+
+
+def fd_tile_width(d):
+    """Columns per tile: a multiple of d (whole time steps per tile), about FD_TILE."""
+    return d * max(1, FD_TILE // d)
 
 
 @kernel
-def fd_row(A, B, b, goal, a, states, pre, base, tt, lam, eps, S, U, path, c, g):
-    """Forward-difference gradient w.r.t. a[tt, :] (d entries) by a batched suffix rollout.
+def fd_group(A, B, b, goal, a, states, pre, base, grp, G, lam, eps, S, U, acc, sq, c, g):
+    """Forward-difference gradient rows ``g[tt]`` for the time steps tt = grp, grp+G, ... < T.
+
+    One staggered suffix rollout: the d perturbations of ``a[tt]`` enter as new state columns
+    at step tt (``s'_{tt+1} = tanh(pre[tt] + eps B[:, j])``) and are then advanced to T
+    together with every column that entered before, one tile of W columns at a time.  Every
+    column sees exactly the arithmetic of a lone suffix rollout, so g does not depend on G
+    or W.  Column ``q d + j`` (tile ``(q d + j) // W``) belongs to a[grp + q G, j].
 
     states (T+1, d), pre (T, d) : the unperturbed rollout; base : its cost.
-    S, U : (d, d) scratch (state r, perturbed coordinate j), swapped every step;
-    path, c : (d,) scratch.
-    Writes g (d,).  Returns the number of model steps performed.
+    S, U : (n_tiles, d, W) scratch with W a multiple of d, swapped every step; acc, sq :
+    (n_tiles, W) path lengths and squared norms; c : (d,) scratch; g : (T, d) output.
+    Returns the number of model steps performed, ``sum over the group of d (T - tt)``.
     """
     T, d = a.shape
-    no_b = B[:, :0]        # c already holds B a_t + b
-    prefix = 0.0
-    for t in range(tt):
+    W = S.shape[2]
+    no_b = B[:, :0]          # c already holds B a_t + b
+    prefix = 0.0             # path length of the unperturbed prefix, sum_{t' < t}
+    m = 0                    # time steps of the group entered so far
+    n_steps = 0
+    for t in range(T):
+        n = m * d
+        if n > 0:            # advance every entered column by one step of Eq. 4
+            for r in range(d):
+                u = b[r]
+                for k in range(d):
+                    u += B[r, k] * a[t, k]
+                c[r] = u
+            for tile in range((n + W - 1) // W):
+                w = min(W, n - tile * W)
+                St = S[tile]
+                Ut = U[tile]
+                sqt = sq[tile]
+                acct = acc[tile]
+                affine_tanh_cols(A, St, c, no_b, St, 0, Ut, 0, w)
+                for i in range(w):
+                    sqt[i] = 0.0
+                for r in range(d):
+                    for i in range(w):
+                        diff = Ut[r, i] - St[r, i]
+                        sqt[i] += diff * diff
+                for i in range(w):
+                    acct[i] += math.sqrt(sqt[i])
+            S, U = U, S
+            n_steps += n
+        if t >= grp and (t - grp) % G == 0:      # perturbations of a[t] enter
+            St = S[n // W]
+            sqt = sq[n // W]
+            acct = acc[n // W]
+            o = n % W
+            for r in range(d):
+                for j in range(d):
+                    St[r, o + j] = tanh(pre[t, r] + eps * B[r, j])
+            for j in range(d):
+                sqt[o + j] = 0.0
+            for r in range(d):
+                for j in range(d):
+                    diff = St[r, o + j] - states[t, r]
+                    sqt[o + j] += diff * diff
+            for j in range(d):
+                acct[o + j] = prefix + math.sqrt(sqt[o + j])
+            m += 1
+            n_steps += d
         s2 = 0.0
         for r in range(d):
             diff = states[t + 1, r] - states[t, r]
             s2 += diff * diff
         prefix += math.sqrt(s2)
-    for r in range(d):
-        for j in range(d):
-            S[r, j] = tanh(pre[tt, r] + eps * B[r, j])
-    acc = path
-    sq = g         # g doubles as scratch for squared column norms until it is written
-    # column norms with the loops running over columns (vectorised); each still sums r in order
-    for j in range(d):
-        sq[j] = 0.0
-    for r in range(d):
-        for j in range(d):
-            diff = S[r, j] - states[tt, r]
-            sq[j] += diff * diff
-    for j in range(d):
-        acc[j] = prefix + math.sqrt(sq[j])
-    for t in range(tt + 1, T):
+    n = m * d
+    for tile in range((n + W - 1) // W):
+        w = min(W, n - tile * W)
+        for i in range(w):
+            sq[tile, i] = 0.0
         for r in range(d):
-            u = b[r]
-            for k in range(d):
-                u += B[r, k] * a[t, k]
-            c[r] = u
-        affine_tanh_cols(A, S, c, no_b, S, 0, U, d)
+            for i in range(w):
+                diff = S[tile, r, i] - goal[r]
+                sq[tile, i] += diff * diff
+    for q in range(m):
+        tt = grp + q * G
         for j in range(d):
-            sq[j] = 0.0
-        for r in range(d):
-            for j in range(d):
-                diff = U[r, j] - S[r, j]
-                sq[j] += diff * diff
-        for j in range(d):
-            acc[j] += math.sqrt(sq[j])
-        S, U = U, S
-    for j in range(d):
-        sq[j] = 0.0
-    for r in range(d):
-        for j in range(d):
-            diff = S[r, j] - goal[r]
-            sq[j] += diff * diff
-    for j in range(d):
-        g[j] = (math.sqrt(sq[j]) + lam * (acc[j] / T) - base) / eps
-    return d * (T - tt)
+            i = q * d + j
+            g[tt, j] = (math.sqrt(sq[i // W, i % W]) + lam * (acc[i // W, i % W] / T) - base) / eps
+    return n_steps
+
+
+@kernel
+def fd_row(A, B, b, goal, a, states, pre, base, tt, lam, eps, S, U, path, c, g):
+    """Forward-difference gradient w.r.t. a[tt, :] alone (g : (d,)); S, U : (d, d),
+    path, c : (d,) scratch.  :func:`fd_group` with the one-step group {tt}."""
+    T, d = a.shape
+    rows = np.empty((T, d))
+    n_steps = fd_group(A, B, b, goal, a, states, pre, base, tt, T, lam, eps,
+                       S.reshape((1, d, d)), U.reshape((1, d, d)), path.reshape((1, d)),
+                       np.empty((1, d)), c, rows)
+    g[:] = rows[tt]
+    return n_steps
 
 
 @kernel
@@ -148,16 +191,42 @@ def evaluate_iterate(A, B, b, s0, goal, a, lam, states, pre, keep_best, best, be
         best[p, :, :] = a[p]
 
 
+@kernel
+def update_and_evaluate(A, B, b, s0, goal, a, grad, z, seeds, it, iterations, lam, step, noise,
+                        langevin, states, pre, best, best_cost, base, rollouts, steps, p):
+    """Eq. 7 (or Eq. 8 with ``langevin``) update of iterate ``a[p]``, then its evaluation
+    (skipped after the last gradient-descent step, whose cost nobody reads)."""
+    T, d = a.shape[1], a.shape[2]
+    if langevin:
+        key = rng.make_key(seeds[p], rng.stream_of(rng.PLAN_LANGEVIN, it, 0))
+        rng.fill_normal(key, np.uint64(0), z[p])
+    for t in range(T):
+        for j in range(d):
+            a[p, t, j] -= step * grad[p, t, j]
+            if langevin:
+                a[p, t, j] += noise * z[p, t * d + j]
+    if langevin or it != iterations - 1:
+        evaluate_iterate(A, B, b, s0, goal, a, lam, states, pre, langevin, best, best_cost, base,
+                         rollouts, steps, p)
+
+
 @parallel_kernel
 def descent_kernel(A, B, b, s0, goal, a0, seeds, lam, iterations, step, noise, fd_eps, langevin,
-                   adjoint, out_actions, out_samples, out_steps):
+                   adjoint, G, W, out_actions, out_samples, out_steps):
     """Gradient descent (``langevin=False``, Eq. 7) or SGLD (``langevin=True``, Eq. 8).
 
     A, B : (P, d, d); b, s0, goal : (P, d); a0 : (P, T, d) start; seeds : (P,) uint64.
     SGLD adds ``noise * xi`` (xi ~ N(0, I)) each step and returns the cheapest iterate
     it visited (the final one included); gradient descent returns the last iterate.
+    G : FD groups of time steps per problem; W : FD tile width (:func:`fd_tile_width`).
+
+    With at least as many problems as threads, one work item runs a problem's whole
+    descent (no fork-join per iteration); otherwise each iteration's FD gradient is split
+    into G groups of time steps per problem (:func:`fd_groups`).  Results are the same.
     """
     P, T, d = a0.shape
+    M = (T + G - 1) // G                 # most time steps in one group
+    n_tiles = (M * d + W - 1) // W
     a = a0.copy()
     best = a0.copy()
     best_cost = np.full(P, np.inf)
@@ -167,50 +236,64 @@ def descent_kernel(A, B, b, s0, goal, a0, seeds, lam, iterations, step, noise, f
     base = np.empty(P)
     rollouts = np.zeros(P, dtype=np.int64)
     steps = np.zeros(P, dtype=np.int64)
-    item_rollouts = np.zeros(P * T, dtype=np.int64)
-    item_steps = np.zeros(P * T, dtype=np.int64)
-    S = np.empty((P * T, d, d))
-    U = np.empty((P * T, d, d))
-    path = np.empty((P * T, d))
-    c = np.empty((P * T, d))
+    item_rollouts = np.zeros(P * G, dtype=np.int64)
+    item_steps = np.zeros(P * G, dtype=np.int64)
+    S = np.empty((P * G, n_tiles, d, W))
+    U = np.empty((P * G, n_tiles, d, W))
+    acc = np.empty((P * G, n_tiles, W))
+    sq = np.empty((P * G, n_tiles, W))
+    c = np.empty((P * G, d))
     z = np.empty((P, T * d))
     lam_s = np.empty((P, d))
     nu = np.empty((P, d))
-    for p in numba.prange(P):
-        evaluate_iterate(A, B, b, s0, goal, a, lam, states, pre, langevin, best, best_cost, base, rollouts, steps, p)
-    for it in range(iterations):
-        if adjoint:
-            for p in numba.prange(P):
-                adjoint_grad(A[p], B[p], goal[p], states[p], lam, grad[p], lam_s[p], nu[p])
-                rollouts[p] += 1
-                steps[p] += T
-        else:
-            for item in numba.prange(P * T):
-                p = item // T
-                tt = balanced_time(item % T, T)
-                item_steps[item] += fd_row(A[p], B[p], b[p], goal[p], a[p], states[p], pre[p],
-                                           base[p], tt, lam, fd_eps, S[item], U[item], path[item],
-                                           c[item], grad[p, tt])
-                item_rollouts[item] += d
-        last = it == iterations - 1
+    if G == 1:
         for p in numba.prange(P):
-            if langevin:
-                key = rng.make_key(seeds[p], rng.stream_of(rng.PLAN_LANGEVIN, it, 0))
-                rng.fill_normal(key, np.uint64(0), z[p])
-            for t in range(T):
-                for j in range(d):
-                    a[p, t, j] -= step * grad[p, t, j]
-                    if langevin:
-                        a[p, t, j] += noise * z[p, t * d + j]
-            if langevin or not last:
-                evaluate_iterate(A, B, b, s0, goal, a, lam, states, pre, langevin, best, best_cost, base, rollouts, steps, p)
+            evaluate_iterate(A, B, b, s0, goal, a, lam, states, pre, langevin, best, best_cost,
+                             base, rollouts, steps, p)
+            for it in range(iterations):
+                if adjoint:
+                    adjoint_grad(A[p], B[p], goal[p], states[p], lam, grad[p], lam_s[p], nu[p])
+                    rollouts[p] += 1
+                    steps[p] += T
+                else:
+                    item_steps[p] += fd_group(A[p], B[p], b[p], goal[p], a[p], states[p], pre[p],
+                                              base[p], 0, 1, lam, fd_eps, S[p], U[p], acc[p],
+                                              sq[p], c[p], grad[p])
+                    item_rollouts[p] += T * d
+                update_and_evaluate(A, B, b, s0, goal, a, grad, z, seeds, it, iterations, lam,
+                                    step, noise, langevin, states, pre, best, best_cost, base,
+                                    rollouts, steps, p)
+    else:
+        for p in numba.prange(P):
+            evaluate_iterate(A, B, b, s0, goal, a, lam, states, pre, langevin, best, best_cost,
+                             base, rollouts, steps, p)
+        for it in range(iterations):
+            for item in numba.prange(P * G):
+                p = item // G
+                grp = item % G
+                item_steps[item] += fd_group(A[p], B[p], b[p], goal[p], a[p], states[p], pre[p],
+                                             base[p], grp, G, lam, fd_eps, S[item], U[item],
+                                             acc[item], sq[item], c[item], grad[p])
+                item_rollouts[item] += d * ((T - grp + G - 1) // G)
+            for p in numba.prange(P):
+                update_and_evaluate(A, B, b, s0, goal, a, grad, z, seeds, it, iterations, lam,
+                                    step, noise, langevin, states, pre, best, best_cost, base,
+                                    rollouts, steps, p)
     for p in range(P):
         out_actions[p, :, :] = best[p] if langevin else a[p]
         out_samples[p] = rollouts[p]
         out_steps[p] = steps[p]
-        for q in range(T):
-            out_samples[p] += item_rollouts[p * T + q]
-            out_steps[p] += item_steps[p * T + q]
+        for q in range(G):
+            out_samples[p] += item_rollouts[p * G + q]
+            out_steps[p] += item_steps[p * G + q]
+
+
+def fd_groups(P: int, T: int, threads: int) -> int:
+    """Groups of time steps per problem for the FD gradient: 1 when there are at least as
+    many problems as threads (one work item per problem), else enough to occupy every thread."""
+    if P >= threads:
+        return 1
+    return min(T, -(-threads // P))
 
 
 def prepare(batch, hp, usage):
@@ -223,8 +306,10 @@ def run_descent(batch, hp, inputs, langevin: bool):
     actions, samples, steps = new_outputs(batch)
     step = hp["step"] if langevin else hp["lr"]
     noise = hp["noise"] if langevin else 0.0
+    adjoint = hp["gradient"] == "adjoint"
+    groups = 1 if adjoint else fd_groups(batch.P, batch.T, numba.get_num_threads())
     descent_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["a0"], batch.seeds,
                    float(hp["lam"]), int(hp["iterations"]), float(step), float(noise),
-                   float(hp["fd_eps"]), bool(langevin), hp["gradient"] == "adjoint",
+                   float(hp["fd_eps"]), bool(langevin), adjoint, groups, fd_tile_width(batch.d),
                    actions, samples, steps)
     return actions, samples, steps
