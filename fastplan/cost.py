@@ -48,7 +48,7 @@ def _rollout_kernel(A, B, b, s0, goal, actions, lam, want_states, cost, gd, sm, 
             for t in range(T):
                 for j in range(d):
                     Xi[t, j, i] = actions[p, lo + i, t, j]
-        rollout_cols(A[p], B[p], b[p], s0[p], goal[p], Xi, 0, n, lam, S[item], U[item],
+        rollout_cols(A[p], B[p], b[p], s0[p], goal[p], Xi, np.int64(0), n, lam, S[item], U[item],
                      path[item], c[item])
         for i in range(n):
             cost[p, lo + i] = c[item, i]
@@ -56,7 +56,7 @@ def _rollout_kernel(A, B, b, s0, goal, actions, lam, want_states, cost, gd, sm, 
             sm[p, lo + i] = path[item, 0, i] / T
         if want_states:
             Zi = Z[item]
-            states_cols(A[p], B[p], b[p], s0[p], Xi, 0, n, Zi)
+            states_cols(A[p], B[p], b[p], s0[p], Xi, np.int64(0), n, Zi)
             for i in range(n):
                 for t in range(T + 1):
                     for j in range(d):

@@ -24,50 +24,24 @@ CHUNK = 32
 
 @kernel(inline=True)
 def add_matvec_rows(W, r, Src, off, U, uoff, n):
-    """``U[r, uoff + i] += sum_k W[r, k] * Src[k, off + i]`` for i < n (one output row).
-
-    The k loop is unrolled by 8 and summed left to right, so the rounding is exactly that
-    of the plain k loop while the row of U is loaded and stored 8x less often.
+    """``U[r, uoff + i] += sum_k W[r, k] * Src[k, off + i]`` for i < n (one output row;
+    only the d % 4 rows :func:`add_matmul_rows4` leaves).  Sums k left to right.
     W : (d, d); Src : (d, >= off + n); U : (d, >= uoff + n).
     """
-    d = W.shape[1]
     u = U[r, uoff:uoff + n]
-    k = 0
-    while k + 8 <= d:
-        w0 = W[r, k]
-        w1 = W[r, k + 1]
-        w2 = W[r, k + 2]
-        w3 = W[r, k + 3]
-        w4 = W[r, k + 4]
-        w5 = W[r, k + 5]
-        w6 = W[r, k + 6]
-        w7 = W[r, k + 7]
-        x0 = Src[k, off:off + n]
-        x1 = Src[k + 1, off:off + n]
-        x2 = Src[k + 2, off:off + n]
-        x3 = Src[k + 3, off:off + n]
-        x4 = Src[k + 4, off:off + n]
-        x5 = Src[k + 5, off:off + n]
-        x6 = Src[k + 6, off:off + n]
-        x7 = Src[k + 7, off:off + n]
-        for i in range(n):
-            u[i] = (u[i] + w0 * x0[i] + w1 * x1[i] + w2 * x2[i] + w3 * x3[i]
-                    + w4 * x4[i] + w5 * x5[i] + w6 * x6[i] + w7 * x7[i])
-        k += 8
-    while k < d:
+    for k in range(W.shape[1]):
         w = W[r, k]
         x = Src[k, off:off + n]
         for i in range(n):
             u[i] += w * x[i]
-        k += 1
 
 
 @kernel(inline=True)
 def add_matmul_rows4(W, r, Src, off, U, uoff, n):
     """``U[r+q, uoff+i] += sum_k W[r+q, k] Src[k, off+i]`` for q < 4, i < n (four output rows).
 
-    Register blocking: each loaded ``Src[k, off + i]`` feeds four rows, so there are 2 memory
-    operations per multiply-add instead of 9/8.  Every U[r+q, i] still sums k left to right,
+    Register blocking: each loaded ``Src[k, off + i]`` feeds four rows, so there are 3 memory
+    operations per 4 multiply-adds.  Every U[r+q, i] still sums k left to right,
     so the result is bit-identical to :func:`add_matvec_rows` row by row.
     W : (d, d); Src : (d, >= off + n); U : (>= r + 4, >= uoff + n).
     """
@@ -123,38 +97,41 @@ def add_matmul_rows4(W, r, Src, off, U, uoff, n):
         k += 1
 
 
-@kernel(inline=True)
-def affine_tanh_cols(A, S, c, B, X, lo, U, off, n):
+@kernel
+def affine_tanh_cols(A, S, c, use_b, B, X, lo, U, off, n):
     """``U[:, off+i] = tanh(c + A S[:, off+i] + B X[:, lo+i])`` for i < n (Eq. 4, n columns).
 
     A, B : (d, d); S, U : (d, >= off + n); X : (d, >= lo + n); c : (d,).
-    With ``B`` of shape (d, 0) the B term is skipped (used when ``c`` already holds B a + b).
+    With ``use_b`` False the B term is skipped (when ``c`` already holds B a + b).
     Rows go in blocks of four (:func:`add_matmul_rows4`); a sum runs c, A terms, B terms,
     each left to right, so every column's arithmetic is the same whatever n and off are.
+    Not inlined, and each loop body written once (the A and B terms share one loop):
+    Numba re-optimises a helper inside every kernel that links it, so its size is compile
+    time; a call costs nothing next to its d x d x n multiply-adds.
     """
     d = S.shape[0]
-    use_b = B.shape[1] > 0
+    n_terms = 2 if use_b else 1
     r = 0
     while r < d:
-        q_rows = 4 if r + 4 <= d else 1
-        for q in range(q_rows):
+        rows = 4 if r + 4 <= d else 1
+        for q in range(rows):
             u = U[r + q, off:off + n]
             cq = c[r + q]
             for i in range(n):
                 u[i] = cq
-        if q_rows == 4:
-            add_matmul_rows4(A, r, S, off, U, off, n)
-            if use_b:
-                add_matmul_rows4(B, r, X, lo, U, off, n)
-        else:
-            add_matvec_rows(A, r, S, off, U, off, n)
-            if use_b:
-                add_matvec_rows(B, r, X, lo, U, off, n)
-        for q in range(q_rows):
+        for term in range(n_terms):
+            W = A if term == 0 else B
+            Src = S if term == 0 else X
+            so = off if term == 0 else lo
+            if rows == 4:
+                add_matmul_rows4(W, r, Src, so, U, off, n)
+            else:
+                add_matvec_rows(W, r, Src, so, U, off, n)
+        for q in range(rows):
             u = U[r + q, off:off + n]
             for i in range(n):
                 u[i] = tanh(u[i])
-        r += q_rows
+        r += rows
 
 
 @kernel
@@ -180,7 +157,7 @@ def step_cols(A, B, b, S, Xt, lo, U, n):
 
     S, U : (d, >= n) states before and after; Xt : (d, N) actions of this step.
     """
-    affine_tanh_cols(A, S, b, B, Xt, lo, U, 0, n)
+    affine_tanh_cols(A, S, b, np.bool_(True), B, Xt, lo, U, np.int64(0), n)
 
 
 @kernel

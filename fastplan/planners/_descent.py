@@ -57,7 +57,6 @@ def fd_group(A, B, b, goal, a, states, pre, base, grp, G, lam, eps, S, U, acc, s
     """
     T, d = a.shape
     W = S.shape[2]
-    no_b = B[:, :0]          # c already holds B a_t + b
     prefix = 0.0             # path length of the unperturbed prefix, sum_{t' < t}
     m = 0                    # time steps of the group entered so far
     n_steps = 0
@@ -75,7 +74,9 @@ def fd_group(A, B, b, goal, a, states, pre, base, grp, G, lam, eps, S, U, acc, s
                 Ut = U[tile]
                 sqt = sq[tile]
                 acct = acc[tile]
-                affine_tanh_cols(A, St, c, no_b, St, 0, Ut, 0, w)
+                # c holds B a_t + b, so the B term is off
+                affine_tanh_cols(A, St, c, np.bool_(False), B, St, np.int64(0), Ut,
+                                 np.int64(0), w)
                 for i in range(w):
                     sqt[i] = 0.0
                 for r in range(d):
@@ -135,7 +136,8 @@ def fd_row(A, B, b, goal, a, states, pre, base, tt, lam, eps, S, U, path, c, g):
     n_steps = fd_group(A, B, b, goal, a, states, pre, base, tt, T, lam, eps,
                        S.reshape((1, d, d)), U.reshape((1, d, d)), path.reshape((1, d)),
                        np.empty((1, d)), c, rows)
-    g[:] = rows[tt]
+    for j in range(d):
+        g[j] = rows[tt, j]
     return n_steps
 
 
@@ -188,7 +190,9 @@ def evaluate_iterate(A, B, b, s0, goal, a, lam, states, pre, keep_best, best, be
     steps[p] += T
     if keep_best and base[p] < best_cost[p]:
         best_cost[p] = base[p]
-        best[p, :, :] = a[p]
+        for t in range(T):
+            for j in range(a.shape[2]):
+                best[p, t, j] = a[p, t, j]
 
 
 @kernel
@@ -210,6 +214,29 @@ def update_and_evaluate(A, B, b, s0, goal, a, grad, z, seeds, it, iterations, la
                          rollouts, steps, p)
 
 
+@kernel
+def whole_descent(A, B, b, s0, goal, a, seeds, lam, iterations, step, noise, fd_eps, langevin,
+                  adjoint, grad, states, pre, best, best_cost, base, rollouts, steps, S, U, acc,
+                  sq, c, z, lam_s, nu, item_rollouts, item_steps, p):
+    """All iterations of problem p (one FD group, G = 1); arrays as in :func:`descent_kernel`."""
+    T, d = a.shape[1], a.shape[2]
+    evaluate_iterate(A, B, b, s0, goal, a, lam, states, pre, langevin, best, best_cost, base,
+                     rollouts, steps, p)
+    for it in range(iterations):
+        if adjoint:
+            adjoint_grad(A[p], B[p], goal[p], states[p], lam, grad[p], lam_s[p], nu[p])
+            rollouts[p] += 1
+            steps[p] += T
+        else:
+            item_steps[p] += fd_group(A[p], B[p], b[p], goal[p], a[p], states[p], pre[p],
+                                      base[p], np.int64(0), np.int64(1), lam, fd_eps,
+                                      S[p], U[p], acc[p], sq[p], c[p], grad[p])
+            item_rollouts[p] += T * d
+        update_and_evaluate(A, B, b, s0, goal, a, grad, z, seeds, it, iterations, lam, step,
+                            noise, langevin, states, pre, best, best_cost, base, rollouts,
+                            steps, p)
+
+
 @parallel_kernel
 def descent_kernel(A, B, b, s0, goal, a0, seeds, lam, iterations, step, noise, fd_eps, langevin,
                    adjoint, G, W, out_actions, out_samples, out_steps):
@@ -222,7 +249,8 @@ def descent_kernel(A, B, b, s0, goal, a0, seeds, lam, iterations, step, noise, f
 
     With at least as many problems as threads, one work item runs a problem's whole
     descent (no fork-join per iteration); otherwise each iteration's FD gradient is split
-    into G groups of time steps per problem (:func:`fd_groups`).  Results are the same.
+    into G groups of time steps per problem (:func:`fd_groups`) and the cheap updates run
+    serially.  Results are the same.  One prange loop only: each costs seconds of compilation.
     """
     P, T, d = a0.shape
     M = (T + G - 1) // G                 # most time steps in one group
@@ -246,41 +274,34 @@ def descent_kernel(A, B, b, s0, goal, a0, seeds, lam, iterations, step, noise, f
     z = np.empty((P, T * d))
     lam_s = np.empty((P, d))
     nu = np.empty((P, d))
-    if G == 1:
-        for p in numba.prange(P):
+    if G > 1:            # fewer problems than threads: only the FD groups run in parallel
+        for p in range(P):
             evaluate_iterate(A, B, b, s0, goal, a, lam, states, pre, langevin, best, best_cost,
                              base, rollouts, steps, p)
-            for it in range(iterations):
-                if adjoint:
-                    adjoint_grad(A[p], B[p], goal[p], states[p], lam, grad[p], lam_s[p], nu[p])
-                    rollouts[p] += 1
-                    steps[p] += T
-                else:
-                    item_steps[p] += fd_group(A[p], B[p], b[p], goal[p], a[p], states[p], pre[p],
-                                              base[p], 0, 1, lam, fd_eps, S[p], U[p], acc[p],
-                                              sq[p], c[p], grad[p])
-                    item_rollouts[p] += T * d
-                update_and_evaluate(A, B, b, s0, goal, a, grad, z, seeds, it, iterations, lam,
-                                    step, noise, langevin, states, pre, best, best_cost, base,
-                                    rollouts, steps, p)
-    else:
-        for p in numba.prange(P):
-            evaluate_iterate(A, B, b, s0, goal, a, lam, states, pre, langevin, best, best_cost,
-                             base, rollouts, steps, p)
-        for it in range(iterations):
-            for item in numba.prange(P * G):
-                p = item // G
-                grp = item % G
+    for it in range(iterations if G > 1 else 1):
+        for item in numba.prange(P * G):
+            p = np.int64(item) // G
+            if G == 1:       # the whole descent of problem p, no fork-join per iteration
+                whole_descent(A, B, b, s0, goal, a, seeds, lam, iterations, step, noise, fd_eps,
+                              langevin, adjoint, grad, states, pre, best, best_cost, base,
+                              rollouts, steps, S, U, acc, sq, c, z, lam_s, nu, item_rollouts,
+                              item_steps, p)
+            else:
+                grp = np.int64(item) % G
                 item_steps[item] += fd_group(A[p], B[p], b[p], goal[p], a[p], states[p], pre[p],
                                              base[p], grp, G, lam, fd_eps, S[item], U[item],
                                              acc[item], sq[item], c[item], grad[p])
                 item_rollouts[item] += d * ((T - grp + G - 1) // G)
-            for p in numba.prange(P):
+        if G > 1:
+            for p in range(P):
                 update_and_evaluate(A, B, b, s0, goal, a, grad, z, seeds, it, iterations, lam,
                                     step, noise, langevin, states, pre, best, best_cost, base,
                                     rollouts, steps, p)
     for p in range(P):
-        out_actions[p, :, :] = best[p] if langevin else a[p]
+        src = best[p] if langevin else a[p]
+        for t in range(T):
+            for j in range(d):
+                out_actions[p, t, j] = src[t, j]
         out_samples[p] = rollouts[p]
         out_steps[p] = steps[p]
         for q in range(G):
