@@ -16,7 +16,7 @@ from .._jit import kernel
 
 #: Samples per parallel work item.  Results do not depend on it (every draw is addressed
 #: by its sample index), only speed does.
-CHUNK = 32
+CHUNK = 64
 
 
 # Inner loops index 1-D row views (``Src[k, off:off + n]``) from 0: with ``off + i`` Numba's
@@ -132,6 +132,31 @@ def affine_tanh_cols(A, S, c, use_b, B, X, lo, U, off, n):
             for i in range(n):
                 u[i] = tanh(u[i])
         r += rows
+
+
+@kernel
+def elite_order(cost, k, order):
+    """Indices of the k cheapest entries of cost (N,) into order (k,), cheapest first, ties
+    by lowest index, NaN after every number: the first k of a stable argsort, by insertion
+    (O(N k), and a fraction of the compile time of Numba's mergesort)."""
+    m = 0
+    for i in range(cost.shape[0]):
+        c = cost[i]
+        # position of i: after every kept entry that is not more expensive
+        pos = m
+        while pos > 0:
+            prev = cost[order[pos - 1]]
+            if c < prev or (prev != prev and c == c):
+                pos -= 1
+            else:
+                break
+        if pos >= k:
+            continue
+        for q in range(min(m, k - 1), pos, -1):
+            order[q] = order[q - 1]
+        order[pos] = i
+        if m < k:
+            m += 1
 
 
 @kernel

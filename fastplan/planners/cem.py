@@ -16,19 +16,59 @@ import numba
 import numpy as np
 
 from .. import rng
-from .._jit import parallel_kernel
+from .._jit import kernel, parallel_kernel
 from . import n_elite as _n_elite
-from ._common import (CHUNK, copy_col, fill_gaussian_cols, n_chunks,
+from ._common import (CHUNK, copy_col, elite_order, fill_gaussian_cols, n_chunks,
                       new_outputs, rollout_cols, total_counts)
+
+
+@kernel
+def cem_chunk(A, B, b, s0, goal, mu, sig, seeds, lam, it, pop, cost, S, U, path, z, rollouts,
+              steps, p, item, lo, hi):
+    """Sample sequences lo..hi-1 of problem p in round ``it`` from N(mu, sig^2) and roll them
+    out into cost[p] (scratch and counters of work item ``item``)."""
+    key = rng.make_key(seeds[p], rng.stream_of(rng.PLAN_NOISE, it, 0))
+    fill_gaussian_cols(key, mu[p], sig[p], pop[p], lo, hi, z[item])
+    steps[item] += rollout_cols(A[p], B[p], b[p], s0[p], goal[p], pop[p], lo, hi, lam,
+                                S[item], U[item], path[item], cost[p])
+    rollouts[item] += hi - lo
+
+
+@kernel
+def cem_refit(pop, cost, mu, sig, best_cost, order, out_actions, p):
+    """Keep problem p's cheapest sequence so far and refit mu, sig (ddof=0) to its elites.
+
+    order : (n_elite,) scratch of this problem."""
+    T, d = mu.shape[1], mu.shape[2]
+    n_elite = order.shape[0]
+    elite_order(cost[p], n_elite, order)
+    if cost[p, order[0]] < best_cost[p]:
+        best_cost[p] = cost[p, order[0]]
+        copy_col(pop[p], order[0], out_actions[p])
+    for t in range(T):
+        for j in range(d):
+            m = 0.0
+            for e in range(n_elite):
+                m += pop[p, t, j, order[e]]
+            m /= n_elite
+            v = 0.0
+            for e in range(n_elite):
+                diff = pop[p, t, j, order[e]] - m
+                v += diff * diff
+            mu[p, t, j] = m
+            sig[p, t, j] = np.sqrt(v / n_elite)
 
 
 @parallel_kernel
 def cem_kernel(A, B, b, s0, goal, mu0, sig0, seeds, lam, population, iterations, n_elite,
-               out_actions, out_samples, out_steps):
+               whole, out_actions, out_samples, out_steps):
     """Plan P problems with CEM.
 
     A, B : (P, d, d); b, s0, goal : (P, d); mu0, sig0 : (P, T, d) initial mean and std;
-    seeds : (P,) uint64.  Writes out_actions (P, T, d) and per-problem rollout / step counts.
+    seeds : (P,) uint64.  ``whole`` (at least as many problems as threads): one work item
+    runs a problem's every round; else work items are chunks of samples and the refits run
+    serially.  Results are the same.  Writes out_actions (P, T, d) and per-problem rollout /
+    step counts.
     """
     P, T, d = mu0.shape
     N = population
@@ -44,33 +84,26 @@ def cem_kernel(A, B, b, s0, goal, mu0, sig0, seeds, lam, population, iterations,
     z = np.empty((P * C, CHUNK * T * d))
     rollouts = np.zeros(P * C, dtype=np.int64)
     steps = np.zeros(P * C, dtype=np.int64)
-    for it in range(iterations):
-        for item in numba.prange(P * C):
-            p = item // C
-            lo = (item % C) * CHUNK
-            hi = min(lo + CHUNK, N)
-            key = rng.make_key(seeds[p], rng.stream_of(rng.PLAN_NOISE, it, 0))
-            fill_gaussian_cols(key, mu[p], sig[p], pop[p], lo, hi, z[item])
-            steps[item] += rollout_cols(A[p], B[p], b[p], s0[p], goal[p], pop[p], lo, hi, lam,
-                                        S[item], U[item], path[item], cost[p])
-            rollouts[item] += hi - lo
-        for p in numba.prange(P):
-            order = np.argsort(cost[p], kind="mergesort")
-            if cost[p, order[0]] < best_cost[p]:
-                best_cost[p] = cost[p, order[0]]
-                copy_col(pop[p], order[0], out_actions[p])
-            for t in range(T):
-                for j in range(d):
-                    m = 0.0
-                    for e in range(n_elite):
-                        m += pop[p, t, j, order[e]]
-                    m /= n_elite
-                    v = 0.0
-                    for e in range(n_elite):
-                        diff = pop[p, t, j, order[e]] - m
-                        v += diff * diff
-                    mu[p, t, j] = m
-                    sig[p, t, j] = np.sqrt(v / n_elite)
+    order = np.empty((P, n_elite), dtype=np.int64)
+    n_items = P if whole else P * C          # (a conditional inside prange() stops Numba
+    for it in range(1 if whole else iterations):   # from parallelising the loop)
+        for item in numba.prange(n_items):
+            if whole:
+                q = np.int64(item)
+                for it2 in range(iterations):
+                    for c in range(C):
+                        cem_chunk(A, B, b, s0, goal, mu, sig, seeds, lam, it2, pop, cost, S, U,
+                                  path, z, rollouts, steps, q, q * C + c, c * CHUNK,
+                                  min(c * CHUNK + CHUNK, N))
+                    cem_refit(pop, cost, mu, sig, best_cost, order[q], out_actions, q)
+            else:
+                q = np.int64(item) // C
+                lo = (np.int64(item) % C) * CHUNK
+                cem_chunk(A, B, b, s0, goal, mu, sig, seeds, lam, it, pop, cost, S, U, path, z,
+                          rollouts, steps, q, np.int64(item), lo, min(lo + CHUNK, N))
+        if not whole:
+            for p in range(P):
+                cem_refit(pop, cost, mu, sig, best_cost, order[p], out_actions, p)
     total_counts(rollouts, steps, C, out_samples, out_steps)
 
 
@@ -85,5 +118,5 @@ def run(batch, hp, inputs):
     actions, samples, steps = new_outputs(batch)
     cem_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["mu0"], inputs["sig0"],
                batch.seeds, float(hp["lam"]), int(hp["population"]), int(hp["iterations"]),
-               int(_n_elite(hp)), actions, samples, steps)
+               int(_n_elite(hp)), batch.P >= numba.get_num_threads(), actions, samples, steps)
     return actions, samples, steps

@@ -85,7 +85,7 @@ def diffusion_kernel(A, B, b, s0, goal, a0, seeds, lam, n_steps, noise_scale, gu
         steps[item] += rollout_cols(A[p], B[p], b[p], s0[p], goal[p], X[p], lo, hi, lam,
                                     S[item], U[item], path[item], cost[p])
         rollouts[item] += n
-    for p in numba.prange(P):
+    for p in range(P):
         best = 0
         for i in range(1, N):
             if cost[p, i] < cost[p, best]:

@@ -17,17 +17,58 @@ import numba
 import numpy as np
 
 from .. import rng
-from .._jit import parallel_kernel
+from .._jit import kernel, parallel_kernel
 from ._common import CHUNK, fill_gaussian_cols, n_chunks, new_outputs, rollout_cols, total_counts
+
+
+@kernel
+def mppi_chunk(A, B, b, s0, goal, mu, seeds, lam, it, zero, std, eps, X, cost, S, U, path, z,
+               rollouts, steps, p, item, lo, hi):
+    """Draw eps for samples lo..hi-1 of problem p in round ``it``, form mu + eps and roll
+    them out into cost[p] (scratch and counters of work item ``item``)."""
+    T, d = mu.shape[1], mu.shape[2]
+    key = rng.make_key(seeds[p], rng.stream_of(rng.PLAN_NOISE, it, 0))
+    fill_gaussian_cols(key, zero, std, eps[p], lo, hi, z[item])
+    for t in range(T):
+        for j in range(d):
+            m = mu[p, t, j]
+            for i in range(lo, hi):
+                X[p, t, j, i] = m + eps[p, t, j, i]
+    steps[item] += rollout_cols(A[p], B[p], b[p], s0[p], goal[p], X[p], lo, hi, lam,
+                                S[item], U[item], path[item], cost[p])
+    rollouts[item] += hi - lo
+
+
+@kernel
+def mppi_update(cost, eps, w, mu, temperature, p):
+    """Eq. 6 for problem p: ``mu += sum_i w_i eps_i``, w = softmax(-(L - min L) / temperature)."""
+    N = cost.shape[1]
+    T, d = mu.shape[1], mu.shape[2]
+    cmin = np.inf
+    for i in range(N):
+        if cost[p, i] < cmin:
+            cmin = cost[p, i]
+    total = 0.0
+    for i in range(N):
+        w[p, i] = math.exp(-(cost[p, i] - cmin) / temperature)
+        total += w[p, i]
+    for t in range(T):
+        for j in range(d):
+            acc = 0.0
+            for i in range(N):
+                acc += w[p, i] * eps[p, t, j, i]
+            mu[p, t, j] += acc / total
 
 
 @parallel_kernel
 def mppi_kernel(A, B, b, s0, goal, mu0, seeds, lam, n_samples, iterations, noise_std, temperature,
-                out_actions, out_samples, out_steps):
+                whole, out_actions, out_samples, out_steps):
     """Plan P problems with MPPI.
 
     A, B : (P, d, d); b, s0, goal : (P, d); mu0 : (P, T, d); seeds : (P,) uint64.
-    Writes the final mean to out_actions (P, T, d) and rollout / step counts.
+    ``whole`` (at least as many problems as threads): one work item runs a problem's
+    every round; else work items are chunks of samples and the updates run serially.
+    Results are the same.  Writes the final mean to out_actions (P, T, d) and counts.
     """
     P, T, d = mu0.shape
     N = n_samples
@@ -45,37 +86,29 @@ def mppi_kernel(A, B, b, s0, goal, mu0, seeds, lam, n_samples, iterations, noise
     w = np.empty((P, N))
     rollouts = np.zeros(P * C, dtype=np.int64)
     steps = np.zeros(P * C, dtype=np.int64)
-    for it in range(iterations):
-        for item in numba.prange(P * C):
-            p = item // C
-            lo = (item % C) * CHUNK
-            hi = min(lo + CHUNK, N)
-            key = rng.make_key(seeds[p], rng.stream_of(rng.PLAN_NOISE, it, 0))
-            fill_gaussian_cols(key, zero, std, eps[p], lo, hi, z[item])
-            for t in range(T):
-                for j in range(d):
-                    m = mu[p, t, j]
-                    for i in range(lo, hi):
-                        X[p, t, j, i] = m + eps[p, t, j, i]
-            steps[item] += rollout_cols(A[p], B[p], b[p], s0[p], goal[p], X[p], lo, hi, lam,
-                                        S[item], U[item], path[item], cost[p])
-            rollouts[item] += hi - lo
-        for p in numba.prange(P):
-            cmin = np.inf
-            for i in range(N):
-                if cost[p, i] < cmin:
-                    cmin = cost[p, i]
-            total = 0.0
-            for i in range(N):
-                w[p, i] = math.exp(-(cost[p, i] - cmin) / temperature)
-                total += w[p, i]
-            for t in range(T):
-                for j in range(d):
-                    acc = 0.0
-                    for i in range(N):
-                        acc += w[p, i] * eps[p, t, j, i]
-                    mu[p, t, j] += acc / total
-    out_actions[:, :, :] = mu
+    n_items = P if whole else P * C          # (a conditional inside prange() stops Numba
+    for it in range(1 if whole else iterations):   # from parallelising the loop)
+        for item in numba.prange(n_items):
+            if whole:
+                q = np.int64(item)
+                for it2 in range(iterations):
+                    for c in range(C):
+                        mppi_chunk(A, B, b, s0, goal, mu, seeds, lam, it2, zero, std, eps, X, cost,
+                                   S, U, path, z, rollouts, steps, q, q * C + c, c * CHUNK,
+                                   min(c * CHUNK + CHUNK, N))
+                    mppi_update(cost, eps, w, mu, temperature, q)
+            else:
+                q = np.int64(item) // C
+                lo = (np.int64(item) % C) * CHUNK
+                mppi_chunk(A, B, b, s0, goal, mu, seeds, lam, it, zero, std, eps, X, cost, S, U,
+                           path, z, rollouts, steps, q, np.int64(item), lo, min(lo + CHUNK, N))
+        if not whole:
+            for p in range(P):
+                mppi_update(cost, eps, w, mu, temperature, p)
+    for p in range(P):
+        for t in range(T):
+            for j in range(d):
+                out_actions[p, t, j] = mu[p, t, j]
     total_counts(rollouts, steps, C, out_samples, out_steps)
 
 
@@ -90,5 +123,6 @@ def run(batch, hp, inputs):
     actions, samples, steps = new_outputs(batch)
     mppi_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["mu0"], batch.seeds,
                 float(hp["lam"]), int(hp["samples"]), int(hp["iterations"]), float(hp["noise_std"]),
-                float(hp["temperature"]), actions, samples, steps)
+                float(hp["temperature"]), batch.P >= numba.get_num_threads(), actions, samples,
+                steps)
     return actions, samples, steps
