@@ -11,7 +11,7 @@ from . import rng
 from ._validate import FastplanError, check_seed
 from .planners import GEOMETRY_USAGES, canonical_planner, resolve
 from .problem import Problem
-from .cost import rollout
+from .cost import evaluate
 
 
 @dataclass
@@ -177,13 +177,12 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
     t0 = time.perf_counter()
     actions, samples, steps = module.run(batch, hp, inputs)
     wall = time.perf_counter() - t0
-    ev = rollout(batch.A, batch.B, batch.b, batch.s0, batch.goal, actions[:, None], lam=hp["lam"],
-                 return_states=True)
+    cost, goal_distance, smoothness, states = evaluate(batch.A, batch.B, batch.b, batch.s0,
+                                                      batch.goal, actions, hp["lam"])
     return BatchResult(
         planner=planner, hyperparameters=hp, geometry_usage=geometry_usage, seeds=batch.seeds,
-        actions=actions, states=ev["states"][:, 0], cost=ev["cost"][:, 0],
-        goal_distance=ev["goal_distance"][:, 0], smoothness=ev["smoothness"][:, 0],
-        samples=samples, steps=steps, wall_time=wall)
+        actions=actions, states=states, cost=cost, goal_distance=goal_distance,
+        smoothness=smoothness, samples=samples, steps=steps, wall_time=wall)
 
 
 def plan(problem: Problem, planner: str, seed: int | None = None, *, geometry_usage: str = "prior",

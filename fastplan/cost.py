@@ -17,7 +17,7 @@ import math
 import numba
 import numpy as np
 
-from ._jit import parallel_kernel
+from ._jit import kernel, parallel_kernel
 from ._validate import FastplanError, as_array
 from .planners._common import CHUNK, n_chunks, rollout_cols, states_cols
 
@@ -61,6 +61,49 @@ def _rollout_kernel(A, B, b, s0, goal, actions, lam, want_states, cost, gd, sm, 
                 for t in range(T + 1):
                     for j in range(d):
                         states[p, lo + i, t, j] = Zi[t, j, i]
+
+
+@kernel
+def _evaluate_kernel(A, B, b, s0, goal, actions, lam, cost, gd, sm, states):
+    """Serial twin of :func:`_rollout_kernel` for one sequence per problem (a planner's
+    result): actions (P, T, d) -> cost, gd, sm (P,) and states (P, T+1, d).  Same
+    per-column arithmetic, so the same bits; serial because P rollouts are no work, and a
+    parallel kernel costs seconds of compilation."""
+    P, T, d = actions.shape
+    X = np.empty((T, d, 1))
+    S = np.empty((d, CHUNK))
+    U = np.empty((d, CHUNK))
+    path = np.empty((2, CHUNK))
+    c = np.empty(CHUNK)
+    Z = np.empty((T + 1, d, CHUNK))
+    one = np.int64(1)
+    zero = np.int64(0)
+    for p in range(P):
+        for t in range(T):
+            for j in range(d):
+                X[t, j, 0] = actions[p, t, j]
+        rollout_cols(A[p], B[p], b[p], s0[p], goal[p], X, zero, one, lam, S, U, path, c)
+        cost[p] = c[0]
+        gd[p] = math.sqrt(path[1, 0])
+        sm[p] = path[0, 0] / T
+        states_cols(A[p], B[p], b[p], s0[p], X, zero, one, Z)
+        for t in range(T + 1):
+            for j in range(d):
+                states[p, t, j] = Z[t, j, 0]
+
+
+def evaluate(A, B, b, s0, goal, actions, lam):
+    """Eq. 5 / Eq. 11 and the states of one validated sequence per problem.
+
+    A, B : (P, d, d); b, s0, goal : (P, d); actions : (P, T, d) float64, C-contiguous.
+    Returns cost, goal_distance, smoothness (P,) and states (P, T+1, d); the same bits as
+    :func:`rollout` gives for these sequences.
+    """
+    P, T, d = actions.shape
+    cost, gd, sm = np.empty(P), np.empty(P), np.empty(P)
+    states = np.empty((P, T + 1, d))
+    _evaluate_kernel(A, B, b, s0, goal, actions, float(lam), cost, gd, sm, states)
+    return cost, gd, sm, states
 
 
 def rollout(A, B, b, s0, goal, actions, lam: float = LAMBDA, return_states: bool = False):
