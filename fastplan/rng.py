@@ -92,6 +92,13 @@ def _pair(w):
 
 
 @exact_kernel
+def _pair_at(key, m):
+    """Box-Muller pair number m of the stream (not inlined: the edges of :func:`fill_normal`
+    share this one copy, which keeps every kernel that fills noise smaller to compile)."""
+    return _pair(u64(key, m))
+
+
+@exact_kernel
 def normal(key, index):
     """Standard normal draw number ``index`` of the stream (Box-Muller on pairs)."""
     c, s = _pair(u64(np.uint64(key), np.uint64(index) >> _ONE))
@@ -114,7 +121,7 @@ def fill_normal(key, start, out):
     first = np.uint64(start)
     i0 = 0
     if first & _ONE:                      # odd start: second half of a pair
-        out[0] = _pair(u64(key, first >> _ONE))[1]
+        out[0] = _pair_at(key, first >> _ONE)[1]
         i0 = 1
     base = (first + np.uint64(i0)) >> _ONE
     n_pairs = (n - i0) // 2
@@ -123,7 +130,7 @@ def fill_normal(key, start, out):
         out[i0 + 2 * m] = c
         out[i0 + 2 * m + 1] = s
     if (n - i0) % 2 == 1:                 # trailing first half of a pair
-        out[n - 1] = _pair(u64(key, base + np.uint64(n_pairs)))[0]
+        out[n - 1] = _pair_at(key, base + np.uint64(n_pairs))[0]
 
 
 def key(seed: int, stream: int) -> np.uint64:
