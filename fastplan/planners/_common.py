@@ -159,6 +159,15 @@ def elite_order(cost, k, order):
             m += 1
 
 
+@kernel(inline=True)
+def chunk_scratch(P, C, T, d):
+    """Private scratch of the P*C sample-chunk work items: states S, U (d, CHUNK), path
+    (2, CHUNK) and noise z (CHUNK*T*d) each, and zeroed rollout / step counters (P*C,)."""
+    return (np.empty((P * C, d, CHUNK)), np.empty((P * C, d, CHUNK)),
+            np.empty((P * C, 2, CHUNK)), np.empty((P * C, CHUNK * T * d)),
+            np.zeros(P * C, dtype=np.int64), np.zeros(P * C, dtype=np.int64))
+
+
 @kernel
 def total_counts(rollouts, steps, C, out_samples, out_steps):
     """Per-problem totals of per-item counters (items p*C .. p*C + C-1 belong to problem p)."""

@@ -18,8 +18,8 @@ import numpy as np
 from .. import rng
 from .._jit import kernel, parallel_kernel
 from . import n_elite as _n_elite
-from ._common import (CHUNK, copy_col, elite_order, fill_gaussian_cols, n_chunks,
-                      new_outputs, rollout_cols, total_counts)
+from ._common import (CHUNK, chunk_scratch, copy_col, elite_order, fill_gaussian_cols,
+                      n_chunks, new_outputs, rollout_cols, total_counts)
 
 
 @kernel
@@ -78,12 +78,7 @@ def cem_kernel(A, B, b, s0, goal, mu0, sig0, seeds, lam, population, iterations,
     pop = np.empty((P, T, d, N))
     cost = np.empty((P, N))
     best_cost = np.full(P, np.inf)
-    S = np.empty((P * C, d, CHUNK))
-    U = np.empty((P * C, d, CHUNK))
-    path = np.empty((P * C, 2, CHUNK))
-    z = np.empty((P * C, CHUNK * T * d))
-    rollouts = np.zeros(P * C, dtype=np.int64)
-    steps = np.zeros(P * C, dtype=np.int64)
+    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, d)
     order = np.empty((P, n_elite), dtype=np.int64)
     n_items = P if whole else P * C          # (a conditional inside prange() stops Numba
     for it in range(1 if whole else iterations):   # from parallelising the loop)

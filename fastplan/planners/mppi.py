@@ -18,7 +18,8 @@ import numpy as np
 
 from .. import rng
 from .._jit import kernel, parallel_kernel
-from ._common import CHUNK, fill_gaussian_cols, n_chunks, new_outputs, rollout_cols, total_counts
+from ._common import (CHUNK, chunk_scratch, fill_gaussian_cols, n_chunks, new_outputs,
+                      rollout_cols, total_counts)
 
 
 @kernel
@@ -79,13 +80,8 @@ def mppi_kernel(A, B, b, s0, goal, mu0, seeds, lam, n_samples, iterations, noise
     eps = np.empty((P, T, d, N))
     X = np.empty((P, T, d, N))
     cost = np.empty((P, N))
-    S = np.empty((P * C, d, CHUNK))
-    U = np.empty((P * C, d, CHUNK))
-    path = np.empty((P * C, 2, CHUNK))
-    z = np.empty((P * C, CHUNK * T * d))
+    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, d)
     w = np.empty((P, N))
-    rollouts = np.zeros(P * C, dtype=np.int64)
-    steps = np.zeros(P * C, dtype=np.int64)
     n_items = P if whole else P * C          # (a conditional inside prange() stops Numba
     for it in range(1 if whole else iterations):   # from parallelising the loop)
         for item in numba.prange(n_items):
