@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    python -m bench.run_benchmarks                 # everything (about 5 minutes on 2 cores)
+    python -m bench.run_benchmarks                 # everything (about 3.5 minutes on 2 cores)
     python -m bench.run_benchmarks --quick         # skip the cold-cache compile probes
     python -m bench.run_benchmarks --save out/     # also write out/summary.{md,json} and pytest-benchmark JSON
     python -m bench.run_benchmarks -- -k rollout   # extra arguments after -- go to pytest
