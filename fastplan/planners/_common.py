@@ -160,12 +160,24 @@ def elite_order(cost, k, order):
 
 
 @kernel(inline=True)
-def chunk_scratch(P, C, T, d):
-    """Private scratch of the P*C sample-chunk work items: states S, U (d, CHUNK), path
-    (2, CHUNK) and noise z (CHUNK*T*d) each, and zeroed rollout / step counters (P*C,)."""
-    return (np.empty((P * C, d, CHUNK)), np.empty((P * C, d, CHUNK)),
-            np.empty((P * C, 2, CHUNK)), np.empty((P * C, CHUNK * T * d)),
+def chunk_scratch(P, C, T, d, W):
+    """Private scratch of the P*C sample-chunk work items of width W: states S, U (d, W),
+    path (2, W) and noise z (W*T*d) each, and zeroed rollout / step counters (P*C,)."""
+    return (np.empty((P * C, d, W)), np.empty((P * C, d, W)),
+            np.empty((P * C, 2, W)), np.empty((P * C, W * T * d)),
             np.zeros(P * C, dtype=np.int64), np.zeros(P * C, dtype=np.int64))
+
+
+def chunk_width(N: int, P: int, threads: int) -> int:
+    """Samples per work item (W).  :data:`CHUNK` when every thread gets whole problems
+    (P >= threads); otherwise a problem's N samples split evenly over the threads it gets,
+    in multiples of 8 and at most 4 CHUNK (balanced items: 200 samples on 2 threads become
+    104 + 96, not 64 + 64 | 64 + 8).  Results do not depend on W."""
+    if P >= threads:
+        return CHUNK
+    share = -(-threads // P)                       # threads per problem
+    W = -(-N // share)
+    return int(min(4 * CHUNK, max(8, -(-W // 8) * 8)))
 
 
 @kernel
@@ -195,9 +207,9 @@ def step_cols(A, B, b, S, Xt, lo, U, n):
 
 
 @kernel
-def n_chunks(N):
-    """Number of work items that cover N samples."""
-    return (N + CHUNK - 1) // CHUNK
+def n_chunks(N, W=CHUNK):
+    """Number of work items of W samples that cover N samples."""
+    return (N + W - 1) // W
 
 
 @kernel

@@ -18,7 +18,7 @@ import numpy as np
 from .. import rng
 from .._jit import kernel, parallel_kernel
 from . import n_elite as _n_elite
-from ._common import (CHUNK, chunk_scratch, copy_col, elite_order, fill_gaussian_cols,
+from ._common import (chunk_scratch, chunk_width, copy_col, elite_order, fill_gaussian_cols,
                       n_chunks, new_outputs, rollout_cols, total_counts)
 
 
@@ -61,24 +61,24 @@ def cem_refit(pop, cost, mu, sig, best_cost, order, out_actions, p):
 
 @parallel_kernel
 def cem_kernel(A, B, b, s0, goal, mu0, sig0, seeds, lam, population, iterations, n_elite,
-               whole, out_actions, out_samples, out_steps):
+               whole, W, out_actions, out_samples, out_steps):
     """Plan P problems with CEM.
 
     A, B : (P, d, d); b, s0, goal : (P, d); mu0, sig0 : (P, T, d) initial mean and std;
     seeds : (P,) uint64.  ``whole`` (at least as many problems as threads): one work item
-    runs a problem's every round; else work items are chunks of samples and the refits run
-    serially.  Results are the same.  Writes out_actions (P, T, d) and per-problem rollout /
-    step counts.
+    runs a problem's every round; else work items are chunks of W samples
+    (:func:`~fastplan.planners._common.chunk_width`) and the refits run serially.  Results
+    are the same.  Writes out_actions (P, T, d) and per-problem rollout / step counts.
     """
     P, T, d = mu0.shape
     N = population
-    C = n_chunks(N)
+    C = n_chunks(N, W)
     mu = mu0.copy()
     sig = sig0.copy()
     pop = np.empty((P, T, d, N))
     cost = np.empty((P, N))
     best_cost = np.full(P, np.inf)
-    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, d)
+    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, d, W)
     order = np.empty((P, n_elite), dtype=np.int64)
     n_items = P if whole else P * C          # (a conditional inside prange() stops Numba
     for it in range(1 if whole else iterations):   # from parallelising the loop)
@@ -88,14 +88,14 @@ def cem_kernel(A, B, b, s0, goal, mu0, sig0, seeds, lam, population, iterations,
                 for it2 in range(iterations):
                     for c in range(C):
                         cem_chunk(A, B, b, s0, goal, mu, sig, seeds, lam, it2, pop, cost, S, U,
-                                  path, z, rollouts, steps, q, q * C + c, c * CHUNK,
-                                  min(c * CHUNK + CHUNK, N))
+                                  path, z, rollouts, steps, q, q * C + c, c * W,
+                                  min(c * W + W, N))
                     cem_refit(pop, cost, mu, sig, best_cost, order[q], out_actions, q)
             else:
                 q = np.int64(item) // C
-                lo = (np.int64(item) % C) * CHUNK
+                lo = (np.int64(item) % C) * W
                 cem_chunk(A, B, b, s0, goal, mu, sig, seeds, lam, it, pop, cost, S, U, path, z,
-                          rollouts, steps, q, np.int64(item), lo, min(lo + CHUNK, N))
+                          rollouts, steps, q, np.int64(item), lo, min(lo + W, N))
         if not whole:
             for p in range(P):
                 cem_refit(pop, cost, mu, sig, best_cost, order[p], out_actions, p)
@@ -111,7 +111,9 @@ def prepare(batch, hp, usage):
 def run(batch, hp, inputs):
     """Run :func:`cem_kernel`; returns actions (P, T, d), samples (P,), steps (P,)."""
     actions, samples, steps = new_outputs(batch)
+    threads = numba.get_num_threads()
     cem_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["mu0"], inputs["sig0"],
                batch.seeds, float(hp["lam"]), int(hp["population"]), int(hp["iterations"]),
-               int(_n_elite(hp)), batch.P >= numba.get_num_threads(), actions, samples, steps)
+               int(_n_elite(hp)), batch.P >= threads,
+               chunk_width(int(hp["population"]), batch.P, threads), actions, samples, steps)
     return actions, samples, steps

@@ -24,35 +24,31 @@ import numpy as np
 
 from .. import rng
 from .._jit import parallel_kernel
-from ._common import (CHUNK, copy_col, n_chunks, new_outputs,
+from ._common import (chunk_scratch, chunk_width, copy_col, n_chunks, new_outputs,
                       rollout_cols, soa_from_aos, total_counts)
 
 
 @parallel_kernel
-def diffusion_kernel(A, B, b, s0, goal, a0, seeds, lam, n_steps, noise_scale, guidance,
+def diffusion_kernel(A, B, b, s0, goal, a0, seeds, lam, n_steps, noise_scale, guidance, W,
                      out_actions, out_samples, out_steps):
     """Plan P problems with guidance diffusion.
 
     A, B : (P, d, d); b, s0, goal : (P, d); a0 : (P, N, T, d) initial samples;
-    seeds : (P,) uint64.  Writes the best final sample to out_actions (P, T, d).
+    seeds : (P,) uint64; W : samples per work item (:func:`~fastplan.planners._common.
+    chunk_width`).  Writes the best final sample to out_actions (P, T, d).
     """
     P, N, T, d = a0.shape
-    C = n_chunks(N)
+    C = n_chunks(N, W)
     X = np.empty((P, T, d, N))
     for p in range(P):
         soa_from_aos(a0[p], X[p])
     cost = np.empty((P, N))
-    S = np.empty((P * C, d, CHUNK))
-    U = np.empty((P * C, d, CHUNK))
-    path = np.empty((P * C, 2, CHUNK))
-    v = np.empty((P * C, d, CHUNK))
-    z = np.empty((P * C, CHUNK * T * d))
-    rollouts = np.zeros(P * C, dtype=np.int64)
-    steps = np.zeros(P * C, dtype=np.int64)
+    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, d, W)
+    v = np.empty((P * C, d, W))
     for item in numba.prange(P * C):
         p = item // C
-        lo = (item % C) * CHUNK
-        hi = min(lo + CHUNK, N)
+        lo = (item % C) * W
+        hi = min(lo + W, N)
         n = hi - lo
         for k in range(n_steps):
             alpha = (k + 1.0) / n_steps
@@ -104,5 +100,7 @@ def run(batch, hp, inputs):
     actions, samples, steps = new_outputs(batch)
     diffusion_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["a0"], batch.seeds,
                      float(hp["lam"]), int(hp["steps"]), float(hp["noise_scale"]),
-                     float(hp["guidance"]), actions, samples, steps)
+                     float(hp["guidance"]), chunk_width(int(hp["samples"]), batch.P,
+                                                        numba.get_num_threads()),
+                     actions, samples, steps)
     return actions, samples, steps

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import rng
 from .._jit import kernel, parallel_kernel
-from ._common import (CHUNK, chunk_scratch, fill_gaussian_cols, n_chunks, new_outputs,
+from ._common import (chunk_scratch, chunk_width, fill_gaussian_cols, n_chunks, new_outputs,
                       rollout_cols, total_counts)
 
 
@@ -63,24 +63,25 @@ def mppi_update(cost, eps, w, mu, temperature, p):
 
 @parallel_kernel
 def mppi_kernel(A, B, b, s0, goal, mu0, seeds, lam, n_samples, iterations, noise_std, temperature,
-                whole, out_actions, out_samples, out_steps):
+                whole, W, out_actions, out_samples, out_steps):
     """Plan P problems with MPPI.
 
     A, B : (P, d, d); b, s0, goal : (P, d); mu0 : (P, T, d); seeds : (P,) uint64.
     ``whole`` (at least as many problems as threads): one work item runs a problem's
-    every round; else work items are chunks of samples and the updates run serially.
+    every round; else work items are chunks of W samples (:func:`~fastplan.planners.
+    _common.chunk_width`) and the updates run serially.
     Results are the same.  Writes the final mean to out_actions (P, T, d) and counts.
     """
     P, T, d = mu0.shape
     N = n_samples
-    C = n_chunks(N)
+    C = n_chunks(N, W)
     mu = mu0.copy()
     zero = np.zeros((T, d))
     std = np.full((T, d), noise_std)
     eps = np.empty((P, T, d, N))
     X = np.empty((P, T, d, N))
     cost = np.empty((P, N))
-    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, d)
+    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, d, W)
     w = np.empty((P, N))
     n_items = P if whole else P * C          # (a conditional inside prange() stops Numba
     for it in range(1 if whole else iterations):   # from parallelising the loop)
@@ -90,14 +91,14 @@ def mppi_kernel(A, B, b, s0, goal, mu0, seeds, lam, n_samples, iterations, noise
                 for it2 in range(iterations):
                     for c in range(C):
                         mppi_chunk(A, B, b, s0, goal, mu, seeds, lam, it2, zero, std, eps, X, cost,
-                                   S, U, path, z, rollouts, steps, q, q * C + c, c * CHUNK,
-                                   min(c * CHUNK + CHUNK, N))
+                                   S, U, path, z, rollouts, steps, q, q * C + c, c * W,
+                                   min(c * W + W, N))
                     mppi_update(cost, eps, w, mu, temperature, q)
             else:
                 q = np.int64(item) // C
-                lo = (np.int64(item) % C) * CHUNK
+                lo = (np.int64(item) % C) * W
                 mppi_chunk(A, B, b, s0, goal, mu, seeds, lam, it, zero, std, eps, X, cost, S, U,
-                           path, z, rollouts, steps, q, np.int64(item), lo, min(lo + CHUNK, N))
+                           path, z, rollouts, steps, q, np.int64(item), lo, min(lo + W, N))
         if not whole:
             for p in range(P):
                 mppi_update(cost, eps, w, mu, temperature, p)
@@ -117,8 +118,9 @@ def prepare(batch, hp, usage):
 def run(batch, hp, inputs):
     """Run :func:`mppi_kernel`; returns actions (P, T, d), samples (P,), steps (P,)."""
     actions, samples, steps = new_outputs(batch)
+    threads = numba.get_num_threads()
     mppi_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["mu0"], batch.seeds,
                 float(hp["lam"]), int(hp["samples"]), int(hp["iterations"]), float(hp["noise_std"]),
-                float(hp["temperature"]), batch.P >= numba.get_num_threads(), actions, samples,
-                steps)
+                float(hp["temperature"]), batch.P >= threads,
+                chunk_width(int(hp["samples"]), batch.P, threads), actions, samples, steps)
     return actions, samples, steps
