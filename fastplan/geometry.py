@@ -18,6 +18,7 @@ initial draws never coincide with the draws used for the metrics.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numba
 import numpy as np
@@ -122,11 +123,19 @@ class Geometry:
         _sample_kernel(family, self.centers, self.component_std, self.n_active, *keys, out)
         return out
 
+    @cached_property
+    def _moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """(exact mean, exact per-coordinate std), read-only, computed once per geometry
+        (the centers are read-only, so they cannot go stale)."""
+        mean = np.zeros(self.d) if self.kind == "ebm" else self.centers.mean(axis=0)
+        std = np.sqrt(np.diag(self.cov()))
+        mean.setflags(write=False)
+        std.setflags(write=False)
+        return mean, std
+
     def mean(self) -> np.ndarray:
         """Exact mean, shape (d,)."""
-        if self.kind == "ebm":
-            return np.zeros(self.d)
-        return self.centers.mean(axis=0)
+        return self._moments[0].copy()
 
     def cov(self) -> np.ndarray:
         """Exact covariance, shape (d, d) (mixture: within + between components)."""
@@ -137,7 +146,7 @@ class Geometry:
 
     def std(self) -> np.ndarray:
         """Exact per-coordinate standard deviation, shape (d,)."""
-        return np.sqrt(np.diag(self.cov()))
+        return self._moments[1].copy()
 
 
 def make_geometry(kind: str, d: int, seed: int) -> Geometry:
