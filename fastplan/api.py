@@ -143,7 +143,7 @@ def stack(problems, seeds=None) -> Batch:
     seeds = [check_seed(s) for s in seeds]
     if len(seeds) != len(problems):
         raise FastplanError(f"got {len(seeds)} seeds for {len(problems)} problems")
-    arr = lambda xs: np.ascontiguousarray(np.stack(xs), dtype=np.float64)  # noqa: E731
+    arr = lambda xs: np.array(xs, dtype=np.float64)  # noqa: E731  (a fresh C-contiguous stack)
     return Batch(
         A=arr([p.world.A for p in problems]), B=arr([p.world.B for p in problems]),
         b=arr([p.world.b for p in problems]), s0=arr([p.s0 for p in problems]),
