@@ -39,5 +39,7 @@ __all__ = sorted(_LAZY) + ["__version__"]
 
 def __getattr__(name):
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value          # later lookups skip this hook
+        return value
     raise AttributeError(f"module 'fastplan' has no attribute {name!r}")

@@ -151,6 +151,16 @@ def stack(problems, seeds=None) -> Batch:
         T=T, geometries=[p.geometry for p in problems])
 
 
+_MODULES: dict = {}
+
+
+def _planner_module(planner: str):
+    """The kernel module of a (canonical) planner name, imported once."""
+    if planner not in _MODULES:
+        _MODULES[planner] = importlib.import_module(f"fastplan.planners.{planner}")
+    return _MODULES[planner]
+
+
 def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "prior",
                **overrides) -> BatchResult:
     """Plan a batch of problems (same d and horizon) with one planner in one kernel call.
@@ -172,7 +182,7 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
         raise FastplanError(f"unknown geometry usage {geometry_usage!r}; choose from {', '.join(GEOMETRY_USAGES)}")
     hp = resolve(planner, overrides)
     batch = stack(problems, seeds)
-    module = importlib.import_module(f"fastplan.planners.{planner}")
+    module = _planner_module(planner)
     inputs = module.prepare(batch, hp, geometry_usage)
     t0 = time.perf_counter()
     actions, samples, steps = module.run(batch, hp, inputs)
