@@ -99,6 +99,24 @@ def _pair_at(key, m):
 
 
 @exact_kernel
+def fill_pair_rows(key, half, q, lo, zc, zs):
+    """Both normals of pair word ``(lo + i) * half + q`` for i < zc.size: zc[i] = r cos (normal
+    ``2 ((lo + i) half + q)``), zs[i] = r sin (the next one).
+
+    With ``half = T*d/2`` these are normals ``t*d + j`` and ``t*d + j + 1`` (``t*d + j = 2q``)
+    of samples lo, lo+1, ...: one sample-contiguous row per (t, j), bit-identical to
+    :func:`fill_normal` over the samples' blocks and without its transposition.
+    """
+    h = np.uint64(half)
+    qq = np.uint64(q)
+    base = np.uint64(lo)
+    for i in range(zc.shape[0]):
+        c, s = _pair(u64(key, (base + np.uint64(i)) * h + qq))
+        zc[i] = c
+        zs[i] = s
+
+
+@exact_kernel
 def normal(key, index):
     """Standard normal draw number ``index`` of the stream (Box-Muller on pairs)."""
     c, s = _pair(u64(np.uint64(key), np.uint64(index) >> _ONE))

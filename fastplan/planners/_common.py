@@ -277,11 +277,34 @@ def fill_gaussian_cols(key, mean, std, X, lo, hi, z):
 
     xi is normal number ``i*T*d + t*d + j`` of the stream ``key`` (so a sample's noise
     depends only on its index).  mean, std : (T, d); X : (T, d, N);
-    z : (CHUNK * T * d,) scratch.
+    z : (>= (hi - lo) * T * d,) scratch.
     """
     T, d = mean.shape
     m = T * d
-    zc = z[: (hi - lo) * m]
+    n = hi - lo
+    if m % 2 == 0:
+        # normals t*d+j and t*d+j+1 of a sample share one Box-Muller word: draw them as two
+        # sample-contiguous rows (no transposition of sample-major noise)
+        zc = z[:n]
+        zs = z[n:2 * n]
+        for q in range(m // 2):
+            rng.fill_pair_rows(key, m // 2, q, lo, zc, zs)
+            t0 = (2 * q) // d
+            j0 = (2 * q) % d
+            t1 = (2 * q + 1) // d
+            j1 = (2 * q + 1) % d
+            mu0 = mean[t0, j0]
+            sd0 = std[t0, j0]
+            mu1 = mean[t1, j1]
+            sd1 = std[t1, j1]
+            x0 = X[t0, j0, lo:hi]
+            x1 = X[t1, j1, lo:hi]
+            for i in range(n):
+                x0[i] = mu0 + sd0 * zc[i]
+            for i in range(n):
+                x1[i] = mu1 + sd1 * zs[i]
+        return
+    zc = z[: n * m]
     rng.fill_normal(key, np.uint64(lo * m), zc)
     for t in range(T):
         for j in range(d):

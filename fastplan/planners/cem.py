@@ -35,28 +35,40 @@ def cem_chunk(A, B, b, s0, goal, mu, sig, seeds, lam, it, pop, cost, S, U, path,
 
 
 @kernel
-def cem_refit(pop, cost, mu, sig, best_cost, order, out_actions, p):
+def cem_refit(pop, cost, mu, sig, best_cost, order, E, out_actions, p):
     """Keep problem p's cheapest sequence so far and refit mu, sig (ddof=0) to its elites.
 
-    order : (n_elite,) scratch of this problem."""
+    order : (n_elite,) and E : (n_elite, T*d) scratch of this problem.  The elites are
+    gathered once into E, so both passes run over contiguous (t, j) rows; each (t, j)
+    still sums its elites in rank order.
+    """
     T, d = mu.shape[1], mu.shape[2]
     n_elite = order.shape[0]
     elite_order(cost[p], n_elite, order)
     if cost[p, order[0]] < best_cost[p]:
         best_cost[p] = cost[p, order[0]]
         copy_col(pop[p], order[0], out_actions[p])
-    for t in range(T):
-        for j in range(d):
-            m = 0.0
-            for e in range(n_elite):
-                m += pop[p, t, j, order[e]]
-            m /= n_elite
-            v = 0.0
-            for e in range(n_elite):
-                diff = pop[p, t, j, order[e]] - m
-                v += diff * diff
-            mu[p, t, j] = m
-            sig[p, t, j] = np.sqrt(v / n_elite)
+    for e in range(n_elite):
+        src = order[e]
+        for t in range(T):
+            for j in range(d):
+                E[e, t * d + j] = pop[p, t, j, src]
+    m = mu[p].reshape(T * d)
+    v = sig[p].reshape(T * d)
+    for q in range(T * d):
+        m[q] = 0.0
+        v[q] = 0.0
+    for e in range(n_elite):
+        for q in range(T * d):
+            m[q] += E[e, q]
+    for q in range(T * d):
+        m[q] /= n_elite
+    for e in range(n_elite):
+        for q in range(T * d):
+            diff = E[e, q] - m[q]
+            v[q] += diff * diff
+    for q in range(T * d):
+        v[q] = np.sqrt(v[q] / n_elite)
 
 
 @parallel_kernel
@@ -80,6 +92,7 @@ def cem_kernel(A, B, b, s0, goal, mu0, sig0, seeds, lam, population, iterations,
     best_cost = np.full(P, np.inf)
     S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, d, W)
     order = np.empty((P, n_elite), dtype=np.int64)
+    E = np.empty((P, n_elite, T * d))
     n_items = P if whole else P * C          # (a conditional inside prange() stops Numba
     for it in range(1 if whole else iterations):   # from parallelising the loop)
         for item in numba.prange(n_items):
@@ -90,7 +103,7 @@ def cem_kernel(A, B, b, s0, goal, mu0, sig0, seeds, lam, population, iterations,
                         cem_chunk(A, B, b, s0, goal, mu, sig, seeds, lam, it2, pop, cost, S, U,
                                   path, z, rollouts, steps, q, q * C + c, c * W,
                                   min(c * W + W, N))
-                    cem_refit(pop, cost, mu, sig, best_cost, order[q], out_actions, q)
+                    cem_refit(pop, cost, mu, sig, best_cost, order[q], E[q], out_actions, q)
             else:
                 q = np.int64(item) // C
                 lo = (np.int64(item) % C) * W
@@ -98,7 +111,7 @@ def cem_kernel(A, B, b, s0, goal, mu0, sig0, seeds, lam, population, iterations,
                           rollouts, steps, q, np.int64(item), lo, min(lo + W, N))
         if not whole:
             for p in range(P):
-                cem_refit(pop, cost, mu, sig, best_cost, order[p], out_actions, p)
+                cem_refit(pop, cost, mu, sig, best_cost, order[p], E[p], out_actions, p)
     total_counts(rollouts, steps, C, out_samples, out_steps)
 
 
