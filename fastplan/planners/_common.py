@@ -304,14 +304,14 @@ def fill_gaussian_cols(key, mean, std, X, lo, hi, z):
             for i in range(n):
                 x1[i] = mu1 + sd1 * zs[i]
         return
-    zc = z[: n * m]
-    rng.fill_normal(key, np.uint64(lo * m), zc)
+    # odd T*d (rare: words straddle samples): one scalar draw per entry, no vector copy of
+    # the Box-Muller code to compile into every kernel that samples
     for t in range(T):
         for j in range(d):
             mu = mean[t, j]
             sd = std[t, j]
             for i in range(lo, hi):
-                X[t, j, i] = mu + sd * zc[(i - lo) * m + t * d + j]
+                X[t, j, i] = mu + sd * rng.normal(key, np.uint64(i * m + t * d + j))
 
 
 @kernel
