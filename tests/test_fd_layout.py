@@ -55,4 +55,4 @@ def test_group_count():
     assert fd_groups(1, 16, 2) == 2
     assert fd_groups(3, 16, 16) == 6
     assert fd_groups(1, 4, 16) == 4
-    assert fd_tile_width(32) == 64 and fd_tile_width(5) == 60 and fd_tile_width(100) == 100
+    assert fd_tile_width(32) == 128 and fd_tile_width(5) == 125 and fd_tile_width(200) == 200

@@ -16,7 +16,7 @@ from .._jit import kernel
 
 #: Samples per parallel work item.  Results do not depend on it (every draw is addressed
 #: by its sample index), only speed does.
-CHUNK = 64
+CHUNK = 128
 
 
 # Inner loops index 1-D row views (``Src[k, off:off + n]``) from 0: with ``off + i`` Numba's
