@@ -70,12 +70,12 @@ def _evaluate_kernel(A, B, b, s0, goal, actions, lam, cost, gd, sm, states):
     per-column arithmetic, so the same bits; serial because P rollouts are no work, and a
     parallel kernel costs seconds of compilation."""
     P, T, d = actions.shape
-    X = np.empty((T, d, 1))
-    S = np.empty((d, CHUNK))
-    U = np.empty((d, CHUNK))
-    path = np.empty((2, CHUNK))
-    c = np.empty(CHUNK)
-    Z = np.empty((T + 1, d, CHUNK))
+    X = np.empty((T, d, 1))          # one column: scratch one column wide
+    S = np.empty((d, 1))
+    U = np.empty((d, 1))
+    path = np.empty((2, 1))
+    c = np.empty(1)
+    Z = np.empty((T + 1, d, 1))
     one = np.int64(1)
     zero = np.int64(0)
     for p in range(P):
