@@ -112,7 +112,7 @@ import json, sys, time
 t0 = time.perf_counter()
 import numpy as np
 import fastplan
-from fastplan.cost import rollout
+from fastplan.engine.cost import rollout
 from bench.run_benchmarks import available_planners, grid_problems, run_fastplan_grid
 mode = sys.argv[1]
 out = {"import_s": time.perf_counter() - t0}

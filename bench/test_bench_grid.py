@@ -24,7 +24,7 @@ from bench import numpy_planners as npp
 from bench.conftest import RECORDS, cpu_sample, foreign_share
 from bench.run_benchmarks import (GRID_DIMS, GRID_HORIZONS, available_planners, grid_problems, run_fastplan_grid,
                                   run_probe)
-from fastplan._jit import max_threads, set_threads
+from fastplan.engine.jit import max_threads, set_threads
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 import fastplan
 from bench import numpy_planners as npp
 from bench.run_benchmarks import dgemm_gflops, rollout_flops
-from fastplan import cost as rollout_module
+from fastplan.engine import cost as rollout_module
 
 SIZES = [(200, 8, 8), (200, 16, 32)]
 

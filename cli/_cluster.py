@@ -79,7 +79,7 @@ def executor_from_options(workers=None, scheduler=None, scheduler_file=None, thr
             raise OptionValueError(f"invalid value for '--scheduler-file': {scheduler_file}: no such file")
         if os.path.isdir(scheduler_file):
             raise OptionValueError(f"invalid value for '--scheduler-file': {scheduler_file} is a folder")
-    from fastplan.distributed import cluster_executor   # lazy: Dask only when asked for
+    from fastplan.runs.distributed import cluster_executor   # lazy: Dask only when asked for
 
     say = None if quiet else (lambda line: click.echo(line, err=True))
     return cluster_executor(workers=workers, scheduler=str(scheduler).strip() if scheduler else None,

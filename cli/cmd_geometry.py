@@ -27,7 +27,7 @@ _COLUMNS = [  # header, key, format
 
 def canonical_geometry(name: str) -> str:
     """Resolve a geometry name or alias (``sparse-ebm``, ``VQ-VAE``) to its kind."""
-    from fastplan.geometry import canonical_kind   # lazy: keeps `--help` instant
+    from fastplan.engine.geometry import canonical_kind   # lazy: keeps `--help` instant
 
     return canonical_kind(name)
 
@@ -38,8 +38,8 @@ def compute_rows(dims, geometries, samples: int, seed: int) -> tuple[list[dict],
     Each row is :func:`fastplan.metrics.geometry_metrics`'s dict plus ``label``, ``seed``,
     ``effective_ratio`` (d_eff / d) and ``concentration_definition``.
     """
-    from fastplan.geometry import LABELS, make_geometry
-    from fastplan.metrics import CONCENTRATION_DEFINITION, geometry_metrics
+    from fastplan.engine.geometry import LABELS, make_geometry
+    from fastplan.engine.metrics import CONCENTRATION_DEFINITION, geometry_metrics
 
     rows, notes = [], []
     for kind in geometries:
@@ -72,7 +72,7 @@ def _cell(fmt: str, value) -> str:
 
 def format_table(rows: list[dict], notes: list[str], samples: int, seed: int) -> str:
     """Aligned text table, one block per geometry, with footnotes."""
-    from fastplan.metrics import CONCENTRATION_DEFINITION
+    from fastplan.engine.metrics import CONCENTRATION_DEFINITION
 
     header = [h for h, _, _ in _COLUMNS]
     body = [[_cell(fmt, row[key]) for _, key, fmt in _COLUMNS] for row in rows]

@@ -13,7 +13,7 @@ from .cmd_sweep import GEOMETRY_USAGES, GRADIENT_MODES, PLANNERS, canonical_geom
 def _geometry(ctx, param, value):
     if value is None:
         return value
-    from fastplan._validate import FastplanError
+    from fastplan.engine.errors import FastplanError
     try:
         return canonical_geometry(value)
     except FastplanError as exc:
@@ -47,11 +47,11 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
       fastplan plan --planner cem --geometry vae --dim 8 --horizon 8 --seed 0
       fastplan plan --planner gradient --gradient adjoint --set iterations=50 --json
     """
-    from fastplan._jit import set_threads
-    from fastplan._validate import FastplanError
-    from fastplan.api import plan as plan_one
-    from fastplan.planners import DEFAULTS, LABELS
-    from fastplan.problem import make_problem
+    from fastplan.engine.jit import set_threads
+    from fastplan.engine.errors import FastplanError
+    from fastplan.engine.api import plan as plan_one
+    from fastplan.engine.planners import DEFAULTS, LABELS
+    from fastplan.engine.problem import make_problem
 
     planner = planner.lower()
     sets = [s if "." in s.split("=", 1)[0] else f"{planner}.{s}" for s in sets]
@@ -80,7 +80,7 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
                    s0=problem.s0.tolist(), goal=problem.goal.tolist())
         click.echo(json.dumps(out))
         return
-    from fastplan.geometry import LABELS as GLABELS
+    from fastplan.engine.geometry import LABELS as GLABELS
     hps = " ".join(f"{k}={v}" for k, v in res.hyperparameters.items())
     click.echo(f"{LABELS[res.planner]} on {GLABELS[geometry]}, d={dim}, horizon {horizon}, seed {seed} "
                f"(geometry usage: {res.geometry_usage})")

@@ -49,7 +49,7 @@ def report(results: str, out_dir: str, metric_samples: int | None):
     qualitative claim of the paper gets a verdict computed from the data (supported /
     not supported / insufficient data). Cells missing from the file are listed, not fatal.
     """
-    from fastplan.report import write_report
+    from fastplan.paper.report import write_report
 
     t0 = time.perf_counter()
     out = write_report(results, out_dir, metric_samples=metric_samples)
@@ -72,7 +72,7 @@ def reproduce(out_dir: str, threads: int | None, quick: bool, quiet: bool):
     d in {4, 8, 16, 32} x h in {4, 8, 16} x seeds 0-9, with the paper's hyperparameters.
     Re-running the command resumes an interrupted sweep and recomputes nothing.
     """
-    from fastplan.report import PAPER_GRID, QUICK_GRID, reproduce as run
+    from fastplan.paper.report import PAPER_GRID, QUICK_GRID, reproduce as run
 
     grid = QUICK_GRID if quick else PAPER_GRID
     n = 1

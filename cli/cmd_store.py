@@ -22,7 +22,7 @@ SUMMARY_METRICS = (  # column, header, format
 
 def non_default(planner: str, hp: dict) -> str:
     """``name=value`` for every hyperparameter that differs from the paper's value."""
-    from fastplan.planners import DEFAULTS
+    from fastplan.engine.planners import DEFAULTS
     base = DEFAULTS.get(planner, {})
     diff = [f"{k}={v}" for k, v in sorted(hp.items()) if base.get(k) != v]
     return " ".join(diff) if diff else "paper"

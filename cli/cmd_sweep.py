@@ -22,7 +22,7 @@ GRADIENT_MODES = ("fd", "adjoint")
 
 def canonical_geometry(name: str) -> str:
     """Resolve a geometry name or alias (``sparse-ebm``, ``VQ-VAE``) to its kind."""
-    from fastplan.geometry import canonical_kind   # lazy: keeps `--help` instant
+    from fastplan.engine.geometry import canonical_kind   # lazy: keeps `--help` instant
     return canonical_kind(name)
 
 
@@ -33,8 +33,8 @@ def parse_sets(values, planners) -> dict:
     sets it for every planner in ``planners`` that has it; ``cem.population=100,200``
     sweeps over both values.  Values stay strings: the library validates and converts.
     """
-    from fastplan.planners import DEFAULTS, canonical_planner
-    from fastplan._validate import FastplanError
+    from fastplan.engine.planners import DEFAULTS, canonical_planner
+    from fastplan.engine.errors import FastplanError
     out: dict[str, dict] = {}
     for raw in values or ():
         text = str(raw).strip()
@@ -113,7 +113,7 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
       fastplan sweep --out runs.h5 --workers 4          # a local Dask cluster
     """
     from fastplan import store
-    from fastplan.sweep import run_sweep
+    from fastplan.runs.sweep import run_sweep
     if metric_samples == 1:
         raise click.ClickException("--metric-samples must be 0 or at least 2")
     overrides = parse_sets(sets, planners)

@@ -19,11 +19,11 @@ def warmup(quiet):
     import time
 
     t0 = time.perf_counter()
-    from fastplan.warmup import warmup as run_warmup
+    from fastplan.runs.warmup import warmup as run_warmup
     times = run_warmup(verbose=None if quiet else click.echo)
     total = time.perf_counter() - t0
     missing = [k for k, v in times.items() if v is None]
-    from fastplan._jit import cache_dir
+    from fastplan.engine.jit import cache_dir
     click.echo(f"warm-up done in {total:.1f} s (kernels cached in {cache_dir()})")
     if missing:
         raise click.ClickException(f"not compiled (missing): {', '.join(missing)}")

@@ -22,15 +22,15 @@ __version__ = "0.1.0"
 os.environ.setdefault("NUMBA_OPT", "2")
 
 _LAZY = {
-    "make_problem": "fastplan.problem", "Problem": "fastplan.problem",
-    "make_geometry": "fastplan.geometry", "Geometry": "fastplan.geometry",
-    "make_world": "fastplan.world", "WorldModel": "fastplan.world",
-    "rollout": "fastplan.cost",
-    "geometry_metrics": "fastplan.metrics",
-    "plan": "fastplan.api", "plan_batch": "fastplan.api",
-    "PlanResult": "fastplan.api", "BatchResult": "fastplan.api",
-    "PLANNERS": "fastplan.planners", "DEFAULTS": "fastplan.planners",
-    "FastplanError": "fastplan._validate",
+    "make_problem": "fastplan.engine.problem", "Problem": "fastplan.engine.problem",
+    "make_geometry": "fastplan.engine.geometry", "Geometry": "fastplan.engine.geometry",
+    "make_world": "fastplan.engine.world", "WorldModel": "fastplan.engine.world",
+    "rollout": "fastplan.engine.cost",
+    "geometry_metrics": "fastplan.engine.metrics",
+    "plan": "fastplan.engine.api", "plan_batch": "fastplan.engine.api",
+    "PlanResult": "fastplan.engine.api", "BatchResult": "fastplan.engine.api",
+    "PLANNERS": "fastplan.engine.planners", "DEFAULTS": "fastplan.engine.planners",
+    "FastplanError": "fastplan.engine.errors",
     "load": "fastplan.store",
 }
 

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from fastplan import claims as C
-from fastplan.tables import Results, make_stat
+from fastplan.paper import claims as C
+from fastplan.paper.tables import Results, make_stat
 
 PLANNERS = ("cem", "mppi", "gradient", "sgld", "diffusion")
 GEOMS = ("vae", "ebm", "vqvae")
@@ -45,7 +45,7 @@ def make_records(world=TRUE_WORLD, planners=PLANNERS, geoms=GEOMS, dims=(4, 8, 1
     cols = {k: [] for k in ("config_id", "geometry", "d", "horizon", "planner", "geometry_usage", "gradient",
                             "seed", "goal_distance", "smoothness", "cost", "samples", "steps", "wall_time",
                             "hyperparameters")}
-    from fastplan.planners import DEFAULTS
+    from fastplan.engine.planners import DEFAULTS
 
     for p in planners:
         for g in geoms:
@@ -98,7 +98,7 @@ def verdicts(res, paper=None):
 
 
 def _paper():
-    from fastplan.report import load_paper_values
+    from fastplan.paper.report import load_paper_values
 
     return load_paper_values()
 

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from reference import (ref_amenability, ref_concentration, ref_effective_dimension,
                        ref_mean_pairwise_distance)
 
-from fastplan.geometry import make_geometry
-from fastplan.metrics import CONCENTRATION_DEFINITION, METRIC_STREAM
+from fastplan.engine.geometry import make_geometry
+from fastplan.engine.metrics import CONCENTRATION_DEFINITION, METRIC_STREAM
 from fastplan_cli._options import BoundedInt, ChoiceList, IntList, multi_option
 from fastplan_cli.main import cli
 

@@ -285,8 +285,8 @@ def test_warmup_command():
 
 
 def test_cli_lists_match_the_library():
-    from fastplan.geometry import KINDS
-    from fastplan.planners import GEOMETRY_USAGES, GRADIENT_MODES, PLANNERS
+    from fastplan.engine.geometry import KINDS
+    from fastplan.engine.planners import GEOMETRY_USAGES, GRADIENT_MODES, PLANNERS
     from fastplan_cli import cmd_sweep
     assert cmd_sweep.PLANNERS == PLANNERS and cmd_sweep.GEOMETRY_KINDS == KINDS
     assert cmd_sweep.GEOMETRY_USAGES == GEOMETRY_USAGES and cmd_sweep.GRADIENT_MODES == GRADIENT_MODES
@@ -297,7 +297,7 @@ def test_help_is_instant_and_imports_nothing_heavy():
             "r = CliRunner().invoke(cli, ['sweep', '--help']); assert r.exit_code == 0, r.output; "
             "r = CliRunner().invoke(cli, ['show', '--help']); assert r.exit_code == 0, r.output; "
             "r = CliRunner().invoke(cli, ['plan', '--help']); assert r.exit_code == 0, r.output; "
-            "heavy = [m for m in ('numba', 'h5py', 'matplotlib', 'fastplan.sweep') if m in sys.modules]; "
+            "heavy = [m for m in ('numba', 'h5py', 'matplotlib', 'fastplan.runs.sweep') if m in sys.modules]; "
             "print(heavy)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr

@@ -18,10 +18,11 @@ import psutil
 import pytest
 from click.testing import CliRunner
 
-from fastplan import _jit, store
-from fastplan._validate import FastplanError
-from fastplan.distributed import INSTALL_HINT, cluster_executor
-from fastplan.sweep import run_sweep
+from fastplan import store
+from fastplan.engine import jit as _jit
+from fastplan.engine.errors import FastplanError
+from fastplan.runs.distributed import INSTALL_HINT, cluster_executor
+from fastplan.runs.sweep import run_sweep
 from fastplan_cli._cluster import cluster_options, executor_from_options
 
 REPO = Path(__file__).resolve().parent.parent
@@ -153,8 +154,8 @@ def test_worker_killed_mid_sweep_costs_only_its_unit(tmp_path, ref, dask_cluster
 
 _DRIVER = textwrap.dedent("""
     import json, os, sys
-    from fastplan.distributed import cluster_executor
-    from fastplan.sweep import run_sweep
+    from fastplan.runs.distributed import cluster_executor
+    from fastplan.runs.sweep import run_sweep
     if __name__ == "__main__":
         out, pids, grid = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
         with cluster_executor(workers=2, dashboard_address=None) as (ex, name):

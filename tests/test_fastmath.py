@@ -1,8 +1,8 @@
-"""The vectorisable elementary functions of fastplan._fastmath against the C library (NumPy)."""
+"""The vectorisable elementary functions of fastplan.engine.fastmath against the C library (NumPy)."""
 import numba
 import numpy as np
 
-from fastplan._fastmath import log_unit, pow2, sincos_turns, tanh
+from fastplan.engine.fastmath import log_unit, pow2, sincos_turns, tanh
 
 
 @numba.njit(fastmath={"contract", "nsz", "arcp"}, error_model="numpy")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fastplan.planners._descent import descent_kernel, fd_groups, fd_tile_width
-from fastplan.world import make_world, start_and_goal
+from fastplan.engine.planners._descent import descent_kernel, fd_groups, fd_tile_width
+from fastplan.engine.world import make_world, start_and_goal
 
 
 def _problems(P, d, seed=0):

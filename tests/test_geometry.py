@@ -14,8 +14,8 @@ import pytest
 from conftest import run_with_threads
 from reference import ref_normals
 
-from fastplan import rng
-from fastplan.geometry import KINDS, LABELS, K, canonical_kind, make_geometry
+from fastplan.engine import rng
+from fastplan.engine.geometry import KINDS, LABELS, K, canonical_kind, make_geometry
 
 N = 20_000
 Z = 5.0   # tolerance in standard errors

@@ -10,9 +10,9 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 from reference import ref_rollout  # noqa: E402
 
-from fastplan.planners._common import sequence_cost  # noqa: E402
-from fastplan.planners._descent import adjoint_grad, fd_row  # noqa: E402
-from fastplan.world import make_world, start_and_goal  # noqa: E402
+from fastplan.engine.planners._common import sequence_cost  # noqa: E402
+from fastplan.engine.planners._descent import adjoint_grad, fd_row  # noqa: E402
+from fastplan.engine.world import make_world, start_and_goal  # noqa: E402
 
 
 def random_case(d, T, seed):

@@ -10,8 +10,8 @@ from conftest import run_with_threads
 from reference import (ref_amenability, ref_concentration, ref_effective_dimension,
                        ref_mean_pairwise_distance)
 
-from fastplan.geometry import make_geometry
-from fastplan.metrics import (CONCENTRATION_DEFINITION, METRIC_STREAM, N_METRIC_SAMPLES, amenability,
+from fastplan.engine.geometry import make_geometry
+from fastplan.engine.metrics import (CONCENTRATION_DEFINITION, METRIC_STREAM, N_METRIC_SAMPLES, amenability,
                               concentration, effective_dimension, geometry_metrics,
                               mean_pairwise_distance)
 

@@ -8,8 +8,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 from reference import ref_normals  # noqa: E402
 
-from fastplan import rng  # noqa: E402
-from fastplan.planners._common import fill_gaussian_cols  # noqa: E402
+from fastplan.engine import rng  # noqa: E402
+from fastplan.engine.planners._common import fill_gaussian_cols  # noqa: E402
 
 
 @pytest.mark.parametrize("T,d", [(4, 4), (3, 5), (5, 3), (1, 1), (2, 7)])

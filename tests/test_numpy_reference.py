@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # make `bench` importable
 
 import fastplan  # noqa: E402
-from fastplan.cost import rollout as fp_rollout  # noqa: E402
+from fastplan.engine.cost import rollout as fp_rollout  # noqa: E402
 from bench import numpy_planners as npp  # noqa: E402
 
 

@@ -13,9 +13,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 from reference import ref_rollout  # noqa: E402
 
 import fastplan  # noqa: E402
-from fastplan._validate import FastplanError  # noqa: E402
-from fastplan.api import stack  # noqa: E402
-from fastplan.planners import DEFAULTS, PLANNERS, resolve  # noqa: E402
+from fastplan.engine.errors import FastplanError  # noqa: E402
+from fastplan.engine.api import stack  # noqa: E402
+from fastplan.engine.planners import DEFAULTS, PLANNERS, resolve  # noqa: E402
 
 # Small but non-trivial settings so the whole file runs in seconds.
 SMALL = {
@@ -169,7 +169,7 @@ def test_cem_reaches_an_easy_reachable_goal():
     known = rng.normal(0.0, 0.5, size=(1, 4, 4))
     ref = ref_rollout(base.world.A, base.world.B, base.world.b, base.s0, base.goal, known)
     goal = ref[3][0, -1]
-    easy = fastplan.problem.Problem(geometry=base.geometry, world=base.world, s0=base.s0, goal=goal,
+    easy = fastplan.engine.problem.Problem(geometry=base.geometry, world=base.world, s0=base.s0, goal=goal,
                                     T=4, seed=11)
     res = fastplan.plan(easy, "cem", geometry_usage="none")
     assert res.goal_distance < 0.05, res.goal_distance

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from fastplan import report as R
-from fastplan.report import FIGURE_KEYS, TABLE_KEYS, write_report
+from fastplan.paper import report as R
+from fastplan.paper.report import FIGURE_KEYS, TABLE_KEYS, write_report
 from test_claims import make_geometry_metrics, make_records
 
 EXPECTED_FILES = ([f"{t}.{e}" for t in TABLE_KEYS for e in ("md", "csv")]
@@ -159,7 +159,7 @@ def test_errors_are_one_line(tmp_path, monkeypatch):
 
 
 def _tiny_sweep(path, planners=None, dims=(4, 8)):
-    from fastplan.sweep import run_sweep
+    from fastplan.runs.sweep import run_sweep
 
     overrides = {"cem": {"population": 20, "iterations": 3}, "mppi": {"samples": 20, "iterations": 3},
                  "gradient": {"iterations": 4}, "sgld": {"iterations": 4}, "diffusion": {"samples": 5, "steps": 3}}

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from reference import ref_key, ref_normals, ref_stream_id, ref_uniforms, ref_words
 
-from fastplan import rng
+from fastplan.engine import rng
 
 ADDRESSES = [
     (0, 0),

@@ -6,8 +6,8 @@ import pytest
 from conftest import run_with_threads
 from reference import ref_rollout
 
-from fastplan.cost import LAMBDA, rollout
-from fastplan.world import make_world, start_and_goal
+from fastplan.engine.cost import LAMBDA, rollout
+from fastplan.engine.world import make_world, start_and_goal
 
 RTOL, ATOL = 1e-12, 1e-14   # kernel vs reference: only rounding (FMA contraction) may differ
 

@@ -1,7 +1,7 @@
 """CEM's elite selection against NumPy's stable argsort (ties by index, NaN last)."""
 import numpy as np
 
-from fastplan.planners._common import elite_order
+from fastplan.engine.planners._common import elite_order
 
 
 def test_elite_order_is_the_head_of_a_stable_argsort():

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from fastplan import store
-from fastplan._validate import FastplanError
-from fastplan.sweep import run_sweep
+from fastplan.engine.errors import FastplanError
+from fastplan.runs.sweep import run_sweep
 
 #: Hyperparameters small enough for tests (the paper's values are tested elsewhere).
 TINY = {"cem": {"population": 20, "iterations": 2}, "mppi": {"samples": 10, "iterations": 2},
@@ -198,7 +198,7 @@ def test_config_id_depends_on_every_part_of_the_key():
 # --------------------------------------------------------------------------- journal and crash safety
 
 def _one_result(seed=5, population=20):
-    from fastplan.sweep import Grid, Config, compute_unit, make_units
+    from fastplan.runs.sweep import Grid, Config, compute_unit, make_units
     hp = json.dumps({"elite_fraction": 0.1, "iterations": 2, "lam": 0.1, "population": population},
                     sort_keys=True, separators=(",", ":"))
     grid = Grid(configs=(Config("vae", 2, 2, "cem", "prior", hp),), seeds=(seed,))

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from fastplan import store
-from fastplan.progress import Progress, format_seconds
-from fastplan.sweep import (Grid, compute_unit, expand_grid, make_units, run_sweep)
+from fastplan.runs.progress import Progress, format_seconds
+from fastplan.runs.sweep import (Grid, compute_unit, expand_grid, make_units, run_sweep)
 from test_store import TINY, recheck_file, small_sweep
 
 VOLATILE = {"wall_time", "batch_size", "threads", "session"}   # measurements, not results
@@ -51,7 +51,7 @@ def test_default_grid_is_the_paper_grid():
     assert grid.n_runs == 1800
     assert len({c.config_id for c in grid.configs}) == 180
     assert {c.d for c in grid.configs} == {4, 8, 16, 32} and {c.horizon for c in grid.configs} == {4, 8, 16}
-    from fastplan.planners import DEFAULTS
+    from fastplan.engine.planners import DEFAULTS
     for c in grid.configs:
         hp = c.hyperparameters
         want = dict(DEFAULTS[c.planner])
@@ -121,7 +121,7 @@ def test_compute_unit_is_pure_deterministic_and_picklable(tmp_path, monkeypatch)
     assert r1["geometries"].tolist() == ["vae", "vae", "vqvae", "vqvae"]
     assert r1["seeds"].tolist() == [0, 1, 0, 1]
     # a round-trip through the journal encoding is lossless
-    back = store._decode_result(io.BytesIO(store._encode_result(r1)))
+    back = store.journal._decode_result(io.BytesIO(store.journal._encode_result(r1)))
     for k in r1:
         if isinstance(r1[k], np.ndarray):
             np.testing.assert_array_equal(back[k], r1[k])
@@ -162,7 +162,7 @@ def test_custom_executor_order_and_batching_do_not_change_results(tmp_path):
 
 _KILLED_SWEEP = textwrap.dedent("""
     import sys, time
-    from fastplan.sweep import run_sweep
+    from fastplan.runs.sweep import run_sweep
     def slow(fn, units):
         for u in units:
             yield fn(u)
@@ -180,10 +180,10 @@ def _journal_runs(path) -> set:
     runs = set()
     for fn in (path.parent / (path.name + ".journal")).glob("unit-*.npz"):
         try:
-            r = store._decode_result(str(fn))
+            r = store.journal._decode_result(str(fn))
         except Exception:
             continue
-        runs |= store._result_keys(r)[0]
+        runs |= store.writer._result_keys(r)[0]
     return runs
 
 
@@ -275,7 +275,7 @@ def test_eta_weighs_units_by_their_cost():
 
 
 def test_eta_model_fits_a_fixed_cost_per_unit_plus_a_cost_per_weight():
-    from fastplan.progress import fit_unit_time
+    from fastplan.runs.progress import fit_unit_time
     a, b = fit_unit_time([(w, 0.5 + 2e-3 * w) for w in (10.0, 100.0, 1000.0)])
     assert a == pytest.approx(0.5) and b == pytest.approx(2e-3)
     assert fit_unit_time([(10.0, 1.0)]) == (0.0, 0.1)

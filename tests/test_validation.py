@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from fastplan import FastplanError
-from fastplan.geometry import make_geometry
-from fastplan.metrics import concentration, effective_dimension, geometry_metrics, mean_pairwise_distance
-from fastplan.problem import make_problem
-from fastplan.cost import rollout
-from fastplan.world import make_world, start_and_goal
+from fastplan.engine.geometry import make_geometry
+from fastplan.engine.metrics import concentration, effective_dimension, geometry_metrics, mean_pairwise_distance
+from fastplan.engine.problem import make_problem
+from fastplan.engine.cost import rollout
+from fastplan.engine.world import make_world, start_and_goal
 
 
 def assert_clear(exc_info, *words):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from reference import ref_normals, ref_stream_id
 
-from fastplan import rng
-from fastplan.world import SPECTRAL_RADIUS, make_world, start_and_goal
+from fastplan.engine import rng
+from fastplan.engine.world import SPECTRAL_RADIUS, make_world, start_and_goal
 
 Z = 5.0
 

@@ -16,7 +16,7 @@ import numba
 import numpy as np
 
 from .. import rng
-from .._jit import kernel, parallel_kernel
+from ..jit import kernel, parallel_kernel
 from . import n_elite as _n_elite
 from ._common import (chunk_scratch, chunk_width, copy_col, elite_order, fill_gaussian_cols,
                       n_chunks, new_outputs, rollout_cols, total_counts)

@@ -11,7 +11,7 @@ convention 4).
 Threads
     Dask does not manage Numba's thread pool.  A local cluster of ``N`` worker processes
     gets one Dask thread per worker and ``max(1, cores // N)`` Numba threads per worker
-    (``NUMBA_NUM_THREADS`` in the worker environment, and :func:`fastplan._jit.set_threads`
+    (``NUMBA_NUM_THREADS`` in the worker environment, and :func:`fastplan.engine.jit.set_threads`
     before every unit: Numba's thread count is per calling thread, so a worker plugin
     setting it once would not reach the threads that run tasks), hence
     workers x Numba threads = cores.  On an existing cluster a worker gives each unit as
@@ -21,7 +21,7 @@ Threads
 
 Compilation
     Workers read and write the same on-disk kernel cache as the driver
-    (:func:`fastplan._jit.cache_dir`; ``NUMBA_CACHE_DIR`` moves it, and local workers are
+    (:func:`fastplan.engine.jit.cache_dir`; ``NUMBA_CACHE_DIR`` moves it, and local workers are
     started with the driver's).  Before the first unit, one worker runs
     :func:`fastplan.warmup.warmup` for the sweep's planners (compiling what the cache
     lacks), then the others do (loading from the cache).  The warm-up also checks that
@@ -39,8 +39,8 @@ Faults
 
 Example
 -------
->>> from fastplan.distributed import cluster_executor      # doctest: +SKIP
->>> from fastplan.sweep import run_sweep
+>>> from fastplan.runs.distributed import cluster_executor      # doctest: +SKIP
+>>> from fastplan.runs.sweep import run_sweep
 >>> if __name__ == "__main__":       # worker processes are spawned: guard scripts
 ...     with cluster_executor(workers=4) as (executor, name):
 ...         run_sweep("runs.h5", executor=executor, executor_name=name)
@@ -55,7 +55,7 @@ import threading
 import time
 import uuid
 
-from ._validate import FastplanError, check_positive_int
+from ..engine.errors import FastplanError, check_positive_int
 
 INSTALL_HINT = 'Dask is not installed: pip install "fastplan[dask]"'
 
@@ -93,7 +93,7 @@ def _dask_threads() -> int:
 
 def _loaded_source_hash() -> str:
     """Hash of the fastplan sources and Numba version this process loaded (keys its cache)."""
-    from . import _jit
+    from ..engine import jit as _jit
     return os.path.basename(_jit.cache_dir()).rsplit("-", 1)[-1]
 
 
@@ -102,7 +102,8 @@ def worker_info() -> dict:
     import numba
     import numpy as np
 
-    from . import __version__, _jit
+    from .. import __version__
+    from ..engine import jit as _jit
     return {"pid": os.getpid(), "host": platform.node(), "cores": available_cores(),
             "fastplan_version": __version__, "source_hash": _loaded_source_hash(),
             "numba_version": numba.__version__, "numpy_version": np.__version__,
@@ -111,7 +112,7 @@ def worker_info() -> dict:
 
 
 def _set_unit_threads(numba_threads: int | None) -> int:
-    from ._jit import set_threads
+    from ..engine.jit import set_threads
     return set_threads(numba_threads or _dask_threads())
 
 
@@ -289,7 +290,7 @@ class DaskExecutor:
 
 def _local_cluster_env(numba_threads: int) -> dict:
     """Environment of local worker processes: Numba's pool size and the driver's cache."""
-    from . import _jit
+    from ..engine import jit as _jit
     env = {"NUMBA_NUM_THREADS": str(numba_threads)}
     folder = _jit.cache_dir()
     if os.path.basename(folder).startswith("kernels-"):     # <base>/kernels-<hash>

@@ -26,8 +26,8 @@ import numba
 import numpy as np
 
 from .. import rng
-from .._fastmath import tanh
-from .._jit import kernel, parallel_kernel
+from ..fastmath import tanh
+from ..jit import kernel, parallel_kernel
 from ._common import affine_tanh_cols, new_outputs, sequence_cost
 
 

@@ -16,7 +16,7 @@ Normals use the Box-Muller transform on pairs: normal ``2i`` and ``2i+1`` share 
 word ``u64(i)``; its high 32 bits give the radius (``u1 = (hi + 0.5) / 2**32`` so ``log``
 never sees 0; |z| <= 6.8) and its low 32 bits the angle ``2 pi u2``:
 ``z_2i = r cos``, ``z_2i+1 = r sin`` with ``r = sqrt(-2 log u1)``.  ``log``, ``sin`` and
-``cos`` are the branch-free Cephes versions of :mod:`fastplan._fastmath` (within 2 ulp of
+``cos`` are the branch-free Cephes versions of :mod:`fastplan.engine.fastmath` (within 2 ulp of
 the C library) so that noise generation vectorises; these transforms are compiled with
 strict IEEE arithmetic so the NumPy twin reproduces every bit.
 
@@ -28,8 +28,8 @@ import math
 
 import numpy as np
 
-from ._fastmath import log_unit, sincos_turns
-from ._jit import exact_kernel, kernel
+from .fastmath import log_unit, sincos_turns
+from .jit import exact_kernel, kernel
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -17,8 +17,8 @@ import math
 import numba
 import numpy as np
 
-from ._jit import kernel, parallel_kernel
-from ._validate import FastplanError, as_array
+from .jit import kernel, parallel_kernel
+from .errors import FastplanError, as_array
 from .planners._common import CHUNK, n_chunks, rollout_cols, states_cols
 
 LAMBDA = 0.1   # weight of the smoothness term in Eq. 5

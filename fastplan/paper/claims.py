@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .geometry import KINDS
-from .planners import PLANNERS
+from ..engine.geometry import KINDS
+from ..engine.planners import PLANNERS
 from .tables import BASE_D, BASE_GEOMETRY, BASE_H, PAPER_DIMS, PAPER_GEOMETRY_DIMS, PAPER_HORIZONS, \
     Results, fmt_num, geometry_label, planner_label
 

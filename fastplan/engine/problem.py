@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import check_dim, check_positive_int, check_seed
+from .errors import check_dim, check_positive_int, check_seed
 from .geometry import Geometry, make_geometry
 from .world import WorldModel, make_world, start_and_goal
 

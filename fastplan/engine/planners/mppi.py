@@ -17,7 +17,7 @@ import numba
 import numpy as np
 
 from .. import rng
-from .._jit import kernel, parallel_kernel
+from ..jit import kernel, parallel_kernel
 from ._common import (chunk_scratch, chunk_width, fill_gaussian_cols, n_chunks, new_outputs,
                       rollout_cols, total_counts)
 

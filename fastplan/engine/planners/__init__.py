@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from .._validate import FastplanError
+from ..errors import FastplanError
 
 PLANNERS = ("cem", "mppi", "gradient", "sgld", "diffusion")
 LABELS = {"cem": "CEM", "mppi": "MPPI", "gradient": "Gradient", "sgld": "SGLD", "diffusion": "Diffusion"}

@@ -16,7 +16,7 @@ from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
 
-from ._jit import exact_kernel, kernel
+from .jit import exact_kernel, kernel
 
 
 @intrinsic

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import rng
-from ._validate import check_dim, check_seed
+from .errors import check_dim, check_seed
 
 SPECTRAL_RADIUS = 0.8
 B_STD_TIMES_SQRT_D = 1.0

@@ -24,8 +24,8 @@ import numba
 import numpy as np
 
 from . import rng
-from ._jit import parallel_kernel
-from ._validate import FastplanError, check_dim, check_positive_int, check_seed
+from .jit import parallel_kernel
+from .errors import FastplanError, check_dim, check_positive_int, check_seed
 
 KINDS = ("vae", "ebm", "vqvae")
 #: Long names accepted wherever a geometry kind is.

@@ -21,8 +21,8 @@ import warnings
 import numba
 import numpy as np
 
-from ._jit import parallel_kernel
-from ._validate import FastplanError, as_array, check_positive_int
+from .jit import parallel_kernel
+from .errors import FastplanError, as_array, check_positive_int
 from .geometry import Geometry
 
 CONCENTRATION_DEFINITION = "radial: ||x - mean||_2 <= 2 * sqrt(trace(cov) / d)"

@@ -24,8 +24,8 @@ import os
 
 import numpy as np
 
-from .geometry import KINDS
-from .planners import PLANNERS
+from ..engine.geometry import KINDS
+from ..engine.planners import PLANNERS
 from .tables import (BASE_D, BASE_GEOMETRY, BASE_H, PAPER_HORIZONS, Results, _paper, geometry_label,
                      planner_label)
 

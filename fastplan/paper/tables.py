@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .geometry import KINDS, LABELS as GEOMETRY_LABELS, canonical_kind
-from .planners import DEFAULTS, LABELS as PLANNER_LABELS, PLANNERS
+from ..engine.geometry import KINDS, LABELS as GEOMETRY_LABELS, canonical_kind
+from ..engine.planners import DEFAULTS, LABELS as PLANNER_LABELS, PLANNERS
 
 #: Run-level metrics a results file holds (columns of :func:`fastplan.store.load`).
 RUN_METRICS = ("goal_distance", "smoothness", "cost", "samples", "steps", "wall_time")

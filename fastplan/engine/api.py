@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import rng
-from ._validate import FastplanError, check_seed
+from .errors import FastplanError, check_seed
 from .planners import GEOMETRY_USAGES, canonical_planner, resolve
 from .problem import Problem
 from .cost import evaluate
@@ -157,7 +157,7 @@ _MODULES: dict = {}
 def _planner_module(planner: str):
     """The kernel module of a (canonical) planner name, imported once."""
     if planner not in _MODULES:
-        _MODULES[planner] = importlib.import_module(f"fastplan.planners.{planner}")
+        _MODULES[planner] = importlib.import_module(f"fastplan.engine.planners.{planner}")
     return _MODULES[planner]
 
 

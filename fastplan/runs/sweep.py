@@ -27,8 +27,8 @@ from functools import cached_property
 
 import numpy as np
 
-from . import store
-from ._validate import FastplanError, check_dim, check_positive_int, check_seed
+from .. import store
+from ..engine.errors import FastplanError, check_dim, check_positive_int, check_seed
 
 DEFAULT_DIMS = (4, 8, 16, 32)
 DEFAULT_HORIZONS = (4, 8, 16)
@@ -105,7 +105,7 @@ def hyperparameter_grid(planner: str, overrides: dict | None = None, gradient: s
     gives two configurations).  ``gradient`` applies to planners with a ``gradient``
     hyperparameter unless ``overrides`` sets it.
     """
-    from .planners import DEFAULTS, GRADIENT_MODES, resolve
+    from ..engine.planners import DEFAULTS, GRADIENT_MODES, resolve
     if gradient not in GRADIENT_MODES:
         raise FastplanError(f"unknown gradient mode {gradient!r}; choose from {', '.join(GRADIENT_MODES)}")
     base = {"gradient": gradient} if "gradient" in DEFAULTS[planner] else {}
@@ -147,8 +147,8 @@ def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=D
     FastplanError
         Unknown planner, geometry, hyperparameter or mode; d < 1; an empty axis.
     """
-    from .geometry import KINDS, canonical_kind
-    from .planners import GEOMETRY_USAGES, PLANNERS, canonical_planner
+    from ..engine.geometry import KINDS, canonical_kind
+    from ..engine.planners import GEOMETRY_USAGES, PLANNERS, canonical_planner
     planners = _nonempty(PLANNERS if planners is None else planners, "planners")
     planners = list(dict.fromkeys(canonical_planner(p) for p in planners))
     geometries = _nonempty(KINDS if geometries is None else geometries, "geometries")
@@ -255,7 +255,7 @@ def make_units(grid: Grid, done_runs=frozenset(), done_metrics=frozenset(), *,
     -------
     list of WorkUnit, ordered by d, then plans (by horizon and planner) before metrics.
     """
-    from .planners import PLANNERS
+    from ..engine.planners import PLANNERS
     max_batch = check_positive_int(max_batch, "max_batch")
     groups: dict[tuple, list] = {}
     for cfg in grid.configs:
@@ -308,8 +308,8 @@ def compute_unit(unit: WorkUnit) -> dict:
         return _compute_metrics(unit)
     if unit.kind != "plan":
         raise FastplanError(f"unknown work unit kind {unit.kind!r}")
-    from .api import plan_batch
-    from .problem import make_problem
+    from ..engine.api import plan_batch
+    from ..engine.problem import make_problem
     hp = json.loads(unit.hp_json)
     t_warm = time.perf_counter()
     _warm(unit.planner, hp, unit.geometry_usage)
@@ -347,8 +347,8 @@ def _warm(planner: str, hp: dict, usage: str) -> None:
     key = (planner, hp.get("gradient"), usage)
     if key in _WARM:
         return
-    from .api import plan_batch
-    from .problem import make_problem
+    from ..engine.api import plan_batch
+    from ..engine.problem import make_problem
     tiny = {k: v for k, v in _TINY.items() if k in hp}
     if "gradient" in hp:
         tiny["gradient"] = hp["gradient"]
@@ -357,8 +357,8 @@ def _warm(planner: str, hp: dict, usage: str) -> None:
 
 
 def _compute_metrics(unit: WorkUnit) -> dict:
-    from .geometry import make_geometry
-    from .metrics import geometry_metrics
+    from ..engine.geometry import make_geometry
+    from ..engine.metrics import geometry_metrics
     cols = {k: [] for k in store.METRIC_FLOATS}
     for s in unit.seeds:
         with warnings.catch_warnings():   # point-mass EBM (d <= 3): d_eff is NaN, stored as such
@@ -439,7 +439,7 @@ def run_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
     -------
     SweepSummary
     """
-    from ._jit import set_threads
+    from ..engine.jit import set_threads
     from .progress import make_progress
     grid = expand_grid(planners=planners, geometries=geometries, dims=dims, horizons=horizons,
                        seeds=seeds, overrides=overrides, geometry_usage=geometry_usage, gradient=gradient)

@@ -23,7 +23,7 @@ import numba
 import numpy as np
 
 from .. import rng
-from .._jit import parallel_kernel
+from ..jit import parallel_kernel
 from ._common import (chunk_scratch, chunk_width, copy_col, n_chunks, new_outputs,
                       rollout_cols, soa_from_aos, total_counts)
 

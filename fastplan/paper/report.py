@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validate import FastplanError
+from ..engine.errors import FastplanError
 
 #: The paper's default grid (Sec. 3; d=32 is used by the geometry figures).
 PAPER_GRID = {
@@ -94,7 +94,7 @@ def load_geometry_metrics(results_path: str, records: dict, n_samples: int | Non
     source : str
         Where they came from (shown in the report).
     """
-    from .geometry import canonical_kind
+    from ..engine.geometry import canonical_kind
 
     stored = None
     loader = getattr(_store(), "load_geometry_metrics", None)
@@ -124,7 +124,7 @@ def load_geometry_metrics(results_path: str, records: dict, n_samples: int | Non
 
 
 def _geometry_keys(records: dict) -> set:
-    from .geometry import canonical_kind
+    from ..engine.geometry import canonical_kind
 
     return {(canonical_kind(_text(g)), int(d), int(s))
             for g, d, s in zip(np.asarray(records["geometry"]).ravel(), np.asarray(records["d"]).ravel(),
@@ -133,8 +133,8 @@ def _geometry_keys(records: dict) -> set:
 
 def compute_geometry_metrics(keys, n_samples: int | None = None) -> dict:
     """Geometry metrics of every (geometry, d, seed) in ``keys`` (or of the run records ``keys``)."""
-    from .geometry import make_geometry
-    from .metrics import geometry_metrics
+    from ..engine.geometry import make_geometry
+    from ..engine.metrics import geometry_metrics
 
     if isinstance(keys, dict):
         keys = sorted(_geometry_keys(keys))
@@ -301,7 +301,7 @@ _VERDICT_MARK = {"supported": "✅ supported", "not supported": "❌ not support
 def render_report(*, results_path, res, tables, figures, claims, paper_claims, paper, provenance,
                   metrics_source, missing, uneven) -> str:
     """The text of ``report.md``."""
-    from . import __version__
+    from .. import __version__
     from .claims import EFFECTIVE_DIMENSION_TOLERANCE, SIX_X_RANGE
     from .tables import geometry_label, planner_label
 
@@ -402,7 +402,7 @@ def render_report(*, results_path, res, tables, figures, claims, paper_claims, p
     add(f"- Gradient estimator of the gradient and SGLD planners: {', '.join(f'`{g}`' for g in grads) or 'not recorded / not run'}.")
     conc = next((v for k, v in provenance.get("file", {}).items() if "concentration" in k.lower()), None)
     if conc is None:
-        from .metrics import CONCENTRATION_DEFINITION
+        from ..engine.metrics import CONCENTRATION_DEFINITION
         conc = f"{CONCENTRATION_DEFINITION} (fastplan's current definition; not recorded in the file)"
     add(f"- Concentration c of Eq. 12: {conc}.")
     add(f"- Geometry metrics: {metrics_source}.")
@@ -536,7 +536,7 @@ def reproduce(out_dir: str, *, quick: bool = False, threads: int | None = None, 
     out_dir = _prepare_out_dir(out_dir)
     grid = QUICK_GRID if quick else PAPER_GRID
     results_path = os.path.join(out_dir, "runs.h5")
-    sweep = importlib.import_module("fastplan.sweep")
+    sweep = importlib.import_module("fastplan.runs.sweep")
     sweep.run_sweep(results_path, planners=list(grid["planners"]), geometries=list(grid["geometries"]),
                     dims=list(grid["dims"]), horizons=list(grid["horizons"]), seeds=list(grid["seeds"]),
                     threads=threads, progress=progress, command_line=command_line)

@@ -30,12 +30,12 @@ def warmup(planners=None, verbose=None) -> dict:
     """
     import numpy as np
 
-    from .api import plan_batch
-    from .geometry import KINDS, make_geometry
-    from .metrics import geometry_metrics
-    from .planners import DEFAULTS, PLANNERS, canonical_planner
-    from .problem import make_problem
-    from .cost import rollout
+    from ..engine.api import plan_batch
+    from ..engine.geometry import KINDS, make_geometry
+    from ..engine.metrics import geometry_metrics
+    from ..engine.planners import DEFAULTS, PLANNERS, canonical_planner
+    from ..engine.problem import make_problem
+    from ..engine.cost import rollout
 
     say = verbose or (lambda line: None)
     planners = PLANNERS if planners is None else [canonical_planner(p) for p in planners]

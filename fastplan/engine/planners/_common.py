@@ -11,8 +11,8 @@ import math
 import numpy as np
 
 from .. import rng
-from .._fastmath import tanh
-from .._jit import kernel
+from ..fastmath import tanh
+from ..jit import kernel
 
 #: Samples per parallel work item.  Results do not depend on it (every draw is addressed
 #: by its sample index), only speed does.

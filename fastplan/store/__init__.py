@@ -1,0 +1,55 @@
+"""The results store: one HDF5 file indexed by configuration, safe against kills.
+
+A *configuration* is (geometry, d, horizon, planner, geometry usage, every hyperparameter
+including ``lam`` and the gradient mode).  Its id is the first 16 hex digits of the SHA-256
+of the canonical JSON of that key (:func:`config_key`, :func:`config_id`); the seed is the
+row inside the configuration.
+
+File layout (everything readable with h5py + NumPy alone)::
+
+    /                          attrs: fastplan_format="fastplan-results", format_version,
+                               created, date, fastplan/numba/numpy/h5py/hdf5 versions,
+                               threads, command_line (of the last session), n_sessions,
+                               concentration_definition
+    /configs/<config_id>/      attrs: config_id, key (canonical JSON), geometry, d, horizon,
+                               planner, geometry_usage, gradient ("" if none), lam,
+                               hyperparameters (JSON)
+        seed                   (n,)        int64
+        A, B                   (n, d, d)   float64   world model of Eq. 4
+        b, s0, goal            (n, d)      float64
+        actions                (n, T, d)   float64   planned a_1..a_T
+        states                 (n, T+1, d) float64   s_0..s_T under Eq. 4
+        goal_distance, smoothness, cost    (n,) float64   ||s_T - s*||, Eq. 11, Eq. 5
+        samples, steps         (n,)        int64     rollouts / single-step evaluations
+        wall_time              (n,)        float64   planning time of the batch / batch size
+        batch_size, threads, session       (n,) int64
+        complete               (n,)        bool      set last; a row counts only when True
+    /geometry_metrics/         attrs: concentration_definition
+        geometry (n,) S16, d, seed, n_samples (n,) int64, effective_dimension,
+        mean_pairwise_distance, concentration, amenability (n,) float64, session, complete
+    /sessions/<k>/             attrs: provenance of the k-th sweep that wrote to the file
+
+Crash safety (measured: writing in place with ``flush()`` after every unit left 1 of 100
+SIGKILLed files with a dangling object, so the file is never written in place):
+
+1. every finished work unit is first saved to ``<file>.journal/`` (write to a temporary
+   name, then ``os.replace``: a unit file is complete or absent);
+2. every few seconds the writer copies the results file to a temporary file next to it,
+   appends the journaled units, closes and fsyncs it, and ``os.replace``-s it over the
+   results file (atomic), then deletes the journaled units it folded in;
+3. a new sweep folds any journal left by a killed one in first.  Rows already complete in
+   the file are never written twice, so a kill between steps 2 and 3 is harmless.
+
+So the results file is at every instant a complete, closed HDF5 file, and a SIGKILL loses
+at most the unit being computed.  One sweep at a time may write a file (a lock in the
+journal folder); readers may read while a sweep runs.
+"""
+from __future__ import annotations
+
+# the store's public names, one import per module (each module has one job)
+from .layout import FORMAT_VERSION, INT_FIELDS, MARKER, MARKER_ATTR, METRIC_COLUMNS, METRIC_FIELDS, METRIC_FLOATS, RECORD_COLUMNS, RUN_FIELDS  # noqa: F401
+from .keys import canonical_json, config_id, config_key  # noqa: F401
+from .files import check_output_path, check_results_file  # noqa: F401
+from .read import file_attrs, index, list_configs, load, load_geometry_metrics, read_config, sessions  # noqa: F401
+from .provenance import provenance  # noqa: F401
+from .writer import Writer  # noqa: F401

@@ -1,0 +1,185 @@
+"""Reading a results file: its index, configurations, runs as columns, geometry metrics."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+
+import numpy as np
+
+from ..engine.errors import FastplanError
+from .files import _h5py, _scan_index, _str, check_results_file
+from .layout import METRIC_COLUMNS, METRIC_FLOATS, RECORD_COLUMNS, RUN_FIELDS
+
+
+
+
+def _attrs(obj) -> dict:
+    return {k: (_str(v) if isinstance(v, (bytes, str)) else v.item() if hasattr(v, "item") else v)
+            for k, v in obj.attrs.items()}
+
+
+def index(path) -> tuple[set, set]:
+    """Complete runs and geometry metrics in a results file (empty sets if it does not exist)."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        return set(), set()
+    check_results_file(path, deep=True)
+    with _h5py().File(path, "r") as f:
+        return _scan_index(f)
+
+
+def file_attrs(path) -> dict:
+    """File-level provenance attributes of a results file."""
+    with _reading(path) as f:
+        return _attrs(f)
+
+
+def sessions(path) -> list[dict]:
+    """Provenance of every sweep session that wrote to the file, in order."""
+    with _reading(path) as f:
+        if "sessions" not in f:
+            return []
+        return [_attrs(f["sessions"][k]) for k in sorted(f["sessions"], key=int)]
+
+
+@contextlib.contextmanager
+def _reading(path):
+    """Open a checked results file read-only; damage met while reading -> FastplanError."""
+    path = check_results_file(path)
+    try:
+        with _h5py().File(path, "r") as f:
+            yield f
+    except FastplanError:
+        raise
+    except (OSError, KeyError, RuntimeError, ValueError) as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FastplanError(f"{path} is damaged and cannot be read ({msg})") from None
+
+
+def list_configs(path) -> list[dict]:
+    """One dict per configuration: its attributes plus ``seeds`` (sorted) and ``n_seeds``.
+
+    ``hyperparameters`` is returned as a dict.  Only complete runs count.
+    """
+    out = []
+    with _reading(path) as f:
+        for cid, g in f.get("configs", {}).items():
+            a = _attrs(g)
+            a["hyperparameters"] = json.loads(a["hyperparameters"])
+            done = g["complete"][()]
+            seeds = np.sort(g["seed"][()][done])
+            a["seeds"] = seeds
+            a["n_seeds"] = int(seeds.size)
+            out.append(a)
+    out.sort(key=_config_sort_key)
+    return out
+
+
+def _config_sort_key(a: dict):
+    from ..engine.planners import PLANNERS
+    from ..engine.geometry import KINDS
+    p = a["planner"]
+    return (PLANNERS.index(p) if p in PLANNERS else 99, p,
+            KINDS.index(a["geometry"]) if a["geometry"] in KINDS else 99, a["geometry"],
+            int(a["d"]), int(a["horizon"]), a["geometry_usage"], a.get("key", ""))
+
+
+def read_config(path, config_id: str) -> tuple[dict, dict]:
+    """(attributes, arrays) of one configuration: every per-run dataset, complete rows only,
+    sorted by seed.  ``hyperparameters`` in the attributes is a dict."""
+    with _reading(path) as f:
+        if "configs" not in f or config_id not in f["configs"]:
+            raise FastplanError(f"{path} has no configuration {config_id!r}")
+        g = f["configs"][config_id]
+        a = _attrs(g)
+        a["hyperparameters"] = json.loads(a["hyperparameters"])
+        done = g["complete"][()]
+        arrays = {k: g[k][()][done] for k in RUN_FIELDS}
+    order = np.argsort(arrays["seed"], kind="stable")
+    return a, {k: v[order] for k, v in arrays.items()}
+
+
+def load(path, as_frame: bool = False):
+    """All runs of a results file as records: one row per complete run.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A fastplan results file.
+    as_frame : bool
+        Return a ``pandas.DataFrame`` (requires pandas) instead of a dict.
+
+    Returns
+    -------
+    dict of str -> ndarray (n_runs,)
+        Columns :data:`RECORD_COLUMNS`: ``config_id``, ``geometry``, ``d``, ``horizon``,
+        ``planner``, ``geometry_usage``, ``gradient`` ("" for planners without one),
+        ``lam``, ``seed``, ``goal_distance``, ``smoothness``, ``cost``, ``samples``,
+        ``steps``, ``wall_time``, ``hyperparameters`` (JSON string).  Rows are sorted by
+        planner, geometry, d, horizon, configuration and seed.
+    """
+    cols = {k: [] for k in RECORD_COLUMNS}
+    with _reading(path) as f:
+        groups = sorted(((_attrs(g), g) for g in f.get("configs", {}).values()),
+                        key=lambda ag: _config_sort_key(ag[0]))
+        for a, g in groups:
+            done = g["complete"][()]
+            seed = g["seed"][()][done]
+            order = np.argsort(seed, kind="stable")
+            n = int(seed.size)
+            for k in ("config_id", "geometry", "d", "horizon", "planner", "geometry_usage",
+                      "gradient", "lam", "hyperparameters"):
+                cols[k].append(np.full(n, a[k], dtype=object))
+            cols["seed"].append(seed[order])
+            for k in ("goal_distance", "smoothness", "cost", "samples", "steps", "wall_time"):
+                cols[k].append(g[k][()][done][order])
+    out = {}
+    for k, parts in cols.items():
+        arr = np.concatenate(parts) if parts else np.empty(0, dtype=object)
+        out[k] = _typed(k, arr)
+    return _maybe_frame(out, as_frame)
+
+
+_INT_COLUMNS = {"d", "horizon", "seed", "samples", "steps", "n_samples"}
+_FLOAT_COLUMNS = {"lam", "goal_distance", "smoothness", "cost", "wall_time", *METRIC_FLOATS}
+
+
+def _typed(name, arr):
+    if name in _INT_COLUMNS:
+        return arr.astype(np.int64)
+    if name in _FLOAT_COLUMNS:
+        return arr.astype(np.float64)
+    return arr.astype(str)
+
+
+def _maybe_frame(cols: dict, as_frame: bool):
+    if not as_frame:
+        return cols
+    try:
+        import pandas as pd
+    except ImportError:
+        raise FastplanError("as_frame=True needs pandas (pip install pandas)") from None
+    return pd.DataFrame(cols)
+
+
+def load_geometry_metrics(path, as_frame: bool = False):
+    """Geometry metrics (Sec. 2.4) stored by sweeps, one row per (geometry, d, seed, n_samples).
+
+    Returns a dict of equal-length 1-D arrays with columns :data:`METRIC_COLUMNS` (or a
+    pandas DataFrame with ``as_frame=True``), sorted by geometry, d, seed.  The
+    concentration definition is ``file_attrs(path)["concentration_definition"]``.
+    """
+    with _reading(path) as f:
+        if "geometry_metrics" in f:
+            g = f["geometry_metrics"]
+            done = g["complete"][()]
+            raw = {k: g[k][()][done] for k in METRIC_COLUMNS}
+        else:
+            raw = {k: np.empty(0) for k in METRIC_COLUMNS}
+    raw["geometry"] = np.array([_str(x) for x in raw["geometry"]], dtype=object)
+    out = {k: _typed(k, v) for k, v in raw.items()}
+    from ..engine.geometry import KINDS
+    rank = np.array([KINDS.index(g) if g in KINDS else 99 for g in out["geometry"]], dtype=np.int64)
+    order = np.lexsort((out["n_samples"], out["seed"], out["d"], out["geometry"], rank))
+    return _maybe_frame({k: v[order] for k, v in out.items()}, as_frame)
