@@ -8,9 +8,9 @@ import warnings
 import click
 
 from ._errors import friendly_errors
+from ._names import GEOMETRY_KINDS, PAPER_GEOMETRY_KINDS, canonical_geometry
 from ._options import BoundedInt, ChoiceList, IntList, multi_option
 
-GEOMETRY_KINDS = ("vae", "ebm", "vqvae")
 DEFAULT_DIMS = (4, 8, 16, 32)
 MAX_SEED = 2**63 - 1
 
@@ -23,13 +23,6 @@ _COLUMNS = [  # header, key, format
     ("concentration", "concentration", "{:.3f}"),
     ("amenability", "amenability", "{:.3f}"),
 ]
-
-
-def canonical_geometry(name: str) -> str:
-    """Resolve a geometry name or alias (``sparse-ebm``, ``VQ-VAE``) to its kind."""
-    from fastplan.engine.geometry import canonical_kind   # lazy: keeps `--help` instant
-
-    return canonical_kind(name)
 
 
 def compute_rows(dims, geometries, samples: int, seed: int) -> tuple[list[dict], list[str]]:
@@ -110,7 +103,7 @@ def _json_safe(rows: list[dict]) -> list[dict]:
 @multi_option("--dims", "-d", type=IntList(min=1), default=DEFAULT_DIMS, show_default=True,
               metavar="D [D ...]", help="Latent dimensions d >= 1, e.g. --dims 4 8 16 32.")
 @multi_option("--geometries", "-g", type=ChoiceList(GEOMETRY_KINDS, normalize=canonical_geometry),
-              default=GEOMETRY_KINDS, show_default=True, metavar="G [G ...]",
+              default=PAPER_GEOMETRY_KINDS, show_default=True, metavar="G [G ...]",
               help="Geometries: vae, ebm (sparse-ebm), vqvae (vq-vae), or all.")
 @click.option("--samples", "-n", type=BoundedInt(min=2), default=4000, show_default=True,
               help="Samples drawn per geometry for the metrics.")

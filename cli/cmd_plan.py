@@ -7,7 +7,8 @@ import click
 
 from ._errors import friendly_errors
 from ._options import BoundedInt
-from .cmd_sweep import GEOMETRY_USAGES, GRADIENT_MODES, PLANNERS, canonical_geometry, parse_sets
+from ._names import GEOMETRY_USAGES, GRADIENT_MODES, PLANNERS, canonical_geometry
+from .cmd_sweep import parse_sets
 
 
 def _geometry(ctx, param, value):

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import json
-import math
-import os
 
 import click
 
 from ._errors import friendly_errors
 from ._options import ChoiceList, IntList, multi_option
-from .cmd_sweep import GEOMETRY_KINDS, GEOMETRY_USAGES, PLANNERS, canonical_geometry
+from ._names import GEOMETRY_KINDS, GEOMETRY_USAGES, PLANNERS, canonical_geometry
 
 SUMMARY_METRICS = (  # column, header, format
     ("goal_distance", "goal distance", "{:.4f}"),
@@ -37,12 +35,8 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
 
 
 def _journal_note(path: str) -> str | None:
-    import glob
-    units = glob.glob(os.path.abspath(path) + ".journal/unit-*.npz")
-    if units:
-        return (f"note: {len(units)} finished work units of an interrupted (or running) sweep wait in "
-                f"{os.path.basename(path)}.journal/; re-running the sweep folds them in")
-    return None
+    from fastplan.store.journal import pending_note
+    return pending_note(path)
 
 
 @click.command("ls")
@@ -79,8 +73,11 @@ def ls(path, as_json):
 
 
 def summarise(records: dict, keep) -> list[dict]:
-    """Mean and sample std (ddof=1; 0 for one seed) over seeds per configuration of the rows ``keep``."""
+    """Mean and sample std over seeds per configuration of the rows ``keep``, by the one rule
+    of :mod:`fastplan.paper.stats` (ddof=1; std None for one seed; NaN runs counted apart)."""
     import numpy as np
+
+    from fastplan.paper.stats import make_stat
     rows = []
     ids = records["config_id"][keep]
     for cid in dict.fromkeys(ids.tolist()):
@@ -94,7 +91,9 @@ def summarise(records: dict, keep) -> list[dict]:
             x = records[col][sel].astype(float)
             if col == "wall_time":
                 x = x * 1e3
-            row[col] = {"mean": float(x.mean()), "std": float(x.std(ddof=1)) if x.size > 1 else 0.0}
+            st = make_stat(x)
+            row[col] = {"mean": None if st.empty else st.mean,
+                        "std": None if st.n < 2 else st.std, "n_nan": st.n_nan}
         rows.append(row)
     return rows
 
@@ -156,7 +155,9 @@ def show(path, planner, dim, geometry, horizon, usage, as_json):
         click.echo(note, err=True)
 
 
-def _pm(fmt: str, mean: float, std: float) -> str:
-    if math.isnan(mean):
+def _pm(fmt: str, mean, std) -> str:
+    if mean is None:
         return "nan"
+    if std is None:
+        return fmt.format(mean)
     return f"{fmt.format(mean)} ± {fmt.format(std)}"

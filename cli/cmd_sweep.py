@@ -14,16 +14,8 @@ from ._cluster import cluster_options, executor_from_options
 from ._errors import friendly_errors
 from ._options import BoundedInt, ChoiceList, IntList, multi_option
 
-PLANNERS = ("cem", "mppi", "gradient", "sgld", "diffusion")      # == fastplan.planners.PLANNERS
-GEOMETRY_KINDS = ("vae", "ebm", "vqvae")                          # == fastplan.geometry.KINDS
-GEOMETRY_USAGES = ("prior", "none")
-GRADIENT_MODES = ("fd", "adjoint")
-
-
-def canonical_geometry(name: str) -> str:
-    """Resolve a geometry name or alias (``sparse-ebm``, ``VQ-VAE``) to its kind."""
-    from fastplan.engine.geometry import canonical_kind   # lazy: keeps `--help` instant
-    return canonical_kind(name)
+from ._names import (GEOMETRY_KINDS, GEOMETRY_USAGES, GRADIENT_MODES, PAPER_GEOMETRY_KINDS, PAPER_PLANNERS,
+                     PLANNERS, canonical_geometry)
 
 
 def parse_sets(values, planners) -> dict:
@@ -70,10 +62,10 @@ def command_line() -> str:
 @click.command("sweep")
 @click.option("--out", "-o", "out", required=True, type=click.Path(dir_okay=False),
               help="Results file (HDF5). Created if missing; an existing fastplan file is resumed/extended.")
-@multi_option("--planners", type=ChoiceList(PLANNERS), default=PLANNERS, show_default=True,
+@multi_option("--planners", type=ChoiceList(PLANNERS), default=PAPER_PLANNERS, show_default=True,
               help="Planners (or 'all').")
 @multi_option("--geometries", type=ChoiceList(GEOMETRY_KINDS, normalize=canonical_geometry),
-              default=GEOMETRY_KINDS, show_default=True, metavar="GEOMETRY [GEOMETRY ...]",
+              default=PAPER_GEOMETRY_KINDS, show_default=True, metavar="GEOMETRY [GEOMETRY ...]",
               help="Latent geometries (aliases: sparse-ebm, vq-vae).")
 @multi_option("--dims", type=IntList(min=1), default=(4, 8, 16, 32), show_default=True,
               help="Latent dimensions d.")

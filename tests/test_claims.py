@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from fastplan.paper import claims as C
-from fastplan.paper.tables import Results, make_stat
+from fastplan.paper.results import Results
+from fastplan.paper.stats import make_stat
 
 PLANNERS = ("cem", "mppi", "gradient", "sgld", "diffusion")
 GEOMS = ("vae", "ebm", "vqvae")

@@ -1,13 +1,12 @@
 """The Python API: plan one problem or a batch of problems with one planner."""
 from __future__ import annotations
 
-import importlib
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import rng
+from . import registry, rng
 from .errors import FastplanError, check_seed
 from .planners import GEOMETRY_USAGES, canonical_planner, resolve
 from .problem import Problem
@@ -151,16 +150,6 @@ def stack(problems, seeds=None) -> Batch:
         T=T, geometries=[p.geometry for p in problems])
 
 
-_MODULES: dict = {}
-
-
-def _planner_module(planner: str):
-    """The kernel module of a (canonical) planner name, imported once."""
-    if planner not in _MODULES:
-        _MODULES[planner] = importlib.import_module(f"fastplan.engine.planners.{planner}")
-    return _MODULES[planner]
-
-
 def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "prior",
                **overrides) -> BatchResult:
     """Plan a batch of problems (same d and horizon) with one planner in one kernel call.
@@ -168,7 +157,8 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
     Parameters
     ----------
     problems : sequence of Problem
-    planner : {"cem", "mppi", "gradient", "sgld", "diffusion"}
+    planner : str
+        A registered planner (``fastplan.engine.registry.planners().names()``).
     seeds : sequence of int, optional
         Planner seeds (default: each problem's seed).  Planning P problems together gives
         exactly the same result as planning them one by one.
@@ -182,7 +172,7 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
         raise FastplanError(f"unknown geometry usage {geometry_usage!r}; choose from {', '.join(GEOMETRY_USAGES)}")
     hp = resolve(planner, overrides)
     batch = stack(problems, seeds)
-    module = _planner_module(planner)
+    module = registry.planner(planner).module()
     inputs = module.prepare(batch, hp, geometry_usage)
     t0 = time.perf_counter()
     actions, samples, steps = module.run(batch, hp, inputs)

@@ -23,15 +23,9 @@ from functools import cached_property
 import numba
 import numpy as np
 
-from . import rng
+from . import registry, rng
 from .jit import parallel_kernel
-from .errors import FastplanError, check_dim, check_positive_int, check_seed
-
-KINDS = ("vae", "ebm", "vqvae")
-#: Long names accepted wherever a geometry kind is.
-ALIASES = {"vae": "vae", "ebm": "ebm", "sparse-ebm": "ebm", "sparse_ebm": "ebm",
-           "vqvae": "vqvae", "vq-vae": "vqvae", "vq_vae": "vqvae"}
-LABELS = {"vae": "VAE", "ebm": "Sparse-EBM", "vqvae": "VQ-VAE"}
+from .errors import check_dim, check_positive_int, check_seed
 
 K = 8                   # mixture components / codebook entries (Sec. 2.1)
 CENTER_STD = 2.0        # centers ~ N(0, 4 I)
@@ -44,11 +38,17 @@ _MIXTURE, _SPARSE = 0, 1
 
 
 def canonical_kind(kind: str) -> str:
-    """Map a geometry name (``vae``, ``ebm``/``sparse-ebm``, ``vqvae``/``vq-vae``) to its kind."""
-    key = str(kind).strip().lower()
-    if key not in ALIASES:
-        raise FastplanError(f"unknown geometry {kind!r}; choose from {', '.join(KINDS)}")
-    return ALIASES[key]
+    """Map a geometry name or alias (``sparse-ebm``, ``VQ-VAE``) to its registered kind."""
+    return registry.geometries().canonical(kind)
+
+
+def __getattr__(name):
+    # live views of the geometry registry (the paper's three first)
+    if name == "KINDS":
+        return registry.geometries().names()
+    if name == "LABELS":
+        return {s.name: s.label for s in registry.geometries()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @parallel_kernel
@@ -97,7 +97,7 @@ class Geometry:
 
     @property
     def label(self) -> str:
-        return LABELS[self.kind]
+        return registry.geometry(self.kind).label
 
     @property
     def n_active(self) -> int:
@@ -150,14 +150,32 @@ class Geometry:
 
 
 def make_geometry(kind: str, d: int, seed: int) -> Geometry:
-    """Build the geometry ``kind`` at dimension ``d`` with centers fixed by ``seed``."""
-    kind = canonical_kind(kind)
-    d = check_dim(d)
-    seed = check_seed(seed)
-    if kind == "ebm":
-        centers = np.zeros((0, d))
-    else:
-        # each kind draws its own centers: VAE modes and VQ-VAE codes are independent
-        centers = rng.normals(seed, rng.stream_id(rng.GEOM_CENTERS, KINDS.index(kind)), (K, d)) * CENTER_STD
+    """Build the registered geometry ``kind`` at dimension ``d`` with parameters fixed by ``seed``."""
+    spec = registry.geometry(kind)
+    return spec.make(check_dim(d), check_seed(seed))
+
+
+def _mixture_centers(kind: str, d: int, seed: int) -> np.ndarray:
+    """K centres ~ N(0, 4 I) from the stream of the kind's fixed id: VAE modes and VQ-VAE
+    codes are drawn independently of each other."""
+    stream = registry.geometry(kind).stream_id
+    centers = rng.normals(seed, rng.stream_id(rng.GEOM_CENTERS, stream), (K, d)) * CENTER_STD
     centers.setflags(write=False)
-    return Geometry(kind=kind, d=d, seed=seed, centers=centers)
+    return centers
+
+
+def _make_vae(d: int, seed: int) -> Geometry:
+    """Eq. 1 (registry factory)."""
+    return Geometry(kind="vae", d=d, seed=seed, centers=_mixture_centers("vae", d, seed))
+
+
+def _make_vqvae(d: int, seed: int) -> Geometry:
+    """Eq. 3 (registry factory)."""
+    return Geometry(kind="vqvae", d=d, seed=seed, centers=_mixture_centers("vqvae", d, seed))
+
+
+def _make_ebm(d: int, seed: int) -> Geometry:
+    """Eq. 2 (registry factory): no centres."""
+    centers = np.zeros((0, d))
+    centers.setflags(write=False)
+    return Geometry(kind="ebm", d=d, seed=seed, centers=centers)

@@ -1,6 +1,6 @@
 """The paper's qualitative claims, each checked against data.
 
-Every claim is a function of a :class:`fastplan.tables.Results` that returns a
+Every claim is a function of a :class:`fastplan.paper.results.Results` that returns a
 :class:`Claim` with a verdict computed from the data, never written by hand:
 
 ``supported``          the data satisfy the claim's definition below;
@@ -38,10 +38,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engine.geometry import KINDS
-from ..engine.planners import PLANNERS
-from .tables import BASE_D, BASE_GEOMETRY, BASE_H, PAPER_DIMS, PAPER_GEOMETRY_DIMS, PAPER_HORIZONS, \
-    Results, fmt_num, geometry_label, planner_label
+from . import PAPER_GEOMETRIES as KINDS, PAPER_PLANNERS as PLANNERS, geometry_label, planner_label
+from .results import BASE_D, BASE_GEOMETRY, BASE_H, PAPER_DIMS, PAPER_GEOMETRY_DIMS, PAPER_HORIZONS, Results
+from .stats import fmt_num
 
 SUPPORTED = "supported"
 NOT_SUPPORTED = "not supported"

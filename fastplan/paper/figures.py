@@ -24,16 +24,11 @@ import os
 
 import numpy as np
 
-from ..engine.geometry import KINDS
-from ..engine.planners import PLANNERS
-from .tables import (BASE_D, BASE_GEOMETRY, BASE_H, PAPER_HORIZONS, Results, _paper, geometry_label,
-                     planner_label)
+from . import (PAPER_GEOMETRIES as KINDS, PAPER_PLANNERS as PLANNERS, geometry_label, geometry_style,
+               planner_label, planner_style)
+from .results import BASE_D, BASE_GEOMETRY, BASE_H, PAPER_HORIZONS, Results
+from .tables import _paper
 
-PLANNER_COLORS = {"cem": "#1f77b4", "mppi": "#ff7f0e", "gradient": "#2ca02c", "sgld": "#d62728",
-                  "diffusion": "#9467bd"}
-PLANNER_MARKERS = {"cem": "o", "mppi": "s", "gradient": "^", "sgld": "v", "diffusion": "D"}
-GEOMETRY_COLORS = {"vae": "#1b9e77", "ebm": "#d95f02", "vqvae": "#7570b3"}
-GEOMETRY_MARKERS = {"vae": "o", "ebm": "s", "vqvae": "D"}
 
 GOAL_LABEL = r"Goal distance $\Vert s_T - s^*\Vert_2$ (state units)"
 SMOOTH_LABEL = r"Smoothness $(1/T)\,\sum_t \Vert s_t - s_{t-1}\Vert_2$ (state units/step)"
@@ -129,8 +124,8 @@ def _geometry_metric_figure(res: Results, paper: dict, metric: str, ylabel: str,
         label = geometry_label(g) + (f" (paper: {pr[0]}–{pr[1]})" if pr else "")
         if not dims:
             continue
-        ax.errorbar(_dodge(dims, j, n=len(KINDS)), mean, yerr=_err(std), color=GEOMETRY_COLORS[g],
-                    marker=GEOMETRY_MARKERS[g],
+        ax.errorbar(_dodge(dims, j, n=len(KINDS)), mean, yerr=_err(std), color=geometry_style(g)[0],
+                    marker=geometry_style(g)[1],
                     capsize=3, lw=1.6, ms=6, label=label)
         plotted = True
     if identity and res.gdims:
@@ -185,7 +180,7 @@ def fig3(res: Results, paper: dict, d: int = BASE_D, horizon: int = BASE_H):
         ok = np.isfinite(mean)
         if ok.any():
             any_data = True
-            ax.bar(xs[ok], mean[ok], width * 0.95, yerr=_err(std[ok]), capsize=2.5, color=GEOMETRY_COLORS[g],
+            ax.bar(xs[ok], mean[ok], width * 0.95, yerr=_err(std[ok]), capsize=2.5, color=geometry_style(g)[0],
                    label=f"{geometry_label(g)}-{d}d", error_kw={"lw": 1})
         for i, p in enumerate(PLANNERS):
             if not ok[i]:
@@ -226,7 +221,7 @@ def fig4(res: Results, paper: dict, horizon: int = BASE_H):
             continue
         any_data = True
         all_dims.update(sc["dims"])
-        kw = dict(color=PLANNER_COLORS[p], marker=PLANNER_MARKERS[p], capsize=3, lw=1.6, ms=5)
+        kw = dict(color=planner_style(p)[0], marker=planner_style(p)[1], capsize=3, lw=1.6, ms=5)
         xs = _dodge(sc["dims"], i)
         ax.errorbar(xs, sc["G"], yerr=_err(sc["std"]), **kw)
         slope = sc["slope"]
@@ -272,14 +267,14 @@ def fig5(res: Results, paper: dict, geometry: str = BASE_GEOMETRY, d: int = BASE
         if hs:
             any_data = True
             hs_all.update(hs)
-            ax.errorbar(_dodge(hs, i), mean, yerr=_err(std), color=PLANNER_COLORS[p], marker=PLANNER_MARKERS[p],
+            ax.errorbar(_dodge(hs, i), mean, yerr=_err(std), color=planner_style(p)[0], marker=planner_style(p)[1],
                         capsize=3, lw=1.6, ms=5, label=planner_label(p))
         pv = _paper(paper, "table3", "values", p)
         if pv:
             ph = sorted(int(h) for h in pv)
             hs_all.update(ph)
-            ax.plot(ph, [pv[str(h)] for h in ph], ls=":", marker=PLANNER_MARKERS[p], mfc="none",
-                    color=PLANNER_COLORS[p], ms=7, lw=1.2, label=f"{planner_label(p)} (paper)")
+            ax.plot(ph, [pv[str(h)] for h in ph], ls=":", marker=planner_style(p)[1], mfc="none",
+                    color=planner_style(p)[0], ms=7, lw=1.2, label=f"{planner_label(p)} (paper)")
     if not any_data:
         _no_data(ax, f"{geometry_label(geometry)}, d={d}")
     _log2_axis(ax, hs_all or PAPER_HORIZONS)
@@ -308,11 +303,11 @@ def fig6(res: Results, paper: dict, geometry: str = BASE_GEOMETRY, d: int = BASE
         top = max(top, float(np.max(s.values)))
         # deterministic jitter (no random numbers): spread seeds evenly across the box
         jitter = np.linspace(-0.18, 0.18, s.n) if s.n > 1 else np.zeros(1)
-        ax.plot(i + jitter, s.values, "o", ms=3.5, alpha=0.7, color=PLANNER_COLORS[p], zorder=3)
+        ax.plot(i + jitter, s.values, "o", ms=3.5, alpha=0.7, color=planner_style(p)[0], zorder=3)
     if data:
         bp = ax.boxplot(data, positions=pos, widths=0.55, showfliers=False, patch_artist=True, zorder=2)
         for patch, i in zip(bp["boxes"], pos):
-            patch.set_facecolor(PLANNER_COLORS[PLANNERS[i]])
+            patch.set_facecolor(planner_style(PLANNERS[i])[0])
             patch.set_alpha(0.25)
         for med in bp["medians"]:
             med.set_color("black")
@@ -356,7 +351,7 @@ def fig7(res: Results, paper: dict, geometry: str = BASE_GEOMETRY, d: int = BASE
         gd = res.seed_values("goal_distance", p, geometry, d, horizon)
         sm = res.seed_values("smoothness", p, geometry, d, horizon)
         seeds = [s for s in gd if s in sm and np.isfinite(gd[s]) and np.isfinite(sm[s])]
-        c = PLANNER_COLORS[p]
+        c = planner_style(p)[0]
         if seeds:
             any_data = True
             x = np.array([gd[s] for s in seeds])
@@ -365,14 +360,14 @@ def fig7(res: Results, paper: dict, geometry: str = BASE_GEOMETRY, d: int = BASE
             xe = np.std(x, ddof=1) if x.size > 1 else 0.0
             ye = np.std(y, ddof=1) if y.size > 1 else 0.0
             ax.errorbar([x.mean()], [y.mean()], xerr=[xe] if xe > 0 else None, yerr=[ye] if ye > 0 else None,
-                        marker=PLANNER_MARKERS[p], color=c, ms=8, capsize=3, mec="black", mew=0.6, zorder=4)
-            handles.append(Line2D([], [], color=c, marker=PLANNER_MARKERS[p], ls="", ms=7, mec="black",
+                        marker=planner_style(p)[1], color=c, ms=8, capsize=3, mec="black", mew=0.6, zorder=4)
+            handles.append(Line2D([], [], color=c, marker=planner_style(p)[1], ls="", ms=7, mec="black",
                                   mew=0.6, label=planner_label(p)))
         pg = _paper(paper, "table1", "values", p, geometry)
         ps = _paper(paper, "table4", "values", p, "smoothness")
         if pg is not None and ps is not None and (d, horizon) == (BASE_D, BASE_H) and geometry == BASE_GEOMETRY:
             has_paper = True
-            ax.plot([pg], [ps], marker=PLANNER_MARKERS[p], mfc="none", mec=c, ms=10, mew=1.8, ls="", zorder=5)
+            ax.plot([pg], [ps], marker=planner_style(p)[1], mfc="none", mec=c, ms=10, mew=1.8, ls="", zorder=5)
     if has_paper:
         handles.append(Line2D([], [], color="black", marker="o", mfc="none", ls="", ms=8, label="paper"))
     if any_data:
@@ -403,7 +398,7 @@ def fig8(res: Results, paper: dict, geometry: str = BASE_GEOMETRY, d: int = BASE
     vals = [v for v in list(mean[ok]) + [v for v in pv if v is not None] if v > 0]
     if ok.any():
         ax.bar(x[ok], mean[ok], 0.6, yerr=_err(std[ok]), capsize=3,
-               color=[PLANNER_COLORS[p] for p, k in zip(PLANNERS, ok) if k], alpha=0.85)
+               color=[planner_style(p)[0] for p, k in zip(PLANNERS, ok) if k], alpha=0.85)
     else:
         _no_data(ax, f"{geometry_label(geometry)}, d={d}, h={horizon}")
     if vals and max(vals) / min(vals) > 20:

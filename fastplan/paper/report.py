@@ -226,7 +226,7 @@ def missing_summary(res, grid: dict = PAPER_GRID, limit: int = 40) -> list[str]:
     Whole planners, geometries, dimensions and horizons that are absent are reported in
     one line each; the remaining gaps are grouped by (planner, geometry, d).
     """
-    from .tables import geometry_label, planner_label
+    from . import geometry_label, planner_label
 
     lines = []
     planners = [p for p in grid["planners"] if p in res.planners]
@@ -261,7 +261,7 @@ def missing_summary(res, grid: dict = PAPER_GRID, limit: int = 40) -> list[str]:
 
 
 def _uneven_seeds(res, limit: int = 20) -> list[str]:
-    from .tables import geometry_label, planner_label
+    from . import geometry_label, planner_label
 
     counts = {k: len(v) for k, v in res._index.items()}
     if not counts:
@@ -303,7 +303,7 @@ def render_report(*, results_path, res, tables, figures, claims, paper_claims, p
     """The text of ``report.md``."""
     from .. import __version__
     from .claims import EFFECTIVE_DIMENSION_TOLERANCE, SIX_X_RANGE
-    from .tables import geometry_label, planner_label
+    from . import geometry_label, planner_label
 
     L = []
     add = L.append
@@ -493,6 +493,7 @@ def write_report(results_path: str, out_dir: str, *, paper: dict | None = None,
     """
     from . import claims as claims_mod
     from . import figures as figures_mod
+    from . import results as results_mod
     from . import tables as tables_mod
 
     results_path = os.fspath(results_path)
@@ -501,7 +502,7 @@ def write_report(results_path: str, out_dir: str, *, paper: dict | None = None,
     paper = load_paper_values() if paper is None else paper
     gm, metrics_source = load_geometry_metrics(results_path, records, metric_samples)
     provenance = read_provenance(results_path)
-    res = tables_mod.Results(records, gm)
+    res = results_mod.Results(records, gm)
 
     tables = tables_mod.all_tables(res, paper)
     table_paths = []

@@ -28,6 +28,7 @@ from functools import cached_property
 import numpy as np
 
 from .. import store
+from ..engine import registry
 from ..engine.errors import FastplanError, check_dim, check_positive_int, check_seed
 
 DEFAULT_DIMS = (4, 8, 16, 32)
@@ -131,7 +132,7 @@ def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=D
     Parameters
     ----------
     planners, geometries : sequence of str, optional
-        Default: all five planners / all three geometries.
+        Default: the paper's five planners / three geometries (any registered name is allowed).
     dims, horizons, seeds : sequence of int
         Latent dimensions d >= 1, horizons T >= 1, seeds in [0, 2**63).
     overrides : dict, optional
@@ -147,8 +148,10 @@ def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=D
     FastplanError
         Unknown planner, geometry, hyperparameter or mode; d < 1; an empty axis.
     """
-    from ..engine.geometry import KINDS, canonical_kind
-    from ..engine.planners import GEOMETRY_USAGES, PLANNERS, canonical_planner
+    from ..engine.geometry import canonical_kind
+    from ..engine.planners import GEOMETRY_USAGES, canonical_planner
+    PLANNERS = registry.planners().names(paper=True)
+    KINDS = registry.geometries().names(paper=True)
     planners = _nonempty(PLANNERS if planners is None else planners, "planners")
     planners = list(dict.fromkeys(canonical_planner(p) for p in planners))
     geometries = _nonempty(KINDS if geometries is None else geometries, "geometries")
@@ -209,23 +212,15 @@ class WorkUnit:
         """Rough flop count, used only for the ETA."""
         if self.kind == "metrics":
             return len(self.seeds) * 1.5 * self.n_samples ** 2 * self.d
-        return len(self.seeds) * _rollouts(self.planner, json.loads(self.hp_json), self.horizon, self.d) \
+        return len(self.seeds) * _expected_rollouts(self.planner, json.loads(self.hp_json), self.horizon, self.d) \
             * self.horizon * (4.0 * self.d * self.d + 30.0 * self.d)
 
 
-def _rollouts(planner: str, hp: dict, T: int, d: int) -> float:
+def _expected_rollouts(planner: str, hp: dict, T: int, d: int) -> float:
     """Expected world-model rollouts of one plan (ETA only; the kernels count the real ones)."""
-    if planner == "cem":
-        return hp["population"] * hp["iterations"]
-    if planner == "mppi":
-        return hp["samples"] * hp["iterations"]
-    if planner in ("gradient", "sgld"):
-        # finite differences re-roll only from the perturbed step on, and cheaply (measured)
-        per = 2 if hp.get("gradient") == "adjoint" else (T * d + 1) * 4.0 / max(d, 4)
-        return hp["iterations"] * per
-    if planner == "diffusion":
-        return hp["samples"] * hp["steps"]
-    return 1000.0
+    if planner not in registry.planners():
+        return 1000.0
+    return registry.planner(planner).expected_rollouts(hp, T, d)
 
 
 def _chunks(items: list, max_batch: int) -> list[list]:
@@ -255,7 +250,7 @@ def make_units(grid: Grid, done_runs=frozenset(), done_metrics=frozenset(), *,
     -------
     list of WorkUnit, ordered by d, then plans (by horizon and planner) before metrics.
     """
-    from ..engine.planners import PLANNERS
+    PLANNERS = registry.planners().names()
     max_batch = check_positive_int(max_batch, "max_batch")
     groups: dict[tuple, list] = {}
     for cfg in grid.configs:
@@ -338,7 +333,6 @@ def compute_unit(unit: WorkUnit) -> dict:
 
 
 _WARM: set = set()
-_TINY = {"population": 10, "iterations": 1, "samples": 2, "steps": 1}
 
 
 def _warm(planner: str, hp: dict, usage: str) -> None:
@@ -349,9 +343,7 @@ def _warm(planner: str, hp: dict, usage: str) -> None:
         return
     from ..engine.api import plan_batch
     from ..engine.problem import make_problem
-    tiny = {k: v for k, v in _TINY.items() if k in hp}
-    if "gradient" in hp:
-        tiny["gradient"] = hp["gradient"]
+    tiny = registry.planner(planner).tiny_overrides(hp)
     plan_batch([make_problem("vae", 2, 2, 0)], planner, geometry_usage=usage, **tiny)
     _WARM.add(key)
 

@@ -18,38 +18,34 @@ def warmup(planners=None, verbose=None) -> dict:
     Parameters
     ----------
     planners : sequence of str, optional
-        Planners to compile (default: all five).
+        Planners to compile (default: every registered planner).
     verbose : callable, optional
         Called with one line of text per finished step (e.g. ``print``).
 
     Returns
     -------
     dict
-        ``{step name: seconds}``, plus ``"total"``.  A planner whose module is missing is
-        reported as ``None`` (and in ``verbose`` output), not raised.
+        ``{step name: seconds}``, plus ``"total"``.
     """
     import numpy as np
 
     from ..engine.api import plan_batch
-    from ..engine.geometry import KINDS, make_geometry
+    from ..engine import registry
+    from ..engine.geometry import make_geometry
     from ..engine.metrics import geometry_metrics
-    from ..engine.planners import DEFAULTS, PLANNERS, canonical_planner
+    from ..engine.planners import GEOMETRY_USAGES, canonical_planner
     from ..engine.problem import make_problem
     from ..engine.cost import rollout
 
     say = verbose or (lambda line: None)
-    planners = PLANNERS if planners is None else [canonical_planner(p) for p in planners]
+    planners = registry.planners().names() if planners is None else [canonical_planner(p) for p in planners]
+    KINDS = registry.geometries().names(paper=True)
     times: dict = {}
     t_all = time.perf_counter()
 
     def step(name, fn):
         t0 = time.perf_counter()
-        try:
-            fn()
-        except ModuleNotFoundError as exc:      # a planner not written yet
-            times[name] = None
-            say(f"  {name:<28} missing ({exc})")
-            return
+        fn()
         times[name] = time.perf_counter() - t0
         say(f"  {name:<28} {times[name]:7.2f} s")
 
@@ -79,15 +75,13 @@ def warmup(planners=None, verbose=None) -> dict:
     step("geometry sampling", geometries)
     step("geometry metrics", metrics)
     step("rollout", rollouts)
-    tiny = {"population": 10, "iterations": 2, "samples": 4, "steps": 2}
     for planner in planners:
-        over = {k: v for k, v in tiny.items() if k in DEFAULTS[planner]}
-        modes = ("fd", "adjoint") if "gradient" in DEFAULTS[planner] else (None,)
+        spec = registry.planner(planner)
+        modes = registry.COMMON_RULES["gradient"] if "gradient" in spec.defaults else (None,)
         for mode in modes:
-            extra = {} if mode is None else {"gradient": mode}
+            over = spec.tiny_overrides(None if mode is None else {"gradient": mode})
             name = planner if mode is None else f"{planner} ({mode})"
-            for usage in ("prior", "none"):
-                step(f"{name}, {usage}", lambda: plan_batch(problems, planner, geometry_usage=usage,
-                                                            **over, **extra))
+            for usage in GEOMETRY_USAGES:
+                step(f"{name}, {usage}", lambda: plan_batch(problems, planner, geometry_usage=usage, **over))
     times["total"] = time.perf_counter() - t_all
     return times

@@ -1,8 +1,11 @@
-"""Journal records: a finished work unit encoded as one .npz file, and decoded back."""
+"""The journal of a results file: the folder ``<file>.journal/``, its unit files (a finished
+work unit encoded as one .npz file each) and their encoding."""
 from __future__ import annotations
 
+import glob
 import io
 import json
+import os
 
 import numpy as np
 
@@ -25,3 +28,26 @@ def _decode_result(data) -> dict:
         out = {k: z[k] for k in z.files if k != "__meta__"}
         out.update(json.loads(str(z["__meta__"])))
     return out
+
+
+#: File-name pattern of journaled units inside the journal folder.
+UNIT_PATTERN = "unit-*.npz"
+
+
+def journal_dir(path) -> str:
+    """The journal folder of results file ``path``: ``<path>.journal``."""
+    return os.fspath(path) + ".journal"
+
+
+def pending_units(path) -> list[str]:
+    """Journaled units of ``path`` not yet folded into it (an interrupted or running sweep)."""
+    return sorted(glob.glob(os.path.join(journal_dir(os.path.abspath(path)), UNIT_PATTERN)))
+
+
+def pending_note(path) -> str | None:
+    """One line about units waiting in the journal of ``path``, or None."""
+    units = pending_units(path)
+    if not units:
+        return None
+    return (f"note: {len(units)} finished work units of an interrupted (or running) sweep wait in "
+            f"{os.path.basename(journal_dir(path))}/; re-running the sweep folds them in")

@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 
+from ..engine import registry
 from ..engine.errors import FastplanError
 from .files import _h5py, _scan_index, _str, check_results_file
 from .layout import METRIC_COLUMNS, METRIC_FLOATS, RECORD_COLUMNS, RUN_FIELDS
@@ -77,8 +78,8 @@ def list_configs(path) -> list[dict]:
 
 
 def _config_sort_key(a: dict):
-    from ..engine.planners import PLANNERS
-    from ..engine.geometry import KINDS
+    PLANNERS = registry.planners().names()
+    KINDS = registry.geometries().names()
     p = a["planner"]
     return (PLANNERS.index(p) if p in PLANNERS else 99, p,
             KINDS.index(a["geometry"]) if a["geometry"] in KINDS else 99, a["geometry"],
@@ -179,7 +180,7 @@ def load_geometry_metrics(path, as_frame: bool = False):
             raw = {k: np.empty(0) for k in METRIC_COLUMNS}
     raw["geometry"] = np.array([_str(x) for x in raw["geometry"]], dtype=object)
     out = {k: _typed(k, v) for k, v in raw.items()}
-    from ..engine.geometry import KINDS
+    KINDS = registry.geometries().names()
     rank = np.array([KINDS.index(g) if g in KINDS else 99 for g in out["geometry"]], dtype=np.int64)
     order = np.lexsort((out["n_samples"], out["seed"], out["d"], out["geometry"], rank))
     return _maybe_frame({k: v[order] for k, v in out.items()}, as_frame)

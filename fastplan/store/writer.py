@@ -13,7 +13,7 @@ import numpy as np
 
 from ..engine.errors import FastplanError
 from .files import _fsync_dir, _fsync_file, _h5py, _write_bytes_atomic, _write_json_atomic, check_output_path
-from .journal import _decode_result, _encode_result
+from .journal import UNIT_PATTERN, _decode_result, _encode_result, journal_dir
 from .keys import canonical_json, config_id, config_key
 from .layout import FORMAT_VERSION, INT_FIELDS, MARKER, MARKER_ATTR, METRIC_FIELDS, METRIC_FLOATS, RUN_FIELDS
 from .provenance import _now
@@ -47,7 +47,7 @@ class Writer:
         self.session = dict(session)
         self.session.setdefault("uuid", uuid.uuid4().hex)
         self.commit_interval = float(commit_interval)
-        self.journal = self.path + ".journal"
+        self.journal = journal_dir(self.path)
         self._lock_fd = None
         self._pending: list[tuple[str, dict]] = []   # (journal file, result)
         self._last_commit = time.monotonic()
@@ -84,7 +84,7 @@ class Writer:
 
     def _replay(self):
         """Queue the complete unit files a killed sweep left in the journal."""
-        for fn in sorted(glob.glob(os.path.join(self.journal, "unit-*.npz"))):
+        for fn in sorted(glob.glob(os.path.join(self.journal, UNIT_PATTERN))):
             try:
                 result = _decode_result(fn)
             except Exception:          # a file cut short by a crash: its unit is recomputed

@@ -1,0 +1,86 @@
+"""The paper's registry entries: five planners (Sec. 2.3), three geometries (Sec. 2.1) and the
+world model of Eq. 4.  Light metadata only: kernel modules load on first use.
+
+Stream ids are fixed forever (they address random streams; see :mod:`.registry`).  The
+geometries keep the ids they had as positions of the old ``KINDS`` tuple (vae 0, ebm 1,
+vqvae 2), so every stored result stays reproducible.
+"""
+from __future__ import annotations
+
+from .errors import FastplanError
+from .registry import GeometrySpec, PlannerSpec, WorldSpec, _GEOMETRIES, _PLANNERS, _WORLDS
+
+
+def _cem_check(hp: dict) -> None:
+    if int(round(hp["elite_fraction"] * hp["population"])) < 1:
+        raise FastplanError("cem: elite_fraction * population must keep at least one elite")
+
+
+def _descent_rollouts(hp: dict, T: int, d: int) -> float:
+    # finite differences re-roll only from the perturbed step on, and cheaply (measured)
+    per = 2 if hp.get("gradient") == "adjoint" else (T * d + 1) * 4.0 / max(d, 4)
+    return hp["iterations"] * per
+
+
+_TINY = {"population": 10, "iterations": 1, "samples": 2, "steps": 1}
+
+PLANNERS = (
+    PlannerSpec(
+        name="cem", label="CEM", stream_id=0, paper=True, kernels="fastplan.engine.planners.cem",
+        defaults={"population": 200, "iterations": 10, "elite_fraction": 0.1, "lam": 0.1},
+        rollouts=lambda hp, T, d: hp["population"] * hp["iterations"], tiny=_TINY,
+        check=_cem_check, color="#1f77b4", marker="o",
+        description="Cross-Entropy Method: diagonal Gaussian refit to the elites"),
+    PlannerSpec(
+        name="mppi", label="MPPI", stream_id=1, paper=True, kernels="fastplan.engine.planners.mppi",
+        defaults={"samples": 200, "iterations": 10, "noise_std": 0.8, "temperature": 1.0, "lam": 0.1},
+        rollouts=lambda hp, T, d: hp["samples"] * hp["iterations"], tiny=_TINY,
+        color="#ff7f0e", marker="s",
+        description="Model-predictive path integral: exponentially weighted perturbations (Eq. 6)"),
+    PlannerSpec(
+        name="gradient", label="Gradient", stream_id=2, paper=True,
+        kernels="fastplan.engine.planners.gradient",
+        defaults={"iterations": 100, "lr": 0.05, "fd_eps": 1e-3, "gradient": "fd", "lam": 0.1},
+        rollouts=_descent_rollouts, tiny=_TINY, color="#2ca02c", marker="^",
+        description="Gradient descent on Eq. 5 (Eq. 7), finite differences or adjoint"),
+    PlannerSpec(
+        name="sgld", label="SGLD", stream_id=3, paper=True, kernels="fastplan.engine.planners.sgld",
+        defaults={"iterations": 200, "step": 0.01, "noise": 0.005, "fd_eps": 1e-3, "gradient": "fd",
+                  "lam": 0.1},
+        rollouts=_descent_rollouts, tiny=_TINY, color="#d62728", marker="v",
+        description="Stochastic gradient Langevin dynamics (Eq. 8), keeps the cheapest iterate"),
+    PlannerSpec(
+        name="diffusion", label="Diffusion", stream_id=4, paper=True,
+        kernels="fastplan.engine.planners.diffusion",
+        defaults={"samples": 50, "steps": 20, "noise_scale": 0.3, "guidance": 2.0, "lam": 0.1},
+        rollouts=lambda hp, T, d: hp["samples"] * hp["steps"], tiny=_TINY,
+        color="#9467bd", marker="D",
+        description="Guidance diffusion (Eq. 9-10): denoising steps guided by the goal gradient"),
+)
+
+GEOMETRIES = (
+    GeometrySpec(name="vae", label="VAE", stream_id=0, paper=True, color="#1b9e77", marker="o",
+                 factory="fastplan.engine.geometry:_make_vae",
+                 description="Eq. 1: mixture of 8 Gaussians, centres ~ N(0, 4I), variance 0.25"),
+    GeometrySpec(name="ebm", label="Sparse-EBM", stream_id=1, paper=True, color="#d95f02",
+                 marker="s", aliases=("sparse-ebm", "sparse_ebm"),
+                 factory="fastplan.engine.geometry:_make_ebm",
+                 description="Eq. 2: floor(0.3 d) active coordinates ~ N(0, 2.25), the rest 0"),
+    GeometrySpec(name="vqvae", label="VQ-VAE", stream_id=2, paper=True, color="#7570b3",
+                 marker="D", aliases=("vq-vae", "vq_vae"),
+                 factory="fastplan.engine.geometry:_make_vqvae",
+                 description="Eq. 3: 8 codes ~ N(0, 4I) plus N(0, 0.0025 I) noise"),
+)
+
+WORLDS = (
+    WorldSpec(name="tanh", label="tanh(As+Ba+b)", stream_id=0, paper=True,
+              factory="fastplan.engine.world:make_world",
+              description="Eq. 4: s' = tanh(A s + B a + b), spectral radius of A 0.8"),
+)
+
+for _spec in PLANNERS:
+    _PLANNERS.register(_spec)
+for _spec in GEOMETRIES:
+    _GEOMETRIES.register(_spec)
+for _spec in WORLDS:
+    _WORLDS.register(_spec)
