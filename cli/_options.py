@@ -185,15 +185,14 @@ class ChoiceList(_ListType):
 
 
 class MultiValueOption(click.Option):
-    """A click option that consumes every following token up to the next option.
+    """A click option that takes every following value-like token (with :class:`MultiValueCommand`).
 
-    ``--dims 4 8 16 32 --json`` gives the option the tokens ``("4", "8", "16", "32")``;
-    tokens that look like negative numbers (``-1``) are taken as values so that the type
-    can reject them with a clear message.  Repeating the option appends.  Pair it with a
-    list type (:class:`IntList`, :class:`ChoiceList`), which also accepts ``4,8,16``.
-
-    It hooks into click's parser (``parser._long_opt``); should a future click change that,
-    the option falls back to one token per occurrence (commas and repetition still work).
+    ``--dims 4 8 16 32 --json`` gives the option the tokens ``("4", "8", "16", "32")``.
+    Tokens that look like negative numbers (``-1``) are taken as values so that the type can
+    reject them with a clear message; a token that looks like a file (``runs.h5``, ``out/x``)
+    or an option ends the list, so ``fastplan show --planner cem runs.h5`` keeps ``runs.h5``
+    as the file.  Repeating the option appends.  Pair it with a list type (:class:`IntList`,
+    :class:`ChoiceList`), which also accepts ``4,8,16``.
     """
 
     def __init__(self, *args, **kwargs):
@@ -202,34 +201,65 @@ class MultiValueOption(click.Option):
             raise TypeError("MultiValueOption takes neither nargs nor multiple")
         super().__init__(*args, **kwargs)
 
-    def add_to_parser(self, parser, ctx):
-        result = super().add_to_parser(parser, ctx)
-        table = {**getattr(parser, "_short_opt", {}), **getattr(parser, "_long_opt", {})}
-        for opt in self.opts:
-            target = table.get(opt)
-            if target is not None and hasattr(target, "process"):
-                target.process = self._greedy(target.process)
-        return result
 
-    @staticmethod
-    def _greedy(store):
-        def process(value, state):
-            values = [value] if isinstance(value, str) else []
-            rargs = state.rargs
-            while rargs and isinstance(rargs[0], str) and (
-                    not rargs[0].startswith("-") or _NEGATIVE_NUMBER.match(rargs[0])):
-                values.append(rargs.pop(0))
-            previous = getattr(state, "opts", {}).get(_dest_of(store))
-            if isinstance(previous, tuple):            # repeated option: append
-                values = list(previous) + values
-            store(tuple(values) if values else value, state)
-
-        return process
+_PATH_LIKE = re.compile(r"[/\\]|\.[A-Za-z][\w]*$")
 
 
-def _dest_of(store):
-    owner = getattr(store, "__self__", None)
-    return getattr(owner, "dest", None)
+def _value_like(token: str) -> bool:
+    """A token a :class:`MultiValueOption` may take: not an option (negative numbers are
+    values), not a file name or path."""
+    if token == "--":
+        return False
+    if token.startswith("-") and not _NEGATIVE_NUMBER.match(token):
+        return False
+    return not _PATH_LIKE.search(token)
+
+
+def gather_multi_values(params, args: list) -> list:
+    """Rewrite ``--opt v1 v2 ... [--opt v3]`` into ``--opt "v1 v2 v3"`` for every
+    :class:`MultiValueOption` in ``params``, before click parses (public API only)."""
+    greedy = {}
+    for p in params:
+        if isinstance(p, MultiValueOption):
+            for opt in p.opts + p.secondary_opts:
+                greedy[opt] = p
+    out, slot, values = [], {}, {}
+    i, n = 0, len(args)
+    while i < n:
+        tok = args[i]
+        if tok == "--":
+            out.extend(args[i:])
+            break
+        opt, eq, first = tok.partition("=") if tok.startswith("--") else (tok, "", "")
+        param = greedy.get(opt)
+        if param is None:
+            out.append(tok)
+            i += 1
+            continue
+        taken = [first] if eq else []
+        i += 1
+        while i < n and _value_like(args[i]):
+            taken.append(args[i])
+            i += 1
+        if not taken:               # let click report the missing value
+            out.append(tok)
+            continue
+        if param.name in slot:
+            values[param.name].extend(taken)
+        else:
+            slot[param.name] = len(out)
+            values[param.name] = taken
+            out.extend([opt, None])
+    for name, pos in slot.items():
+        out[pos + 1] = " ".join(values[name])
+    return out
+
+
+class MultiValueCommand(click.Command):
+    """A command whose :class:`MultiValueOption` options take several values."""
+
+    def parse_args(self, ctx, args):
+        return super().parse_args(ctx, gather_multi_values(self.get_params(ctx), list(args)))
 
 
 def multi_option(*param_decls: str, **kwargs):

@@ -9,7 +9,7 @@ import click
 
 from ._errors import friendly_errors
 from ._names import GEOMETRY_KINDS, PAPER_GEOMETRY_KINDS, canonical_geometry
-from ._options import BoundedInt, ChoiceList, IntList, multi_option
+from ._options import MultiValueCommand, BoundedInt, ChoiceList, IntList, multi_option
 
 DEFAULT_DIMS = (4, 8, 16, 32)
 MAX_SEED = 2**63 - 1
@@ -99,7 +99,7 @@ def _json_safe(rows: list[dict]) -> list[dict]:
             for row in rows]
 
 
-@click.command("geometry")
+@click.command("geometry", cls=MultiValueCommand)
 @multi_option("--dims", "-d", type=IntList(min=1), default=DEFAULT_DIMS, show_default=True,
               metavar="D [D ...]", help="Latent dimensions d >= 1, e.g. --dims 4 8 16 32.")
 @multi_option("--geometries", "-g", type=ChoiceList(GEOMETRY_KINDS, normalize=canonical_geometry),

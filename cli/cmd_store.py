@@ -6,7 +6,7 @@ import json
 import click
 
 from ._errors import friendly_errors
-from ._options import ChoiceList, IntList, multi_option
+from ._options import MultiValueCommand, ChoiceList, IntList, multi_option
 from ._names import GEOMETRY_KINDS, GEOMETRY_USAGES, PLANNERS, canonical_geometry
 
 SUMMARY_METRICS = (  # column, header, format
@@ -98,7 +98,7 @@ def summarise(records: dict, keep) -> list[dict]:
     return rows
 
 
-@click.command("show")
+@click.command("show", cls=MultiValueCommand)
 @click.argument("path", type=click.Path(dir_okay=False))
 @multi_option("--planner", "--planners", "planner", type=ChoiceList(PLANNERS), default=None,
               help="Only these planners.")

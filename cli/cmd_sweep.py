@@ -12,7 +12,7 @@ import click
 
 from ._cluster import cluster_options, executor_from_options
 from ._errors import friendly_errors
-from ._options import BoundedInt, ChoiceList, IntList, multi_option
+from ._options import MultiValueCommand, BoundedInt, ChoiceList, IntList, multi_option
 
 from ._names import (GEOMETRY_KINDS, GEOMETRY_USAGES, GRADIENT_MODES, PAPER_GEOMETRY_KINDS, PAPER_PLANNERS,
                      PLANNERS, canonical_geometry)
@@ -59,7 +59,7 @@ def command_line() -> str:
     return "fastplan " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
-@click.command("sweep")
+@click.command("sweep", cls=MultiValueCommand)
 @click.option("--out", "-o", "out", required=True, type=click.Path(dir_okay=False),
               help="Results file (HDF5). Created if missing; an existing fastplan file is resumed/extended.")
 @multi_option("--planners", type=ChoiceList(PLANNERS), default=PAPER_PLANNERS, show_default=True,

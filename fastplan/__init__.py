@@ -7,19 +7,14 @@ Quick use::
     res = fastplan.plan(prob, "cem")
     print(res.goal_distance, res.smoothness, res.samples)
 
-Heavy modules (and Numba compilation) load on first use.
+Heavy modules (and Numba compilation) load on first use.  Importing fastplan changes no
+global state of other libraries (Numba's configuration, click).
 """
 from __future__ import annotations
 
 import importlib
-import os
 
-__version__ = "0.1.0"
-
-# LLVM -O2 instead of Numba's default -O3, unless NUMBA_OPT is set: on our kernels it gives
-# the same machine-code speed and the same bits (README, Performance) and 10 % less
-# compilation.  It takes effect only if Numba is first imported after fastplan.
-os.environ.setdefault("NUMBA_OPT", "2")
+__version__ = "0.2.0"
 
 _LAZY = {
     "make_problem": "fastplan.engine.problem", "Problem": "fastplan.engine.problem",
@@ -31,6 +26,10 @@ _LAZY = {
     "PlanResult": "fastplan.engine.api", "BatchResult": "fastplan.engine.api",
     "PLANNERS": "fastplan.engine.planners", "DEFAULTS": "fastplan.engine.planners",
     "FastplanError": "fastplan.engine.errors",
+    "registry": "fastplan.engine",
+    "register_planner": "fastplan.engine.registry", "register_geometry": "fastplan.engine.registry",
+    "register_world": "fastplan.engine.registry", "PlannerSpec": "fastplan.engine.registry",
+    "GeometrySpec": "fastplan.engine.registry", "WorldSpec": "fastplan.engine.registry",
     "load": "fastplan.store",
 }
 
@@ -40,6 +39,12 @@ __all__ = sorted(_LAZY) + ["__version__"]
 def __getattr__(name):
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value          # later lookups skip this hook
+        if name not in ("PLANNERS",):        # live views stay live
+            globals()[name] = value          # later lookups skip this hook
         return value
     raise AttributeError(f"module 'fastplan' has no attribute {name!r}")
+
+
+def __dir__():
+    """Public names, including the lazy ones (tab completion in notebooks)."""
+    return sorted(set(__all__) | {"engine", "runs", "store", "paper"})

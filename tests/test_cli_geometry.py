@@ -14,7 +14,7 @@ from reference import (ref_amenability, ref_concentration, ref_effective_dimensi
 
 from fastplan.engine.geometry import make_geometry
 from fastplan.engine.metrics import CONCENTRATION_DEFINITION, METRIC_STREAM
-from fastplan_cli._options import BoundedInt, ChoiceList, IntList, multi_option
+from fastplan_cli._options import MultiValueCommand, BoundedInt, ChoiceList, IntList, multi_option
 from fastplan_cli.main import cli
 
 
@@ -145,7 +145,7 @@ def test_console_script_bad_input_and_help_is_light():
 # cli/_options.py on its own (the sweep command reuses it)
 # ---------------------------------------------------------------------------------------
 
-@click.command()
+@click.command(cls=MultiValueCommand)
 @multi_option("--dims", type=IntList(min=1), default=(4, 8))
 @multi_option("--seeds", type=IntList(min=0, allow_range=True), default=(0,))
 @multi_option("--names", type=ChoiceList(("cem", "mppi", "gradient")), default=("cem",))

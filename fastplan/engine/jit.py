@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 
 import numba
+from numba.core import caching as _caching
+
 
 def _source_hash() -> str:
     """Hash of every fastplan source file and the Numba version.
@@ -23,7 +25,7 @@ def _source_hash() -> str:
     it inlines changes; keying the cache folder on all sources makes stale kernels
     impossible (after an upgrade or an edit, kernels recompile once).
     """
-    pkg = Path(__file__).resolve().parent
+    pkg = Path(__file__).resolve().parent.parent      # the whole fastplan package
     h = hashlib.sha1(numba.__version__.encode())
     for path in sorted(pkg.rglob("*.py")):
         h.update(path.relative_to(pkg).as_posix().encode())
@@ -31,8 +33,9 @@ def _source_hash() -> str:
     return h.hexdigest()[:16]
 
 
-def _configure_cache() -> str:
-    """Point Numba's cache at ``<NUMBA_CACHE_DIR or ~/.cache/fastplan>/kernels-<hash>``."""
+def _cache_folder() -> str:
+    """``<NUMBA_CACHE_DIR or ~/.cache/fastplan>/kernels-<hash>``, or a private temporary
+    folder when that is not writable."""
     base = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
         "fastplan")
@@ -44,12 +47,50 @@ def _configure_cache() -> str:
     except OSError:   # unwritable home: fall back to a private temporary folder
         folder = os.path.join(tempfile.gettempdir(), f"fastplan-kernels-{os.getuid()}-{_source_hash()}")
         os.makedirs(folder, exist_ok=True)
-    numba.config.CACHE_DIR = folder
     return folder
 
 
-#: Folder of this process's kernel cache (set before any kernel is declared).
-CACHE_DIR = _configure_cache()
+#: Folder of this process's kernel cache (fastplan's kernels only).
+CACHE_DIR = _cache_folder()
+_PACKAGE = str(Path(__file__).resolve().parent.parent)
+
+
+class _FastplanCacheLocator(_caching._SourceFileBackedLocatorMixin, _caching._CacheLocator):
+    """Numba cache locator for functions defined in fastplan's own source files only.
+
+    Their kernels go to :data:`CACHE_DIR` (keyed on all fastplan sources); every other
+    function in the process is located by Numba's own locators exactly as before, and
+    ``numba.config`` is never touched.
+    """
+
+    def __init__(self, py_func, py_file):
+        self._py_file = py_file
+        self._lineno = py_func.__code__.co_firstlineno
+        self._cache_path = os.path.join(CACHE_DIR, self.get_suitable_cache_subpath(py_file))
+
+    def get_cache_path(self):
+        return self._cache_path
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        try:
+            inside = os.path.commonpath([os.path.realpath(py_file), _PACKAGE]) == _PACKAGE
+        except ValueError:      # another drive, or a relative placeholder such as "<stdin>"
+            inside = False
+        if not inside:
+            return None
+        return super().from_function(py_func, py_file)
+
+
+def _install_locator() -> None:
+    """Put the fastplan locator first (once); it declines every function not in fastplan."""
+    classes = _caching.CacheImpl._locator_classes
+    if not any(k.__name__ == _FastplanCacheLocator.__name__ and k.__module__ == __name__
+               for k in classes):
+        classes.insert(0, _FastplanCacheLocator)
+
+
+_install_locator()
 
 #: fastmath flags shared by every kernel (NaN/inf semantics preserved).
 FASTMATH = frozenset({"contract", "nsz", "arcp"})

@@ -1,0 +1,1 @@
+"""Runs: grids of experiments on the engine (sweep, work units, progress, warm-up, Dask)."""
