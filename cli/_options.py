@@ -159,9 +159,13 @@ class ChoiceList(_ListType):
 
     def __init__(self, choices: Sequence[str], normalize: Callable[[str], str] | None = None,
                  allow_all: bool = True):
-        self.choices = tuple(choices)
+        self._choices = choices        # may be a live view (cli/_names.py): read at use
         self.normalize = normalize
         self.allow_all = allow_all
+
+    @property
+    def choices(self) -> tuple:
+        return tuple(self._choices)
 
     def get_metavar(self, param, ctx=None):  # noqa: D102 - click API (signature varies by version)
         return "[" + "|".join(self.choices) + "]..."

@@ -288,7 +288,7 @@ def test_cli_lists_match_the_library():
     from fastplan.engine.geometry import KINDS
     from fastplan.engine.planners import GEOMETRY_USAGES, GRADIENT_MODES, PLANNERS
     from fastplan_cli import cmd_sweep
-    assert cmd_sweep.PLANNERS == PLANNERS and cmd_sweep.GEOMETRY_KINDS == KINDS
+    assert tuple(cmd_sweep.PLANNERS) == PLANNERS and tuple(cmd_sweep.GEOMETRY_KINDS) == KINDS
     assert cmd_sweep.GEOMETRY_USAGES == GEOMETRY_USAGES and cmd_sweep.GRADIENT_MODES == GRADIENT_MODES
 
 

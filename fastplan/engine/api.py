@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import registry, rng
-from .errors import FastplanError, check_seed
+from .errors import FastplanError, check_choice, check_seed
 from .planners import GEOMETRY_USAGES, canonical_planner, resolve
 from .problem import Problem
 from .cost import evaluate
@@ -168,8 +168,7 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
         Hyperparameters to change from the paper's values (see ``planners.DEFAULTS``).
     """
     planner = canonical_planner(planner)
-    if geometry_usage not in GEOMETRY_USAGES:
-        raise FastplanError(f"unknown geometry usage {geometry_usage!r}; choose from {', '.join(GEOMETRY_USAGES)}")
+    check_choice(geometry_usage, GEOMETRY_USAGES, "geometry usage")
     hp = resolve(planner, overrides)
     batch = stack(problems, seeds)
     module = registry.planner(planner).module()

@@ -10,6 +10,13 @@ class FastplanError(ValueError):
     """Bad input to fastplan (shown to CLI users as one line)."""
 
 
+def check_choice(value, choices, what: str) -> str:
+    """``value`` if it is one of ``choices``, else the one message for an unknown name."""
+    if value not in choices:
+        raise FastplanError(f"unknown {what} {value!r}; choose from {', '.join(choices)}")
+    return value
+
+
 def check_dim(d) -> int:
     """Validate a latent dimension ``d >= 1`` and return it as ``int``."""
     if isinstance(d, bool) or not isinstance(d, numbers.Integral):

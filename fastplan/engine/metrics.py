@@ -111,3 +111,36 @@ def geometry_metrics(geometry: Geometry, n: int = N_METRIC_SAMPLES, seed: int | 
         "amenability": amenability(c, d_eff, geometry.d, r_bar),
         "n_samples": n,
     }
+
+
+#: The Sec. 2.4 metrics of :func:`geometry_metrics`, in their stored order.
+METRIC_NAMES = ("effective_dimension", "mean_pairwise_distance", "concentration", "amenability")
+
+
+def metric_columns(keys, n: int = N_METRIC_SAMPLES) -> dict:
+    """Geometry metrics of every (kind, d, seed) in ``keys``, as columns.
+
+    The one loop that sweeps (stored metrics) and reports (metrics a file lacks) both use.
+    A point mass (sparse EBM at d <= 3) gives NaN quietly: its undefined metrics are stored
+    and shown as such.
+
+    Returns
+    -------
+    dict
+        ``geometry`` (m,) object, ``d``, ``seed`` (m,) int64 and one (m,) float64 array per
+        name in :data:`METRIC_NAMES`.
+    """
+    from .geometry import make_geometry
+    keys = list(keys)
+    cols = {k: [] for k in METRIC_NAMES}
+    for kind, d, seed in keys:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            m = geometry_metrics(make_geometry(kind, d, seed), n=n)
+        for k in METRIC_NAMES:
+            cols[k].append(m[k])
+    out = {"geometry": np.array([k[0] for k in keys], dtype=object),
+           "d": np.array([k[1] for k in keys], dtype=np.int64),
+           "seed": np.array([k[2] for k in keys], dtype=np.int64)}
+    out.update({k: np.array(v, dtype=np.float64) for k, v in cols.items()})
+    return out

@@ -22,7 +22,6 @@ import importlib
 import json
 import math
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -132,25 +131,13 @@ def _geometry_keys(records: dict) -> set:
 
 
 def compute_geometry_metrics(keys, n_samples: int | None = None) -> dict:
-    """Geometry metrics of every (geometry, d, seed) in ``keys`` (or of the run records ``keys``)."""
-    from ..engine.geometry import make_geometry
-    from ..engine.metrics import geometry_metrics
+    """Geometry metrics of every (geometry, d, seed) in ``keys`` (or of the run records ``keys``),
+    by the engine's one metrics loop (:func:`fastplan.engine.metrics.metric_columns`)."""
+    from ..engine.metrics import N_METRIC_SAMPLES, metric_columns
 
     if isinstance(keys, dict):
         keys = sorted(_geometry_keys(keys))
-    cols = {k: [] for k in ("geometry", "d", "seed", "effective_dimension", "mean_pairwise_distance",
-                            "concentration", "amenability")}
-    kwargs = {} if n_samples is None else {"n": int(n_samples)}
-    for kind, d, seed in keys:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)   # sparse EBM at d <= 3: a point mass (NaN d_eff)
-            m = geometry_metrics(make_geometry(kind, d, seed), **kwargs)
-        cols["geometry"].append(kind)
-        cols["d"].append(d)
-        cols["seed"].append(seed)
-        for name in ("effective_dimension", "mean_pairwise_distance", "concentration", "amenability"):
-            cols[name].append(m[name])
-    return {k: np.asarray(v, dtype=object if k == "geometry" else None) for k, v in cols.items()}
+    return metric_columns(keys, n=N_METRIC_SAMPLES if n_samples is None else int(n_samples))
 
 
 def _text(x) -> str:

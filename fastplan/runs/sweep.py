@@ -21,7 +21,6 @@ from __future__ import annotations
 import itertools
 import json
 import time
-import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -29,7 +28,7 @@ import numpy as np
 
 from .. import store
 from ..engine import registry
-from ..engine.errors import FastplanError, check_dim, check_positive_int, check_seed
+from ..engine.errors import FastplanError, check_choice, check_dim, check_positive_int, check_seed
 
 DEFAULT_DIMS = (4, 8, 16, 32)
 DEFAULT_HORIZONS = (4, 8, 16)
@@ -107,8 +106,7 @@ def hyperparameter_grid(planner: str, overrides: dict | None = None, gradient: s
     hyperparameter unless ``overrides`` sets it.
     """
     from ..engine.planners import DEFAULTS, GRADIENT_MODES, resolve
-    if gradient not in GRADIENT_MODES:
-        raise FastplanError(f"unknown gradient mode {gradient!r}; choose from {', '.join(GRADIENT_MODES)}")
+    check_choice(gradient, GRADIENT_MODES, "gradient mode")
     base = {"gradient": gradient} if "gradient" in DEFAULTS[planner] else {}
     keys, axes = [], []
     for k, v in (overrides or {}).items():
@@ -159,8 +157,7 @@ def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=D
     dims = [check_dim(d) for d in _nonempty(dims, "dimensions")]
     horizons = [check_positive_int(h, "horizon") for h in _nonempty(horizons, "horizons")]
     seeds = [check_seed(s) for s in _nonempty(seeds, "seeds")]
-    if geometry_usage not in GEOMETRY_USAGES:
-        raise FastplanError(f"unknown geometry usage {geometry_usage!r}; choose from {', '.join(GEOMETRY_USAGES)}")
+    check_choice(geometry_usage, GEOMETRY_USAGES, "geometry usage")
     overrides = {canonical_planner(p): dict(v) for p, v in (overrides or {}).items()}
     for p in overrides:     # validated even for planners not in this sweep (then unused)
         hyperparameter_grid(p, overrides[p], gradient)
@@ -349,18 +346,11 @@ def _warm(planner: str, hp: dict, usage: str) -> None:
 
 
 def _compute_metrics(unit: WorkUnit) -> dict:
-    from ..engine.geometry import make_geometry
-    from ..engine.metrics import geometry_metrics
-    cols = {k: [] for k in store.METRIC_FLOATS}
-    for s in unit.seeds:
-        with warnings.catch_warnings():   # point-mass EBM (d <= 3): d_eff is NaN, stored as such
-            warnings.simplefilter("ignore", RuntimeWarning)
-            m = geometry_metrics(make_geometry(unit.geometries[0], unit.d, s), n=unit.n_samples)
-        for k in cols:
-            cols[k].append(m[k])
+    from ..engine.metrics import metric_columns
+    cols = metric_columns([(unit.geometries[0], unit.d, s) for s in unit.seeds], n=unit.n_samples)
     return {"kind": "metrics", "unit_id": unit.unit_id, "geometry": unit.geometries[0], "d": unit.d,
-            "n_samples": unit.n_samples, "seeds": np.array(unit.seeds, dtype=np.int64),
-            **{k: np.array(v, dtype=np.float64) for k, v in cols.items()}}
+            "n_samples": unit.n_samples, "seeds": cols["seed"],
+            **{k: cols[k] for k in store.METRIC_FLOATS}}
 
 
 def serial_executor(fn, units):
