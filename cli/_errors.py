@@ -28,11 +28,12 @@ class TerminatedError(click.ClickException):
         self.exit_code = 128 + signum
 
 
-#: Seconds the main thread has to react to SIGTERM / Ctrl-C before the process exits anyway.
+#: Seconds the main thread has to react to SIGTERM / Ctrl-C before the process exits anyway
+#: (environment variable FASTPLAN_GRACE_SECONDS).
 GRACE_SECONDS = 5.0
 
 
-def terminate_gracefully(grace: float = GRACE_SECONDS):
+def terminate_gracefully(grace: float | None = None):
     """Make SIGTERM raise :class:`Terminated` (and Ctrl-C KeyboardInterrupt) in the main thread,
     so that a sweep folds its finished runs and exits with one line.
 
@@ -47,6 +48,11 @@ def terminate_gracefully(grace: float = GRACE_SECONDS):
     """
     import threading
 
+    if grace is None:
+        try:
+            grace = float(os.environ.get("FASTPLAN_GRACE_SECONDS", GRACE_SECONDS))
+        except ValueError:
+            grace = GRACE_SECONDS
     reacted = set()
 
     def on_term(signum, frame):

@@ -83,7 +83,7 @@ def format_bytes(n: float) -> str:
     for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if n >= size:
             v = n / size
-            return f"{v:,.0f} {unit}" if v >= 100 else f"{v:.1f} {unit}" if v >= 10 else f"{v:.2g} {unit}"
+            return f"{v:,.0f} {unit}" if v >= 100 else f"{v:.1f} {unit}"
     return f"{n:.0f} bytes"
 
 
@@ -96,7 +96,7 @@ def format_duration(s: float) -> str:
         if s >= least * size:
             v = s / size
             return f"{v:,.0f} {unit}" if v >= 10 else f"{v:.1f} {unit}"
-    return f"{max(s, 0.0):.0f} s" if s >= 1 else "under 1 s"
+    return f"{max(s, 1.0):.0f} s"
 
 
 def threads_now() -> int:

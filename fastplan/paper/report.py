@@ -491,7 +491,7 @@ def write_report(results_path: str, out_dir: str, *, paper: dict | None = None,
         raise FastplanError(
             f"{results_path} holds no runs yet, so there is nothing to report"
             + (f" ({len(waiting)} finished work units wait in its journal: re-run the sweep to fold them in)"
-               if waiting else " (run `fastplan sweep --out` into it first)"))
+               if waiting else f" (run a sweep into it first: fastplan sweep --out {results_path})"))
     out_dir = _prepare_out_dir(out_dir)
     paper = load_paper_values() if paper is None else paper
     gm, metrics_source = load_geometry_metrics(results_path, records, metric_samples)

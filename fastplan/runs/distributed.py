@@ -326,7 +326,7 @@ def _local_cluster_env(numba_threads: int) -> dict:
 def cluster_executor(workers: int | None = None, scheduler: str | None = None,
                      scheduler_file: str | None = None, threads_per_worker: int | None = None, *,
                      retries: int = 2, max_in_flight: int | None = None,
-                     dashboard_address: str | None = "auto", timeout: float = CONNECT_TIMEOUT, say=None):
+                     dashboard_address: str | None = "auto", timeout: float | None = None, say=None):
     """A Dask executor for :func:`fastplan.sweep.run_sweep`, as a context manager.
 
     Give exactly one of ``workers``, ``scheduler`` and ``scheduler_file``.
@@ -350,7 +350,7 @@ def cluster_executor(workers: int | None = None, scheduler: str | None = None,
     dashboard_address : str or None
         Dashboard of a local cluster, e.g. ``":8787"`` (needs bokeh); None for none;
         ``"auto"``: ``":8787"`` if bokeh is installed, else none.
-    timeout : float
+    timeout : float, optional
         Seconds to wait for an existing scheduler to answer (default
         :data:`CONNECT_TIMEOUT`, 5 s: a scheduler that does not answer is refused quickly).
     say : callable, optional
@@ -408,7 +408,7 @@ def cluster_executor(workers: int | None = None, scheduler: str | None = None,
             target = f"{_scheduler_address(scheduler_file)} (from {scheduler_file})"
         try:
             client = distributed.Client(address=scheduler, scheduler_file=scheduler_file,
-                                        timeout=timeout)
+                                        timeout=CONNECT_TIMEOUT if timeout is None else timeout)
         except Exception as exc:     # OSError, TimeoutError, and whatever distributed raises
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise FastplanError(f"cannot connect to the Dask scheduler {target}: {msg}") from None

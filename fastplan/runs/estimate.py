@@ -121,32 +121,36 @@ def estimate_sweep(grid, out_path, *, max_batch: int, metric_samples: int, threa
         in_process=in_process)
 
 
+def _n(k: int, word: str) -> str:
+    return f"{k:,} {word}{'' if k == 1 else 's'}"
+
+
 def _grid_words(est: SweepEstimate) -> str:
-    return (f"{est.runs_todo:,} runs to compute ({est.configurations:,} configurations x "
-            f"{est.seeds:,} seeds)")
+    return (f"{_n(est.runs_todo, 'run')} to compute ({_n(est.configurations, 'configuration')} x "
+            f"{_n(est.seeds, 'seed')}) need{'s' if est.runs_todo == 1 else ''}")
 
 
 def check_sweep(est: SweepEstimate, out_path, *, metric_samples: int = 0) -> None:
     """Refuse a sweep that cannot fit (disk, memory); warn about slow geometry metrics."""
     folder = os.path.dirname(os.path.realpath(os.fspath(out_path)))
-    need_disk = est.file_bytes + 2 * est.disk_bytes
-    if est.free_bytes is not None and est.runs_todo and need_disk > est.free_bytes:
-        fit = max(1, int(est.seeds * est.free_bytes / (need_disk * 1.1)))
-        raise FastplanError(
-            f"{_grid_words(est)} need ~{format_bytes(est.disk_bytes)} of results, and a fold needs room for "
-            f"a copy of the file ({format_bytes(need_disk)} in all): {folder} has "
-            f"{format_bytes(est.free_bytes)} free; sweep fewer seeds (about {fit:,} fit) or use a bigger disk")
+    if est.in_process and est.unit_bytes:
+        budget.check_memory(est.unit_bytes, est.unit_what,
+                            "use a smaller d, horizon or sample count, or a smaller --max-batch")
     limit, source = budget.memory_limit()
     if limit is not None and est.driver_bytes > 0.8 * limit:
         per = max(1, int(est.seeds * 0.5 * limit / max(est.driver_bytes, 1)))
         raise FastplanError(
-            f"{_grid_words(est)} need ~{format_bytes(est.driver_bytes)} of memory to keep track of; "
+            f"{_grid_words(est)} ~{format_bytes(est.driver_bytes)} of memory to keep track of; "
             f"{'this machine has' if source == 'physical memory' else source + ' allows'} "
             f"{format_bytes(limit)}; split the seeds into sweeps of about {per:,} seeds each "
             f"(run them one after the other with the same output file: each resumes it)")
-    if est.in_process and est.unit_bytes:
-        budget.check_memory(est.unit_bytes, est.unit_what,
-                            "use a smaller d, horizon or sample count, or a smaller --max-batch")
+    need_disk = est.file_bytes + 2 * est.disk_bytes
+    if est.free_bytes is not None and est.runs_todo and need_disk > est.free_bytes:
+        fit = max(1, int(est.seeds * est.free_bytes / (need_disk * 1.1)))
+        raise FastplanError(
+            f"{_grid_words(est)} ~{format_bytes(est.disk_bytes)} of results, and each fold needs room for a "
+            f"copy of the file ({format_bytes(need_disk)} in all): {folder} has {format_bytes(est.free_bytes)} "
+            f"free; split the seeds (about {fit:,} fit) or use a bigger disk")
     if metric_samples:
         budget.warn_slow(est.metric_seconds, f"metric_samples={metric_samples}: one geometry-metric "
                          f"estimate (n^2/2 pairwise distances)",

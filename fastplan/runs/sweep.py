@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import store
 from ..engine import registry
-from ..engine.errors import FastplanError, check_choice, check_dim, check_positive_int, check_seed
+from ..engine.errors import FastplanError, FastplanWarning, check_choice, check_dim, check_positive_int, check_seed
 
 DEFAULT_DIMS = (4, 8, 16, 32)
 DEFAULT_HORIZONS = (4, 8, 16)
@@ -156,7 +156,8 @@ def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=D
     geometries = list(dict.fromkeys(canonical_kind(g) for g in geometries))
     dims = [check_dim(d) for d in _nonempty(dims, "dimensions")]
     horizons = [check_positive_int(h, "horizon") for h in _nonempty(horizons, "horizons")]
-    seeds = [check_seed(s) for s in _nonempty(seeds, "seeds")]
+    seeds = [s if type(s) is int and 0 <= s < 2**63 else check_seed(s)   # fast for big ranges
+             for s in _nonempty(seeds, "seeds")]
     check_choice(geometry_usage, GEOMETRY_USAGES, "geometry usage")
     overrides = {canonical_planner(p): dict(v) for p, v in (overrides or {}).items()}
     for p in overrides:     # validated even for planners not in this sweep (then unused)
@@ -307,7 +308,9 @@ def compute_unit(unit: WorkUnit) -> dict:
     _warm(unit.planner, hp, unit.geometry_usage)
     t_warm = time.perf_counter() - t_warm
     problems = [make_problem(g, unit.d, unit.horizon, s) for g, s in zip(unit.geometries, unit.seeds)]
-    res = plan_batch(problems, unit.planner, geometry_usage=unit.geometry_usage, **hp)
+    with warnings.catch_warnings():     # NaN plans are stored as such and counted in the summary
+        warnings.filterwarnings("ignore", message=r".* plans are not finite", category=FastplanWarning)
+        res = plan_batch(problems, unit.planner, geometry_usage=unit.geometry_usage, **hp)
     if store.canonical_json(res.hyperparameters) != unit.hp_json:
         raise FastplanError(f"{unit.planner}: the planner resolved other hyperparameters than requested")
     stack = lambda xs: np.ascontiguousarray(np.stack(xs), dtype=np.float64)  # noqa: E731

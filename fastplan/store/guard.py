@@ -5,7 +5,8 @@ A full disk inside HDF5 is the dangerous case: HDF5 then fails while flushing it
 objects close; h5py prints every failure as it deallocates objects (tens of thousands of
 traceback lines) and HDF5, whose half-closed objects remain, crashes at exit (segfault,
 measured on a tmpfs).  So the writer (1) checks that the folder has room for the copy, the
-fold's growth and a ballast before it starts, (2) reserves that growth in the temporary file
+fold's growth and a ballast before it starts; when the disk is tight (less than
+:data:`CAREFUL_FACTOR` times that), it (2) reserves that growth in the temporary file
 with ``posix_fallocate`` (HDF5 allocates at its end of address space, inside the reservation,
 and truncates the file to what it used on close; a disk without the room fails here, before
 HDF5 runs), (3) keeps every HDF5 object of the fold open and flushes the file while they are
@@ -61,17 +62,24 @@ def fold_reserve(results) -> int:
     return int(1.25 * data) + sum(per_config.values()) + 256 * 1024
 
 
-def check_free_space(folder: str, need: int, what: str) -> None:
+#: Below this many times a fold's need in free space, the fold reserves its growth and keeps
+#: a ballast (each costs a few ms per fold on ext4, so roomy disks go without).
+CAREFUL_FACTOR = 10
+
+
+def check_free_space(folder: str, need: int, what: str) -> bool:
     """Refuse (:class:`FastplanError`) when ``folder``'s file system has less than ``need``
-    bytes free."""
+    bytes free; return whether the disk is tight (less than :data:`CAREFUL_FACTOR` x ``need``
+    free, or unknown), i.e. whether the fold should reserve its space and keep a ballast."""
     from ..engine.budget import format_bytes
     try:
         free = shutil.disk_usage(folder).free
     except OSError:
-        return
+        return True
     if free < need:
         raise FastplanError(f"no space left in {folder}: {what} needs ~{format_bytes(need)} free, "
                             f"the disk has {format_bytes(free)}")
+    return free < CAREFUL_FACTOR * need
 
 
 def reserve(fn: str, nbytes: int) -> None:
@@ -109,9 +117,9 @@ def silent_unraisable():
 
 
 def ballast_size(grow: int) -> int:
-    """Bytes of the ballast file kept during a fold of expected growth ``grow`` (256 KiB to
-    64 MiB; 64 KiB sufficed in every tmpfs trial)."""
-    return int(min(max(grow, 256 * 1024), 64 * 2**20))
+    """Bytes of the ballast file kept during a fold of expected growth ``grow``: a quarter of
+    it, 256 KiB to 64 MiB (64 KiB sufficed in every tmpfs trial)."""
+    return int(min(max(grow // 4, 256 * 1024), 64 * 2**20))
 
 
 def make_ballast(fn: str, nbytes: int) -> None:

@@ -217,14 +217,16 @@ class Writer:
             self._check_identity()
             grow = guard.fold_reserve([r for _, r in units])
             size = self._identity[2] if self._identity is not None else 0
-            guard.check_free_space(folder, size + grow + guard.ballast_size(grow),
-                                   f"folding {_n_runs(units)} finished runs into {name}" if units
-                                   else f"writing {name}")
+            tight = guard.check_free_space(folder, size + grow + guard.ballast_size(grow),
+                                           f"folding {_n_runs(units)} finished runs into {name}"
+                                           if units else f"writing {name}")
             self._copy(tmp)
-            guard.reserve(tmp, grow)
-            guard.make_ballast(ballast, guard.ballast_size(grow))
-            runs, metrics, written = self._fold(tmp, units, ballast)
-            os.unlink(ballast)
+            if tight:           # a full disk must fail here, before HDF5 runs, or find a ballast
+                guard.reserve(tmp, grow)
+                guard.make_ballast(ballast, guard.ballast_size(grow))
+            runs, metrics, written = self._fold(tmp, units, ballast if tight else None)
+            if tight:
+                os.unlink(ballast)
             _fsync_file(tmp)
             self._inflight = (guard.identity(tmp), runs, metrics, written, [fn for fn, _ in units])
             os.replace(tmp, self.path)
@@ -257,16 +259,17 @@ class Writer:
             self._release()
 
     def _release(self):
-        import fcntl
+        fd = self._lock_fd
+        if fd is None:
+            return
         if not glob.glob(os.path.join(self.journal, "unit-*")):
             for fn in glob.glob(os.path.join(self.journal, "*")):
                 with contextlib.suppress(OSError):
                     os.unlink(fn)
             with contextlib.suppress(OSError):
                 os.rmdir(self.journal)      # stays when rejected/ holds units
-        fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-        os.close(self._lock_fd)
-        self._lock_fd = None
+        self._lock_fd = None                # first: an interrupt here never closes fd twice
+        os.close(fd)                        # closing the file releases its lock
 
     def __enter__(self):
         return self
@@ -278,6 +281,8 @@ class Writer:
         try:               # Ctrl-C / an error: keep the finished units if we can ...
             self.close()
         except Exception:  # ... else they stay in the journal for the next sweep
+            pass
+        finally:
             if self._lock_fd is not None:
                 self._release()
         return False
@@ -332,7 +337,7 @@ class Writer:
                 guard.discard(f, None)
                 raise
 
-    def _fold(self, tmp: str, units: list, ballast: str) -> tuple[set, set, int]:
+    def _fold(self, tmp: str, units: list, ballast: str | None) -> tuple[set, set, int]:
         """Append ``units`` to the temporary file; return (runs, metrics, runs written)."""
         global _HELD
         f = _h5py().File(tmp, "r+", libver=("v110", "latest"))
@@ -343,7 +348,7 @@ class Writer:
         finally:
             _HELD = None                     # closed with the file: freed silently
 
-    def _fold_open(self, f, units: list, ballast: str) -> tuple[set, set, int]:
+    def _fold_open(self, f, units: list, ballast: str | None) -> tuple[set, set, int]:
         try:
             if _str(f.attrs.get(MARKER_ATTR, "")) != MARKER:
                 raise FastplanError(f"{self.path} is no longer a fastplan results file "
@@ -358,7 +363,8 @@ class Writer:
             written = self.runs_written + _write_results(f, batch, runs, metrics)
             self._session_index(f, self.session["uuid"], written)
             _update_file_attrs(f, self.session)
-            f.flush()            # a full disk shows up here, as an exception, while all is open
+            if ballast:          # a tight disk: a full one shows up here, while all is open
+                f.flush()
             f.close()
         except BaseException:
             guard.discard(f, ballast)
