@@ -45,6 +45,9 @@ def _geometry(ctx, param, value):
 def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, threads, as_json):
     """Plan one problem with one planner and print the result.
 
+    Exits with status 3 (after printing the result, NaN as null in --json, and one warning)
+    when the plan came out NaN or inf: the planner diverged.
+
     \b
     Example:
       fastplan plan --planner cem --geometry vae --dim 8 --horizon 8 --seed 0

@@ -6,6 +6,7 @@ import glob
 import json
 import os
 import shutil
+import threading
 import time
 import uuid
 import warnings
@@ -320,7 +321,7 @@ class Writer:
             what = "was deleted or moved away while this sweep was writing it"
         else:
             what = "was replaced or changed by another program while this sweep was writing it"
-        raise FastplanError(f"{self.path} {what}; refusing to write into it")
+        raise FastplanError(f"{self.path} {what}")
 
     def _copy(self, tmp: str) -> None:
         """The temporary file: a copy of the results file, or a new empty results file."""
@@ -339,20 +340,19 @@ class Writer:
 
     def _fold(self, tmp: str, units: list, ballast: str | None) -> tuple[set, set, int]:
         """Append ``units`` to the temporary file; return (runs, metrics, runs written)."""
-        global _HELD
         f = _h5py().File(tmp, "r+", libver=("v110", "latest"))
-        _HELD = []                           # every object stays open until the file closes
+        _HELD.objects = []                   # every object stays open until the file closes
         try:
             with guard.silent_unraisable():  # a failing HDF5 reports once, below, not per object
                 return self._fold_open(f, units, ballast)
         finally:
-            _HELD = None                     # closed with the file: freed silently
+            _HELD.objects = None             # closed with the file: freed silently
 
     def _fold_open(self, f, units: list, ballast: str | None) -> tuple[set, set, int]:
         try:
             if _str(f.attrs.get(MARKER_ATTR, "")) != MARKER:
                 raise FastplanError(f"{self.path} is no longer a fastplan results file "
-                                    f"(no {MARKER_ATTR} marker); refusing to write into it")
+                                    f"(no {MARKER_ATTR} marker)")
             runs, metrics = set(self._committed[0]), set(self._committed[1])
             sessions_of = {}
             for _, result in units:
@@ -372,21 +372,24 @@ class Writer:
         return runs, metrics, written
 
     def _fold_error(self, exc: Exception, units: list) -> str:
-        """The one line reported for a failed fold (the file is as it was)."""
-        folder = os.path.dirname(self.path)
-        kept = (f"nothing is lost: {os.path.basename(self.path)} is as it was and the "
-                f"{_n_runs(units)} finished runs wait in {self.journal}/")
+        """The one line reported for a failed fold (nothing was written into the file)."""
+        folder, base = os.path.split(self.path)
+        n = _n_runs(units)
+        wait = (f"the {len(units)} finished work units ({n} run{'s' if n != 1 else ''}) wait in "
+                f"{self.journal}/")
+        kept = f"nothing is lost: {base} is as it was and {wait}"
+        again = "free space and re-run the same command to fold them in"
         if isinstance(exc, FastplanError):
-            full, why = str(exc).startswith("no space left"), str(exc)
-            if full:
-                return f"{why}; {kept}; free space and re-run the same command to fold them in"
-            return f"{why}; {kept} (re-run the same command once the right file is back)"
+            why = str(exc)
+            if why.startswith("no space left"):
+                return f"{why}; {kept}; {again}"
+            return (f"{why}; refused: nothing was written into it, and {wait} (put the sweep's own "
+                    f"file back or move this one away, then re-run the same command)")
         full, why = guard.reason(exc)
         if full:
-            return (f"no space left in {folder} while folding into {os.path.basename(self.path)} "
-                    f"({why}); {kept}; free space and re-run the same command to fold them in")
-        return (f"could not write {os.path.basename(self.path)} in {folder} ({type(exc).__name__}: "
-                f"{why}); {kept}; re-run the same command to fold them in")
+            return f"no space left in {folder} while folding into {base} ({why}); {kept}; {again}"
+        return (f"could not write {base} in {folder} ({type(exc).__name__}: {why}); {kept}; "
+                f"re-run the same command to fold them in")
 
     # -- helpers -------------------------------------------------------------------------
     def _session_index(self, f, session_uuid: str, runs_written: int | None = None) -> int:
@@ -470,15 +473,17 @@ def _append(g, name, values, dtype):
     return n0
 
 
-#: h5py objects opened during the fold in progress, kept open until the file is closed: an
-#: object closed on its own flushes, and a flush that meets a full disk inside h5py's
-#: deallocator cannot be reported (it is printed per object, and leaves HDF5 broken).
-_HELD: list | None = None
+#: ``.objects``: h5py objects opened during this thread's fold in progress, kept open until
+#: the file is closed: an object closed on its own flushes, and a flush that meets a full
+#: disk inside h5py's deallocator cannot be reported (it is printed per object, and leaves
+#: HDF5 broken).
+_HELD = threading.local()
 
 
 def _hold(obj):
-    if _HELD is not None:
-        _HELD.append(obj)
+    held = getattr(_HELD, "objects", None)
+    if held is not None:
+        held.append(obj)
     return obj
 
 
