@@ -31,9 +31,14 @@ def compute_rows(dims, geometries, samples: int, seed: int) -> tuple[list[dict],
     Each row is :func:`fastplan.metrics.geometry_metrics`'s dict plus ``label``, ``seed``,
     ``effective_ratio`` (d_eff / d) and ``concentration_definition``.
     """
+    from fastplan.engine import budget
     from fastplan.engine.geometry import LABELS, make_geometry
     from fastplan.engine.metrics import CONCENTRATION_DEFINITION, geometry_metrics
 
+    budget.check_metrics(samples, max(dims), "computing the geometry metrics")
+    budget.warn_slow(sum(budget.metrics_seconds(samples, d) for d in dims) * len(geometries),
+                     f"--samples {samples}: the geometry metrics (n^2/2 pairwise distances per geometry "
+                     f"and d)", "the paper uses 4000 samples")
     rows, notes = [], []
     for kind in geometries:
         for d in dims:

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import math
 
 import click
+import numpy as np
 
 from ._errors import friendly_errors
 from ._options import BoundedInt
@@ -43,6 +45,9 @@ def _geometry(ctx, param, value):
 def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, threads, as_json):
     """Plan one problem with one planner and print the result.
 
+    Exits with status 3 (after printing the result, NaN as null in --json, and one warning)
+    when the plan came out NaN or inf: the planner diverged.
+
     \b
     Example:
       fastplan plan --planner cem --geometry vae --dim 8 --horizon 8 --seed 0
@@ -68,18 +73,22 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
             raise FastplanError(f"--gradient applies to the gradient and sgld planners, not {planner}")
         hp.setdefault("gradient", gradient)
     set_threads(threads)
+    _check_size(planner, hp, dim, horizon, geometry_usage)     # before the world model is built
     problem = make_problem(geometry, dim, horizon, seed)
     res = plan_one(problem, planner, seed=seed, geometry_usage=geometry_usage, **hp)
+    finite = bool(np.isfinite([res.goal_distance, res.smoothness, res.cost]).all()
+                  and np.isfinite(res.actions).all() and np.isfinite(res.states).all())
     out = {
         "planner": res.planner, "geometry": geometry, "d": dim, "horizon": horizon, "seed": seed,
         "geometry_usage": res.geometry_usage, "goal_distance": res.goal_distance,
         "smoothness": res.smoothness, "cost": res.cost, "samples": res.samples, "steps": res.steps,
-        "wall_time": res.wall_time, "hyperparameters": res.hyperparameters,
+        "wall_time": res.wall_time, "hyperparameters": res.hyperparameters, "finite": finite,
     }
     if as_json:
         out.update(actions=res.actions.tolist(), states=res.states.tolist(),
                    s0=problem.s0.tolist(), goal=problem.goal.tolist())
-        click.echo(json.dumps(out))
+        click.echo(json.dumps(_json_safe(out), allow_nan=False))   # NaN/inf -> null: strict JSON
+        _exit_if_not_finite(finite)
         return
     from fastplan.engine.geometry import LABELS as GLABELS
     hps = " ".join(f"{k}={v}" for k, v in res.hyperparameters.items())
@@ -92,3 +101,37 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
     click.echo(f"  steps            {res.steps} single-step evaluations")
     click.echo(f"  wall time        {res.wall_time * 1e3:.2f} ms")
     click.echo(f"  hyperparameters  {hps}")
+    if not finite:
+        click.echo("  finite           no: NaN or inf in the result (the planner diverged)")
+    _exit_if_not_finite(finite)
+
+
+#: Exit status of `fastplan plan` when the plan came out NaN or inf (it ran; see the warning).
+EXIT_NOT_FINITE = 3
+
+
+def _exit_if_not_finite(finite: bool) -> None:
+    if not finite:
+        click.get_current_context().exit(EXIT_NOT_FINITE)
+
+
+def _json_safe(obj):
+    """NaN and inf -> None (JSON null), recursively, so that the output is strict JSON."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def _check_size(planner: str, hp: dict, d: int, horizon: int, usage: str) -> None:
+    """Refuse a plan whose memory cannot fit and warn about a slow one, before anything is built."""
+    from fastplan.engine import budget
+    from fastplan.engine.planners import resolve
+    full = resolve(planner, hp)
+    budget.check_world(d)
+    budget.check_plan(planner, full, 1, horizon, d, usage=usage)
+    budget.warn_slow(budget.plan_seconds(planner, full, 1, horizon, d),
+                     f"planning with {planner} at d={d}, horizon {horizon}")

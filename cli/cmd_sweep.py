@@ -104,12 +104,15 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
       fastplan sweep --planners cem --set cem.population=400 --out runs.h5
       fastplan sweep --out runs.h5 --workers 4          # a local Dask cluster
     """
-    from fastplan import store
-    from fastplan.runs.sweep import run_sweep
+    from fastplan.runs.sweep import prepare_sweep, run_sweep
     if metric_samples == 1:
         raise click.ClickException("--metric-samples must be 0 or at least 2")
     overrides = parse_sets(sets, planners)
-    store.check_output_path(out)   # before any cluster starts
+    # before any cluster starts: the output path, and whether the grid can fit (disk, memory)
+    prepare_sweep(out, planners=planners, geometries=geometries, dims=dims, horizons=horizons,
+                  seeds=seeds, overrides=overrides, geometry_usage=geometry_usage, gradient=gradient,
+                  threads=threads, max_batch=max_batch, metric_samples=metric_samples,
+                  in_process=workers is None and scheduler is None and scheduler_file is None)
     with executor_from_options(workers, scheduler, scheduler_file, threads=threads,
                                quiet=quiet) as (executor, executor_name):
         summary = run_sweep(

@@ -14,7 +14,11 @@ import sys
 # our kernels and 10 % less compilation (README, Performance).  A user's NUMBA_OPT wins.
 os.environ.setdefault("NUMBA_OPT", "2")
 
+import warnings  # noqa: E402
+
 import click  # noqa: E402
+
+from ._errors import Terminated, TerminatedError, terminate_gracefully  # noqa: E402
 
 # name -> (module, attribute, one-line help shown by `fastplan --help`)
 COMMANDS = {
@@ -29,6 +33,15 @@ COMMANDS = {
 }
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """fastplan's warnings as one line ``warning: ...`` on stderr; others as Python shows them."""
+    from fastplan.engine.errors import FastplanWarning
+    if issubclass(category, FastplanWarning):
+        click.echo(f"warning: {message}", err=True)
+    else:
+        click.echo(warnings.formatwarning(message, category, filename, lineno, line).rstrip(), err=True)
+
+
 class LazyGroup(click.Group):
     """A group that imports a subcommand's module only when that subcommand runs, and shows
     usage errors as one line (``Error: ... (see 'fastplan sweep --help')``)."""
@@ -36,8 +49,11 @@ class LazyGroup(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        restore = terminate_gracefully()
         try:
-            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            with warnings.catch_warnings():
+                warnings.showwarning = _show_warning
+                rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
             path = exc.ctx.command_path if exc.ctx is not None else "fastplan"
             click.echo(f"Error: {exc.format_message()} (see '{path} --help')", err=True)
@@ -48,6 +64,11 @@ class LazyGroup(click.Group):
         except click.exceptions.Abort:
             click.echo("Aborted!", err=True)
             sys.exit(1)
+        except Terminated as exc:     # SIGTERM outside a command body
+            TerminatedError(exc.signum).show()
+            sys.exit(128 + exc.signum)
+        finally:
+            restore()
         sys.exit(rv if isinstance(rv, int) else 0)
 
     def list_commands(self, ctx):

@@ -25,7 +25,7 @@ _LAZY = {
     "plan": "fastplan.engine.api", "plan_batch": "fastplan.engine.api",
     "PlanResult": "fastplan.engine.api", "BatchResult": "fastplan.engine.api",
     "PLANNERS": "fastplan.engine.planners", "DEFAULTS": "fastplan.engine.planners",
-    "FastplanError": "fastplan.engine.errors",
+    "FastplanError": "fastplan.engine.errors", "FastplanWarning": "fastplan.engine.errors",
     "registry": "fastplan.engine",
     "register_planner": "fastplan.engine.registry", "register_geometry": "fastplan.engine.registry",
     "register_world": "fastplan.engine.registry", "PlannerSpec": "fastplan.engine.registry",

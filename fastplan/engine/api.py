@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import registry, rng
-from .errors import FastplanError, check_choice, check_seed
+from . import budget, registry, rng
+from .errors import FastplanError, FastplanWarning, as_array, check_choice, check_positive_int, check_seed
 from .planners import GEOMETRY_USAGES, canonical_planner, resolve
 from .problem import Problem
 from .cost import evaluate
@@ -127,27 +128,61 @@ class PlanResult:
     wall_time: float
 
 
-def stack(problems, seeds=None) -> Batch:
-    """Stack problems of equal d and horizon into a :class:`Batch` (seeds default to theirs)."""
+def stack(problems, seeds=None, check=None) -> Batch:
+    """Stack problems of equal d and horizon into a :class:`Batch` (seeds default to theirs).
+
+    Every problem's arrays are checked (shapes, NaN and inf); ``check(P, T, d)``, if given,
+    runs after the checks and before the stacks are allocated (a memory check)."""
     problems = list(problems)
     if not problems:
         raise FastplanError("no problems to plan")
     if not all(isinstance(p, Problem) for p in problems):
         raise FastplanError("plan_batch expects Problem objects (see fastplan.make_problem)")
-    d, T = problems[0].d, problems[0].T
-    if any(p.d != d or p.T != T for p in problems):
+    d, T = _problem_shape(problems[0], "problem 0" if len(problems) > 1 else "the problem")
+    if any(_problem_shape(p, f"problem {i}") != (d, T) for i, p in enumerate(problems)):
         raise FastplanError("all problems of a batch must share d and the horizon")
+    for i, p in enumerate(problems):
+        _check_problem_arrays(p, d, f"problem {i}: " if len(problems) > 1 else "the problem's ")
     if seeds is None:
         seeds = [p.seed for p in problems]
     seeds = [check_seed(s) for s in seeds]
     if len(seeds) != len(problems):
         raise FastplanError(f"got {len(seeds)} seeds for {len(problems)} problems")
+    if check is not None:
+        check(len(problems), T, d)
     arr = lambda xs: np.array(xs, dtype=np.float64)  # noqa: E731  (a fresh C-contiguous stack)
     return Batch(
         A=arr([p.world.A for p in problems]), B=arr([p.world.B for p in problems]),
         b=arr([p.world.b for p in problems]), s0=arr([p.s0 for p in problems]),
         goal=arr([p.goal for p in problems]), seeds=np.asarray(seeds, dtype=np.uint64),
         T=T, geometries=[p.geometry for p in problems])
+
+
+def _problem_shape(p: Problem, where: str) -> tuple[int, int]:
+    """(d, T) of a problem, refusing a world model that is not a square matrix."""
+    shape = np.shape(p.world.A)
+    if len(shape) != 2 or shape[0] != shape[1] or shape[0] < 1:
+        raise FastplanError(f"{where}: the world model's A must be a square (d, d) matrix, got shape {shape}")
+    return int(shape[0]), check_positive_int(p.T, "horizon")
+
+
+def _check_problem_arrays(p: Problem, d: int, where: str) -> None:
+    """Shapes (d, d) / (d,) and finiteness of A, B, b, s0 and goal: NaN or inf in a problem
+    would give NaN plans silently."""
+    for name, x, shape in (("A", p.world.A, (d, d)), ("B", p.world.B, (d, d)), ("b", p.world.b, (d,)),
+                           ("s0", p.s0, (d,)), ("goal", p.goal, (d,))):
+        as_array(x, f"{where}{name}", shape=shape)
+    if getattr(p.geometry, "d", d) != d:
+        raise FastplanError(f"{where}geometry has d={p.geometry.d} but the world model has d={d}")
+
+
+def _warn_not_finite(planner: str, cost: np.ndarray, actions: np.ndarray) -> None:
+    """A :class:`FastplanWarning` when some plans came out NaN or inf (a diverged planner)."""
+    bad = ~np.isfinite(cost) | ~np.isfinite(actions.reshape(actions.shape[0], -1)).all(axis=1)
+    if bad.any():
+        warnings.warn(FastplanWarning(
+            f"{planner}: {int(bad.sum())} of {bad.size} plans are not finite (NaN or inf): the planner "
+            f"diverged; check its hyperparameters"), stacklevel=3)
 
 
 def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "prior",
@@ -170,7 +205,8 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
     planner = canonical_planner(planner)
     check_choice(geometry_usage, GEOMETRY_USAGES, "geometry usage")
     hp = resolve(planner, overrides)
-    batch = stack(problems, seeds)
+    batch = stack(problems, seeds, check=lambda P, T, d: budget.check_plan(
+        planner, hp, P, T, d, usage=geometry_usage))       # refused before anything is allocated
     module = registry.planner(planner).module()
     inputs = module.prepare(batch, hp, geometry_usage)
     t0 = time.perf_counter()
@@ -178,6 +214,7 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
     wall = time.perf_counter() - t0
     cost, goal_distance, smoothness, states = evaluate(batch.A, batch.B, batch.b, batch.s0,
                                                       batch.goal, actions, hp["lam"])
+    _warn_not_finite(planner, cost, actions)
     return BatchResult(
         planner=planner, hyperparameters=hp, geometry_usage=geometry_usage, seeds=batch.seeds,
         actions=actions, states=states, cost=cost, goal_distance=goal_distance,

@@ -10,6 +10,11 @@ class FastplanError(ValueError):
     """Bad input to fastplan (shown to CLI users as one line)."""
 
 
+class FastplanWarning(UserWarning):
+    """Legitimate but doubtful input or output: slow, capped, or not finite (the CLI shows
+    it as one ``warning: ...`` line)."""
+
+
 def check_choice(value, choices, what: str) -> str:
     """``value`` if it is one of ``choices``, else the one message for an unknown name."""
     if value not in choices:

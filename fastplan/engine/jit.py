@@ -130,11 +130,22 @@ def parallel_kernel(fn):
 
 
 def set_threads(n: int | None) -> int:
-    """Set the number of Numba threads (``None``: leave as is); return the number in use."""
+    """Set the number of Numba threads (``None``: leave as is); return the number in use.
+
+    More than Numba's pool holds (``NUMBA_NUM_THREADS``) is capped, with a
+    :class:`~fastplan.engine.errors.FastplanWarning`."""
     if n is not None:
         if n < 1:
             raise ValueError(f"threads must be >= 1, got {n}")
-        numba.set_num_threads(min(int(n), numba.config.NUMBA_NUM_THREADS))
+        cap = numba.config.NUMBA_NUM_THREADS
+        if n > cap:
+            import warnings
+
+            from .errors import FastplanWarning
+            warnings.warn(FastplanWarning(
+                f"{n} threads asked for; capped to {cap}, the most Numba may use in this process "
+                f"(NUMBA_NUM_THREADS, by default the number of cores)"), stacklevel=2)
+        numba.set_num_threads(min(int(n), cap))
     return numba.get_num_threads()
 
 

@@ -21,6 +21,7 @@ import warnings
 import numba
 import numpy as np
 
+from . import budget
 from .jit import parallel_kernel
 from .errors import FastplanError, as_array, check_positive_int
 from .geometry import Geometry
@@ -94,6 +95,7 @@ def geometry_metrics(geometry: Geometry, n: int = N_METRIC_SAMPLES, seed: int | 
     n = check_positive_int(n, "number of metric samples")
     if n < 2:
         raise FastplanError(f"number of metric samples must be >= 2, got {n}")
+    budget.check_metrics(n, geometry.d)      # refused before the samples are drawn
     x = geometry.sample(n, seed=seed, stream=METRIC_STREAM)
     d_eff = effective_dimension(x)
     if math.isnan(d_eff):

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import budget
 from .errors import check_dim, check_positive_int, check_seed
 from .geometry import Geometry, make_geometry
 from .world import WorldModel, make_world, start_and_goal
@@ -51,6 +52,7 @@ def make_problem(geometry: str, d: int, horizon: int, seed: int) -> Problem:
     d = check_dim(d)
     T = check_positive_int(horizon, "horizon")
     seed = check_seed(seed)
+    budget.check_world(d)            # refuse a d x d world model that cannot fit, before allocating
     geom = make_geometry(geometry, d, seed)
     s0, goal = start_and_goal(d, seed)
     return Problem(geometry=geom, world=make_world(d, seed), s0=s0, goal=goal, T=T, seed=seed)

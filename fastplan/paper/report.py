@@ -112,7 +112,7 @@ def load_geometry_metrics(results_path: str, records: dict, n_samples: int | Non
     todo = sorted(wanted - have)
     how = f"computed by fastplan.metrics.geometry_metrics ({n_samples or 'default'} samples per geometry)"
     if not todo:
-        return dict(stored), "stored in the results file"
+        return (dict(stored) if stored is not None else {}), "stored in the results file"
     computed = compute_geometry_metrics(todo, n_samples)
     if stored is None:
         return computed, how + " because the results file holds none"
@@ -485,6 +485,13 @@ def write_report(results_path: str, out_dir: str, *, paper: dict | None = None,
 
     results_path = os.fspath(results_path)
     records = load_records(results_path)
+    if len(records.get("seed", ())) == 0:      # e.g. a sweep killed before its first fold
+        from ..store.journal import pending_units
+        waiting = pending_units(results_path)
+        raise FastplanError(
+            f"{results_path} holds no runs yet, so there is nothing to report"
+            + (f" ({len(waiting)} finished work units wait in its journal: re-run the sweep to fold them in)"
+               if waiting else f" (run a sweep into it first: fastplan sweep --out {results_path})"))
     out_dir = _prepare_out_dir(out_dir)
     paper = load_paper_values() if paper is None else paper
     gm, metrics_source = load_geometry_metrics(results_path, records, metric_samples)

@@ -58,6 +58,8 @@ import uuid
 from ..engine.errors import FastplanError, check_positive_int
 
 INSTALL_HINT = 'Dask is not installed: pip install "fastplan[dask]"'
+#: Seconds to wait for an existing scheduler to answer.
+CONNECT_TIMEOUT = 5.0
 
 #: One unit at a time per worker process (Numba's pool is shared by the whole process).
 _UNIT_LOCK = threading.Lock()
@@ -288,6 +290,28 @@ class DaskExecutor:
                     self.client.cancel([f for f, _ in pending.values()])
 
 
+def _scheduler_address(path: str) -> str:
+    """The ``address`` of a Dask scheduler file, or one clear :class:`FastplanError`."""
+    import json
+    if not os.path.isfile(path):
+        raise FastplanError(f"{path}: no such scheduler file")
+    text = None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+        info = json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        why = "it is empty" if text is not None and not text.strip() else \
+            f"not JSON: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        raise FastplanError(f"{path} is not a Dask scheduler file ({why}); write one with "
+                            f"`dask scheduler --scheduler-file {path}`") from None
+    address = info.get("address") if isinstance(info, dict) else None
+    if not isinstance(address, str) or not address.strip():
+        raise FastplanError(f"{path} is not a Dask scheduler file (no \"address\" in it); write one "
+                            f"with `dask scheduler --scheduler-file {path}`")
+    return address
+
+
 def _local_cluster_env(numba_threads: int) -> dict:
     """Environment of local worker processes: Numba's pool size and the driver's cache."""
     from ..engine import jit as _jit
@@ -302,7 +326,7 @@ def _local_cluster_env(numba_threads: int) -> dict:
 def cluster_executor(workers: int | None = None, scheduler: str | None = None,
                      scheduler_file: str | None = None, threads_per_worker: int | None = None, *,
                      retries: int = 2, max_in_flight: int | None = None,
-                     dashboard_address: str | None = "auto", timeout: float = 30.0, say=None):
+                     dashboard_address: str | None = "auto", timeout: float | None = None, say=None):
     """A Dask executor for :func:`fastplan.sweep.run_sweep`, as a context manager.
 
     Give exactly one of ``workers``, ``scheduler`` and ``scheduler_file``.
@@ -326,8 +350,9 @@ def cluster_executor(workers: int | None = None, scheduler: str | None = None,
     dashboard_address : str or None
         Dashboard of a local cluster, e.g. ``":8787"`` (needs bokeh); None for none;
         ``"auto"``: ``":8787"`` if bokeh is installed, else none.
-    timeout : float
-        Seconds to wait for an existing scheduler to answer.
+    timeout : float, optional
+        Seconds to wait for an existing scheduler to answer (default
+        :data:`CONNECT_TIMEOUT`, 5 s: a scheduler that does not answer is refused quickly).
     say : callable, optional
         Receives one line of text per step (cluster started, workers warmed).
 
@@ -379,12 +404,12 @@ def cluster_executor(workers: int | None = None, scheduler: str | None = None,
     else:
         numba_threads = threads_per_worker
         target = scheduler if scheduler is not None else scheduler_file
-        if scheduler_file is not None and not os.path.isfile(scheduler_file):
-            raise FastplanError(f"{scheduler_file}: no such scheduler file")
+        if scheduler_file is not None:
+            target = f"{_scheduler_address(scheduler_file)} (from {scheduler_file})"
         try:
             client = distributed.Client(address=scheduler, scheduler_file=scheduler_file,
-                                        timeout=timeout)
-        except (OSError, ValueError, TypeError) as exc:
+                                        timeout=CONNECT_TIMEOUT if timeout is None else timeout)
+        except Exception as exc:     # OSError, TimeoutError, and whatever distributed raises
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise FastplanError(f"cannot connect to the Dask scheduler {target}: {msg}") from None
         n = len(client.nthreads())

@@ -77,7 +77,7 @@ class Progress:
 
     # state -------------------------------------------------------------------------------
     def start(self, *, configs_total: int, configs_done: int, runs_total: int, runs_done: int,
-              weight_total: float, units: int = 0) -> None:
+              weight_total: float, units: int = 0, note: str = "") -> None:
         self.configs_total, self.configs_done = int(configs_total), int(configs_done)
         self.runs_total, self.runs_done = int(runs_total), int(runs_done)
         self.runs_at_start = self.runs_done
@@ -93,8 +93,11 @@ class Progress:
         todo = self.runs_total - self.runs_done
         if self.mode == "lines":
             self._print(f"{self.label}: {self.configs_total} configurations, {self.runs_total} runs; "
-                        f"{self.runs_done} already done, {todo} to compute in {units} work units")
+                        f"{self.runs_done} already done, {todo} to compute in {units} work units"
+                        + (f" ({note})" if note else ""))
         elif self.mode == "bar":
+            if note:
+                self._print(f"{self.label}: {note}")
             self._draw(force=True)
 
     def advance(self, *, runs: int, configs: int, weight: float, overhead: float = 0.0) -> None:

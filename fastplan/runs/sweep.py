@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -28,7 +29,7 @@ import numpy as np
 
 from .. import store
 from ..engine import registry
-from ..engine.errors import FastplanError, check_choice, check_dim, check_positive_int, check_seed
+from ..engine.errors import FastplanError, FastplanWarning, check_choice, check_dim, check_positive_int, check_seed
 
 DEFAULT_DIMS = (4, 8, 16, 32)
 DEFAULT_HORIZONS = (4, 8, 16)
@@ -156,7 +157,8 @@ def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=D
     geometries = list(dict.fromkeys(canonical_kind(g) for g in geometries))
     dims = [check_dim(d) for d in _nonempty(dims, "dimensions")]
     horizons = [check_positive_int(h, "horizon") for h in _nonempty(horizons, "horizons")]
-    seeds = [check_seed(s) for s in _nonempty(seeds, "seeds")]
+    seeds = [s if type(s) is int and 0 <= s < 2**63 else check_seed(s)   # fast for big ranges
+             for s in _nonempty(seeds, "seeds")]
     check_choice(geometry_usage, GEOMETRY_USAGES, "geometry usage")
     overrides = {canonical_planner(p): dict(v) for p, v in (overrides or {}).items()}
     for p in overrides:     # validated even for planners not in this sweep (then unused)
@@ -307,7 +309,9 @@ def compute_unit(unit: WorkUnit) -> dict:
     _warm(unit.planner, hp, unit.geometry_usage)
     t_warm = time.perf_counter() - t_warm
     problems = [make_problem(g, unit.d, unit.horizon, s) for g, s in zip(unit.geometries, unit.seeds)]
-    res = plan_batch(problems, unit.planner, geometry_usage=unit.geometry_usage, **hp)
+    with warnings.catch_warnings():     # NaN plans are stored as such and counted in the summary
+        warnings.filterwarnings("ignore", message=r".* plans are not finite", category=FastplanWarning)
+        res = plan_batch(problems, unit.planner, geometry_usage=unit.geometry_usage, **hp)
     if store.canonical_json(res.hyperparameters) != unit.hp_json:
         raise FastplanError(f"{unit.planner}: the planner resolved other hyperparameters than requested")
     stack = lambda xs: np.ascontiguousarray(np.stack(xs), dtype=np.float64)  # noqa: E731
@@ -375,6 +379,7 @@ class SweepSummary:
     threads: int
     executor: str = "in-process"
     extra: dict = field(default_factory=dict)
+    not_finite: int = 0      # runs computed now whose cost is NaN or inf (stored as such)
 
     def _where(self) -> str:
         if self.executor == "in-process":
@@ -387,9 +392,46 @@ class SweepSummary:
                     f"were already there; nothing to compute")
         rate = self.runs_computed / self.seconds if self.seconds > 0 else float("inf")
         before = f" ({self.runs_before} were already there)" if self.runs_before else ""
+        bad = (f"; {self.not_finite} of them are not finite (NaN or inf: the planner diverged; "
+               f"stored as such)") if self.not_finite else ""
         return (f"{self.path}: {self.runs_computed} runs computed in {self.seconds:.1f} s "
                 f"({rate:.1f} runs/s, {self._where()}){before}; "
-                f"{self.configurations} configurations, {self.runs_total} runs in the grid")
+                f"{self.configurations} configurations, {self.runs_total} runs in the grid{bad}")
+
+
+def prepare_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
+                  horizons=DEFAULT_HORIZONS, seeds=DEFAULT_SEEDS, overrides: dict | None = None,
+                  geometry_usage: str = "prior", gradient: str = "fd", threads: int | None = None,
+                  max_batch: int = DEFAULT_MAX_BATCH, metric_samples: int = 4000,
+                  in_process: bool = True):
+    """Validate a sweep and check that it can fit, before anything is written.
+
+    Expands the grid (:func:`expand_grid`), checks the output path and estimates disk,
+    memory and time (:func:`fastplan.runs.estimate.estimate_sweep`); refuses what cannot fit
+    and warns about slow geometry metrics (:func:`~fastplan.runs.estimate.check_sweep`).
+
+    Returns
+    -------
+    (Grid, SweepEstimate)
+    """
+    from ..engine.jit import max_threads
+    from .estimate import check_sweep, estimate_sweep
+    grid = expand_grid(planners=planners, geometries=geometries, dims=dims, horizons=horizons,
+                       seeds=seeds, overrides=overrides, geometry_usage=geometry_usage, gradient=gradient)
+    if threads is not None:
+        threads = check_positive_int(threads, "threads")
+    max_batch = check_positive_int(max_batch, "max_batch")
+    if metric_samples:
+        metric_samples = check_positive_int(metric_samples, "metric_samples")
+        if metric_samples < 2:
+            raise FastplanError("metric_samples must be >= 2 (pairwise distances)")
+    store.check_output_path(out_path)          # before threads change or anything is written
+    import numba
+    used = min(threads, max_threads()) if threads else numba.get_num_threads()
+    estimate = estimate_sweep(grid, out_path, max_batch=max_batch, metric_samples=metric_samples,
+                              threads=used, in_process=in_process)
+    check_sweep(estimate, out_path, metric_samples=metric_samples)
+    return grid, estimate
 
 
 def run_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
@@ -423,12 +465,12 @@ def run_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
     """
     from ..engine.jit import set_threads
     from .progress import make_progress
-    grid = expand_grid(planners=planners, geometries=geometries, dims=dims, horizons=horizons,
-                       seeds=seeds, overrides=overrides, geometry_usage=geometry_usage, gradient=gradient)
-    if threads is not None:
-        threads = check_positive_int(threads, "threads")
-    store.check_output_path(out_path)          # before threads change or anything is written
     import numba
+    grid, estimate = prepare_sweep(out_path, planners=planners, geometries=geometries, dims=dims,
+                                   horizons=horizons, seeds=seeds, overrides=overrides,
+                                   geometry_usage=geometry_usage, gradient=gradient, threads=threads,
+                                   max_batch=max_batch, metric_samples=metric_samples,
+                                   in_process=executor is None)
     before_threads = numba.get_num_threads()
     try:
         used = set_threads(threads)
@@ -446,9 +488,10 @@ def run_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
             bar = make_progress(progress)
             bar.start(configs_total=len(grid.configs), configs_done=len(grid.configs) - len(remaining),
                       runs_total=grid.n_runs, runs_done=grid.n_runs - runs_todo,
-                      weight_total=sum(u.weight for u in units), units=len(units))
+                      weight_total=sum(u.weight for u in units), units=len(units),
+                      note=estimate.line() if units else "")
             by_id = {u.unit_id: u for u in units}
-            computed = 0
+            computed = not_finite = 0
             try:
                 for result in (executor or serial_executor)(compute_unit, units):
                     writer.add(result)
@@ -456,6 +499,7 @@ def run_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
                     finished = 0
                     n = 0
                     if result["kind"] == "plan":
+                        not_finite += int((~np.isfinite(result["cost"])).sum())
                         for cid in result["config_ids"].tolist():
                             if cid in remaining:
                                 remaining[cid] -= 1
@@ -471,6 +515,6 @@ def run_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
                             runs_total=grid.n_runs, runs_before=grid.n_runs - runs_todo,
                             runs_computed=computed, units=len(units),
                             seconds=time.perf_counter() - t0, threads=used,
-                            executor=executor_name)
+                            executor=executor_name, not_finite=not_finite)
     finally:
         set_threads(before_threads)

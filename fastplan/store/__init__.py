@@ -43,6 +43,13 @@ SIGKILLed files with a dangling object, so the file is never written in place):
 So the results file is at every instant a complete, closed HDF5 file, and a SIGKILL loses
 at most the unit being computed.  One sweep at a time may write a file (a lock in the
 journal folder); readers may read while a sweep runs.
+
+Faults (README, "Faults and limits"; :mod:`.guard`): a fold first checks that the file is
+still the one the writer opened (device, inode, size, mtime) and that the disk has room, and
+reserves its growth; a failed fold is one :class:`FastplanError` naming the folder, with the
+file as it was and the journal kept.  A fold's bookkeeping is settled idempotently, so an
+interrupt at any point never stores a run twice.  Journal units that decode but are invalid
+(:func:`.journal.check_unit`) are moved to ``<file>.journal/rejected/`` and never stored.
 """
 from __future__ import annotations
 

@@ -56,13 +56,17 @@ def check_output_path(path) -> str:
     """Check that a sweep may write ``path`` (before anything is written); return it.
 
     The folder must exist and be writable; an existing file must be a valid fastplan
-    results file (see :func:`check_results_file`) and writable.
+    results file (see :func:`check_results_file`) and writable.  A symbolic link is
+    followed: its target's folder must exist (a sweep never creates folders).
     """
     path = os.fspath(path)
     if not path:
         raise FastplanError("no output file given")
-    folder = os.path.dirname(os.path.abspath(path))
+    folder = os.path.dirname(os.path.realpath(path))
     if not os.path.isdir(folder):
+        if os.path.islink(path):
+            raise FastplanError(f"{path} is a symbolic link to {os.path.realpath(path)}, whose folder "
+                                f"{folder} does not exist")
         raise FastplanError(f"output folder {folder} does not exist")
     try:   # os.access is not enough (root, ACLs, read-only mounts): really try
         fd, probe = _mkstemp(folder, ".fastplan-probe-")

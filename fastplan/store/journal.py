@@ -5,9 +5,13 @@ from __future__ import annotations
 import glob
 import io
 import json
+import math
 import os
 
 import numpy as np
+
+from ..engine.errors import FastplanError
+from .keys import config_id, config_key
 
 
 def _encode_result(result: dict) -> bytes:
@@ -45,9 +49,133 @@ def pending_units(path) -> list[str]:
 
 
 def pending_note(path) -> str | None:
-    """One line about units waiting in the journal of ``path``, or None."""
-    units = pending_units(path)
-    if not units:
-        return None
-    return (f"note: {len(units)} finished work units of an interrupted (or running) sweep wait in "
-            f"{os.path.basename(journal_dir(path))}/; re-running the sweep folds them in")
+    """One line about units waiting in the journal of ``path`` (and units set aside as
+    invalid), or None."""
+    units, rejected = pending_units(path), rejected_units(path)
+    notes = []
+    if units:
+        notes.append(f"note: {len(units)} finished work units of an interrupted (or running) sweep wait "
+                     f"in {os.path.basename(journal_dir(path))}/; re-running the sweep folds them in")
+    if rejected:
+        notes.append(f"note: {len(rejected)} invalid journal units were set aside in "
+                     f"{os.path.basename(journal_dir(path))}/{REJECTED}/ (never stored; see the "
+                     f".reason.txt beside each)")
+    return "\n".join(notes) or None
+
+
+#: Sub-folder of the journal holding units that decoded but were invalid (never stored).
+REJECTED = "rejected"
+
+
+def rejected_units(path) -> list[str]:
+    """Units of ``path``'s journal that were set aside as invalid (``<file>.journal/rejected/``)."""
+    return sorted(glob.glob(os.path.join(journal_dir(os.path.abspath(path)), REJECTED, UNIT_PATTERN)))
+
+
+def reject_unit(fn: str, reason: str) -> str:
+    """Move the unit file ``fn`` into the journal's ``rejected/`` folder, with its reason in
+    ``<name>.reason.txt``; return its new path.  It is never stored; its runs are recomputed."""
+    folder = os.path.join(os.path.dirname(fn), REJECTED)
+    os.makedirs(folder, exist_ok=True)
+    dest = os.path.join(folder, os.path.basename(fn))
+    with open(dest + ".reason.txt", "w", encoding="utf-8") as fh:
+        fh.write(reason + "\n")
+    os.replace(fn, dest)
+    return dest
+
+
+# --------------------------------------------------------------------------- validity
+
+def check_unit(result) -> None:
+    """Refuse (:class:`FastplanError`, naming the problem) a unit result the writer could not
+    store exactly: missing keys, a configuration id that does not match its key, arrays whose
+    shapes disagree with the key's d and horizon (:data:`~fastplan.store.layout.RUN_SHAPES`)
+    or with the number of runs, non-numeric arrays."""
+    if not isinstance(result, dict):
+        raise FastplanError(f"is a {type(result).__name__}, not a dict of arrays")
+    kind = result.get("kind")
+    if kind == "plan":
+        _check_plan_unit(result)
+    elif kind == "metrics":
+        _check_metrics_unit(result)
+    else:
+        raise FastplanError(f"has unknown kind {kind!r}")
+
+
+def _need(result: dict, key: str):
+    if key not in result:
+        raise FastplanError(f"has no {key!r}")
+    return result[key]
+
+
+def _vector(result: dict, key: str, n: int | None = None, integer: bool = False) -> np.ndarray:
+    arr = np.asarray(_need(result, key))
+    if arr.ndim != 1 or (n is not None and arr.shape[0] != n):
+        want = f"({n},)" if n is not None else "one dimension"
+        raise FastplanError(f"{key} has shape {arr.shape}, expected {want}")
+    if integer and arr.dtype.kind not in "iu":
+        raise FastplanError(f"{key} has dtype {arr.dtype}, expected integers")
+    return arr
+
+
+def _count(result: dict, key: str, least: int = 1) -> int:
+    v = _need(result, key)
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < least:
+        raise FastplanError(f"{key} is {v!r}, expected an integer >= {least}")
+    return int(v)
+
+
+def _numeric(result: dict, name: str, lead: int, row: tuple | None, what: str) -> None:
+    arr = np.asarray(_need(result, name))
+    if arr.dtype.kind not in "biuf":
+        raise FastplanError(f"{name} has dtype {arr.dtype}, expected numbers")
+    if arr.ndim < 1 or arr.shape[0] != lead or (row is not None and arr.shape[1:] != row):
+        want = f"({lead}, ...)" if row is None else str((lead,) + row)
+        raise FastplanError(f"{name} has shape {arr.shape}, expected {want}{what}")
+
+
+def _check_plan_unit(r: dict) -> None:
+    from .layout import DERIVED_FIELDS, RUN_FIELDS, row_shape
+    cids = _vector(r, "config_ids")
+    P = cids.shape[0]
+    if P == 0:
+        raise FastplanError("holds no runs")
+    seeds = _vector(r, "seeds", P, integer=True)
+    if seeds.min() < 0:
+        raise FastplanError(f"seeds has a negative seed {int(seeds.min())}")
+    geometries = _vector(r, "geometries", P)
+    d, T = _count(r, "d"), _count(r, "horizon")
+    planner, usage = str(_need(r, "planner")), str(_need(r, "geometry_usage"))
+    hp = _need(r, "hyperparameters")
+    try:
+        hp = json.loads(hp) if isinstance(hp, str) else dict(hp)
+        ids = {}
+        for cid, geom in zip(cids.tolist(), geometries.tolist()):
+            if (cid, geom) not in ids:
+                ids[(cid, geom)] = config_id(config_key(geom, d, T, planner, usage, hp))
+    except (TypeError, ValueError) as exc:
+        raise FastplanError(f"has an unreadable configuration key ({exc})") from None
+    for (cid, geom), real in ids.items():
+        if real != str(cid):
+            raise FastplanError(f"configuration {cid} does not match its key ({planner}, {geom}, d={d}, "
+                                f"horizon {T}, {usage}, the hyperparameters): its key gives {real}")
+    what = f" for d={d}, horizon {T}"
+    for name in RUN_FIELDS:
+        if name not in DERIVED_FIELDS:
+            _numeric(r, name, P, row_shape(name, d, T), what)
+    wall = _need(r, "wall_time")
+    if isinstance(wall, (bool, np.bool_)) or not isinstance(wall, (int, float, np.number)) \
+            or not math.isfinite(float(wall)) or wall < 0:
+        raise FastplanError(f"wall_time is {wall!r}, expected a finite number >= 0")
+
+
+def _check_metrics_unit(r: dict) -> None:
+    from .layout import METRIC_FLOATS
+    str(_need(r, "geometry"))
+    d = _count(r, "d")
+    _count(r, "n_samples", least=2)
+    seeds = _vector(r, "seeds", integer=True)
+    if seeds.shape[0] == 0:
+        raise FastplanError("holds no seeds")
+    for name in METRIC_FLOATS:
+        _numeric(r, name, seeds.shape[0], (), f" (one per seed, d={d})")

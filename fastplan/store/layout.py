@@ -10,6 +10,15 @@ RUN_FIELDS = ("seed", "A", "B", "b", "s0", "goal", "actions", "states", "goal_di
               "smoothness", "cost", "samples", "steps", "wall_time", "batch_size", "threads",
               "session")
 INT_FIELDS = {"seed", "samples", "steps", "batch_size", "threads", "session"}
+#: Per-run fields the writer sets itself (the others are copied from a work unit's result).
+DERIVED_FIELDS = ("seed", "wall_time", "batch_size", "threads", "session")
+#: Shape of one row of a per-run field in the configuration's ``d`` and horizon ``T``
+#: (``"T+1"``: the states s_0..s_T); ``()``: one number per run.  Every journaled unit is
+#: checked against it; a field not listed here is checked for one row per run only.
+RUN_SHAPES = {"A": ("d", "d"), "B": ("d", "d"), "b": ("d",), "s0": ("d",), "goal": ("d",),
+              "actions": ("T", "d"), "states": ("T+1", "d"), "goal_distance": (), "smoothness": (),
+              "cost": (), "samples": (), "steps": (), "seed": (), "wall_time": (), "batch_size": (),
+              "threads": (), "session": ()}
 METRIC_FIELDS = ("geometry", "d", "seed", "n_samples", "effective_dimension",
                  "mean_pairwise_distance", "concentration", "amenability", "session")
 METRIC_FLOATS = ("effective_dimension", "mean_pairwise_distance", "concentration", "amenability")
@@ -21,3 +30,25 @@ RECORD_COLUMNS = ("config_id", "geometry", "d", "horizon", "planner", "geometry_
 #: Columns of :func:`load_geometry_metrics`.
 METRIC_COLUMNS = ("geometry", "d", "seed", "n_samples", "effective_dimension",
                   "mean_pairwise_distance", "concentration", "amenability")
+
+
+def row_shape(name: str, d: int, horizon: int) -> tuple | None:
+    """The shape of one row of per-run field ``name`` (None if :data:`RUN_SHAPES` lacks it)."""
+    spec = RUN_SHAPES.get(name)
+    if spec is None:
+        return None
+    sizes = {"d": int(d), "T": int(horizon), "T+1": int(horizon) + 1}
+    return tuple(sizes[a] for a in spec)
+
+
+def run_bytes(d: int, horizon: int) -> int:
+    """Bytes one run occupies in a results file (its rows of every per-run field, 8 bytes
+    per number; a field not in :data:`RUN_SHAPES` counts as one number)."""
+    total = 1                                    # the ``complete`` flag
+    for name in RUN_FIELDS:
+        shape = row_shape(name, d, horizon) or ()
+        n = 1
+        for k in shape:
+            n *= k
+        total += 8 * n
+    return total

@@ -6,16 +6,20 @@ import glob
 import json
 import os
 import shutil
+import threading
 import time
 import uuid
+import warnings
 
 import numpy as np
 
-from ..engine.errors import FastplanError
+from ..engine.errors import FastplanError, FastplanWarning
+from . import guard
 from .files import _fsync_dir, _fsync_file, _h5py, _write_bytes_atomic, _write_json_atomic, check_output_path
-from .journal import UNIT_PATTERN, _decode_result, _encode_result, journal_dir
+from .journal import REJECTED, UNIT_PATTERN, _decode_result, _encode_result, check_unit, journal_dir, reject_unit
 from .keys import canonical_json, config_id, config_key
-from .layout import FORMAT_VERSION, INT_FIELDS, MARKER, MARKER_ATTR, METRIC_FIELDS, METRIC_FLOATS, RUN_FIELDS
+from .layout import (DERIVED_FIELDS, FORMAT_VERSION, INT_FIELDS, MARKER, MARKER_ATTR, METRIC_FIELDS,
+                     METRIC_FLOATS, RUN_FIELDS)
 from .provenance import _now
 from .files import _str
 from .read import index
@@ -40,6 +44,18 @@ class Writer:
     commit_interval : float
         Least seconds between two folds of the journal into the file (the interval grows
         to 20x the time a fold takes, so copying a large file never dominates).
+
+    Faults (README, "Faults and limits"): a fold that fails (a full disk, an I/O error, a
+    results file replaced under the sweep) raises one :class:`FastplanError` naming the
+    folder and leaves the file as it was and the finished units in the journal; no fold is
+    tried after it.  A fold interrupted at any point (Ctrl-C) is settled by the next call:
+    no run is ever stored twice.  Journal units that decode but are invalid are moved to
+    ``<file>.journal/rejected/`` (never stored) with a :class:`FastplanWarning`.
+
+    Attributes
+    ----------
+    rejected : list of (str, str)
+        (unit file now in ``rejected/``, reason) for every unit set aside by this writer.
     """
 
     def __init__(self, path, session: dict, commit_interval: float = 5.0):
@@ -54,12 +70,23 @@ class Writer:
         self._commit_cost = 0.0
         self._seq = 0
         self.runs_written = 0
+        self.rejected: list[tuple[str, str]] = []
+        self._identity = None     # guard.identity() of the file as this writer last left it
+        self._inflight = None     # a fold whose os.replace may have happened, not yet settled
+        self._broken = None       # after a failed fold: its one-line message (no more folds)
         self._open()
 
     # -- setup ---------------------------------------------------------------------------
     def _open(self):
         import fcntl
-        os.makedirs(self.journal, exist_ok=True)
+        try:
+            os.mkdir(self.journal)            # never creates missing parent folders
+        except FileExistsError:
+            if not os.path.isdir(self.journal):
+                raise FastplanError(f"{self.journal} exists and is not a folder; move it away") from None
+        except OSError as exc:
+            raise FastplanError(f"cannot create the journal folder {self.journal} "
+                                f"({exc.strerror or exc})") from None
         fd = os.open(os.path.join(self.journal, "lock"), os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -68,11 +95,25 @@ class Writer:
             raise FastplanError(f"another fastplan sweep is writing {self.path} "
                                 f"(lock in {self.journal}); wait for it to finish") from None
         self._lock_fd = fd
+        try:
+            self._open_locked()
+        except BaseException:
+            self._release()
+            raise
+
+    def _open_locked(self):
+        links = os.stat(self.path).st_nlink if os.path.exists(self.path) else 1
+        if links > 1:      # the lock is per name, and the atomic replace would split the names
+            raise FastplanError(
+                f"{self.path} has {links} hard links (names of the same file); a sweep replaces the "
+                f"file atomically, so the other names would keep the old content and escape the lock: "
+                f"sweep into a copy (cp) or remove the other names")
         for stale in glob.glob(self._tmp_pattern()):
             with contextlib.suppress(OSError):
                 os.unlink(stale)
         _write_json_atomic(os.path.join(self.journal, f"session-{self.session['uuid']}.json"),
                            self.session)
+        self._identity = guard.identity(self.path)
         self._replay()
         self._committed = index(self.path) if os.path.exists(self.path) else (set(), set())
         if not os.path.exists(self.path) or self._pending:
@@ -83,7 +124,8 @@ class Writer:
         return os.path.join(folder, f".{name}.tmp-*")
 
     def _replay(self):
-        """Queue the complete unit files a killed sweep left in the journal."""
+        """Queue the complete unit files a killed sweep left in the journal; set aside
+        (``rejected/``) the ones that decode but could not be stored exactly."""
         for fn in sorted(glob.glob(os.path.join(self.journal, UNIT_PATTERN))):
             try:
                 result = _decode_result(fn)
@@ -91,14 +133,33 @@ class Writer:
                 with contextlib.suppress(OSError):
                     os.unlink(fn)
                 continue
+            try:
+                check_unit(result)
+            except FastplanError as exc:
+                self._reject(fn, str(exc))
+                continue
             self._pending.append((fn, result))
         for fn in glob.glob(os.path.join(self.journal, "*.part")):
             with contextlib.suppress(OSError):
                 os.unlink(fn)
 
+    def _reject(self, fn: str, why: str) -> None:
+        name = os.path.basename(fn)
+        try:
+            dest = reject_unit(fn, f"{name} {why}")
+        except OSError as exc:
+            raise FastplanError(f"journal unit {name} is invalid ({why}) and cannot be moved to "
+                                f"{self.journal}/{REJECTED}/ ({exc.strerror or exc})") from None
+        self.rejected.append((dest, why))
+        warnings.warn(FastplanWarning(
+            f"journal unit {name} is invalid ({why}); moved to "
+            f"{os.path.basename(self.journal)}/{REJECTED}/, not stored (its runs are recomputed)"),
+            stacklevel=4)
+
     # -- public --------------------------------------------------------------------------
     def done(self) -> tuple[set, set]:
         """(complete (config_id, seed) pairs, complete metric keys), journal included."""
+        self._settle()
         runs, metrics = set(self._committed[0]), set(self._committed[1])
         for _, r in self._pending:
             r_runs, r_metrics = _result_keys(r)
@@ -107,81 +168,109 @@ class Writer:
         return runs, metrics
 
     def add(self, result: dict) -> None:
-        """Journal one work-unit result now; fold it into the file when the interval is due."""
+        """Journal one work-unit result now; fold it into the file when the interval is due.
+
+        Raises :class:`FastplanError` for a result that could not be stored exactly (see
+        :func:`fastplan.store.journal.check_unit`) and when the journal cannot be written."""
+        if self._broken:
+            raise FastplanError(self._broken)
+        try:
+            check_unit(result)
+        except FastplanError as exc:
+            raise FastplanError(f"a work unit result is invalid: it {exc}") from None
         self._seq += 1
         name = f"unit-{time.time_ns():020d}-{os.getpid()}-{self._seq:06d}.npz"
         fn = os.path.join(self.journal, name)
         result = dict(result)
         result["session_uuid"] = self.session["uuid"]
-        _write_bytes_atomic(fn, _encode_result(result))
+        try:
+            _write_bytes_atomic(fn, _encode_result(result))
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(fn + ".part")
+            full, why = guard.reason(exc)
+            raise FastplanError(
+                f"cannot save a finished work unit in {self.journal}/ ({why}); the runs finished "
+                f"before it are safe (in {os.path.basename(self.path)} or its journal): "
+                + ("free space in " + os.path.dirname(self.path) if full else "fix the cause")
+                + " and re-run the same command") from None
         self._pending.append((fn, result))
         if time.monotonic() - self._last_commit >= max(self.commit_interval, 20 * self._commit_cost):
             self.commit()
 
     def commit(self) -> None:
-        """Fold the journal into the results file: copy, append, fsync, atomic replace."""
+        """Fold the journal into the results file: copy, append, fsync, atomic replace.
+
+        Before anything is written: the file must still be the one this writer opened or
+        last wrote (:func:`guard.identity`), and its folder must have room for the copy and
+        the fold's growth (reserved in the copy).  A failure leaves the file as it was and
+        the units in the journal, and raises one :class:`FastplanError`."""
+        self._settle()
+        if self._broken:
+            raise FastplanError(self._broken)
         t0 = time.monotonic()
-        h5py = _h5py()
         folder, name = os.path.split(self.path)
         tmp = os.path.join(folder, f".{name}.tmp-{os.getpid()}")
+        ballast = tmp + ".ballast"
+        units = list(self._pending)
+        message = None
         try:
-            if os.path.exists(self.path):
-                shutil.copyfile(self.path, tmp)
-                shutil.copymode(self.path, tmp)
-                mode = "r+"
-            else:
-                mode = "w"
-            with h5py.File(tmp, mode, libver=("v110", "latest")) as f:
-                if mode == "w":
-                    _init_file(f)
-                runs, metrics = set(self._committed[0]), set(self._committed[1])
-                sessions_of = {}
-                for _, result in self._pending:
-                    u = result.get("session_uuid", self.session["uuid"])
-                    if u not in sessions_of:
-                        sessions_of[u] = self._session_index(f, u)
-                batch = [(r, sessions_of[r.get("session_uuid", self.session["uuid"])])
-                         for _, r in self._pending]
-                written = self.runs_written + _write_results(f, batch, runs, metrics)
-                self._session_index(f, self.session["uuid"], written)
-                _update_file_attrs(f, self.session)
+            self._check_identity()
+            grow = guard.fold_reserve([r for _, r in units])
+            size = self._identity[2] if self._identity is not None else 0
+            tight = guard.check_free_space(folder, size + grow + guard.ballast_size(grow),
+                                           f"folding {_n_runs(units)} finished runs into {name}"
+                                           if units else f"writing {name}")
+            self._copy(tmp)
+            if tight:           # a full disk must fail here, before HDF5 runs, or find a ballast
+                guard.reserve(tmp, grow)
+                guard.make_ballast(ballast, guard.ballast_size(grow))
+            runs, metrics, written = self._fold(tmp, units, ballast if tight else None)
+            if tight:
+                os.unlink(ballast)
             _fsync_file(tmp)
+            self._inflight = (guard.identity(tmp), runs, metrics, written, [fn for fn, _ in units])
             os.replace(tmp, self.path)
             _fsync_dir(folder)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        self._committed = (runs, metrics)
-        self.runs_written = written
-        for fn, _ in self._pending:
-            with contextlib.suppress(OSError):
-                os.unlink(fn)
-        self._pending = []
+        except BaseException as exc:
+            for fn in (ballast, tmp):
+                with contextlib.suppress(OSError):
+                    os.unlink(fn)
+            if not isinstance(exc, Exception):        # Ctrl-C, SIGTERM: settled by the next call
+                raise
+            message = self._fold_error(exc, units)
+        if message is not None:                        # raised outside the handler: the failed
+            guard.collect_quietly()                    # write's h5py objects are freed silently
+            self._broken = message
+            raise FastplanError(message)
+        self._settle()
         self._last_commit = time.monotonic()
         self._commit_cost = self._last_commit - t0
 
     def close(self) -> None:
-        """Fold what is left, remove the journal and release the lock."""
+        """Fold what is left, remove the journal and release the lock (after a failed fold
+        the journal is kept for the next sweep)."""
         if self._lock_fd is None:
             return
         try:
-            if self._pending:
+            self._settle()
+            if self._pending and not self._broken:
                 self.commit()
         finally:
             self._release()
 
     def _release(self):
-        import fcntl
+        fd = self._lock_fd
+        if fd is None:
+            return
         if not glob.glob(os.path.join(self.journal, "unit-*")):
             for fn in glob.glob(os.path.join(self.journal, "*")):
                 with contextlib.suppress(OSError):
                     os.unlink(fn)
             with contextlib.suppress(OSError):
-                os.rmdir(self.journal)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-        os.close(self._lock_fd)
-        self._lock_fd = None
+                os.rmdir(self.journal)      # stays when rejected/ holds units
+        self._lock_fd = None                # first: an interrupt here never closes fd twice
+        os.close(fd)                        # closing the file releases its lock
 
     def __enter__(self):
         return self
@@ -193,22 +282,128 @@ class Writer:
         try:               # Ctrl-C / an error: keep the finished units if we can ...
             self.close()
         except Exception:  # ... else they stay in the journal for the next sweep
+            pass
+        finally:
             if self._lock_fd is not None:
                 self._release()
         return False
 
+    # -- the fold --------------------------------------------------------------------------
+    def _settle(self) -> None:
+        """Finish the bookkeeping of a fold that was interrupted (or not) after its replace.
+
+        The fold landed iff the results file is now the temporary file it wrote (same
+        identity); then its runs count as committed and its units leave the journal.
+        Idempotent: an interrupt inside this method is settled by the next call."""
+        inflight = self._inflight
+        if inflight is None:
+            return
+        ident, runs, metrics, written, fns = inflight
+        if ident is not None and guard.identity(self.path) == ident:
+            self._committed = (runs, metrics)
+            self.runs_written = written
+            self._identity = ident
+            folded = set(fns)
+            self._pending = [u for u in self._pending if u[0] not in folded]
+            for fn in fns:
+                with contextlib.suppress(OSError):
+                    os.unlink(fn)
+        self._inflight = None
+
+    def _check_identity(self) -> None:
+        """Refuse to fold into a file other than the one this writer opened or last wrote."""
+        now = guard.identity(self.path)
+        if now == self._identity:
+            return
+        if self._identity is None:
+            what = "was created by another program while this sweep was creating it"
+        elif now is None:
+            what = "was deleted or moved away while this sweep was writing it"
+        else:
+            what = "was replaced or changed by another program while this sweep was writing it"
+        raise FastplanError(f"{self.path} {what}")
+
+    def _copy(self, tmp: str) -> None:
+        """The temporary file: a copy of the results file, or a new empty results file."""
+        if self._identity is not None:
+            shutil.copyfile(self.path, tmp)
+            shutil.copymode(self.path, tmp)
+            return
+        f = _h5py().File(tmp, "w", libver=("v110", "latest"))
+        with guard.silent_unraisable():
+            try:
+                _init_file(f)
+                f.close()
+            except BaseException:
+                guard.discard(f, None)
+                raise
+
+    def _fold(self, tmp: str, units: list, ballast: str | None) -> tuple[set, set, int]:
+        """Append ``units`` to the temporary file; return (runs, metrics, runs written)."""
+        f = _h5py().File(tmp, "r+", libver=("v110", "latest"))
+        _HELD.objects = []                   # every object stays open until the file closes
+        try:
+            with guard.silent_unraisable():  # a failing HDF5 reports once, below, not per object
+                return self._fold_open(f, units, ballast)
+        finally:
+            _HELD.objects = None             # closed with the file: freed silently
+
+    def _fold_open(self, f, units: list, ballast: str | None) -> tuple[set, set, int]:
+        try:
+            if _str(f.attrs.get(MARKER_ATTR, "")) != MARKER:
+                raise FastplanError(f"{self.path} is no longer a fastplan results file "
+                                    f"(no {MARKER_ATTR} marker)")
+            runs, metrics = set(self._committed[0]), set(self._committed[1])
+            sessions_of = {}
+            for _, result in units:
+                u = result.get("session_uuid", self.session["uuid"])
+                if u not in sessions_of:
+                    sessions_of[u] = self._session_index(f, u)
+            batch = [(r, sessions_of[r.get("session_uuid", self.session["uuid"])]) for _, r in units]
+            written = self.runs_written + _write_results(f, batch, runs, metrics)
+            self._session_index(f, self.session["uuid"], written)
+            _update_file_attrs(f, self.session)
+            if ballast:          # a tight disk: a full one shows up here, while all is open
+                f.flush()
+            f.close()
+        except BaseException:
+            guard.discard(f, ballast)
+            raise
+        return runs, metrics, written
+
+    def _fold_error(self, exc: Exception, units: list) -> str:
+        """The one line reported for a failed fold (nothing was written into the file)."""
+        folder, base = os.path.split(self.path)
+        n = _n_runs(units)
+        wait = (f"the {len(units)} finished work units ({n} run{'s' if n != 1 else ''}) wait in "
+                f"{self.journal}/")
+        kept = f"nothing is lost: {base} is as it was and {wait}"
+        again = "free space and re-run the same command to fold them in"
+        if isinstance(exc, FastplanError):
+            why = str(exc)
+            if why.startswith("no space left"):
+                return f"{why}; {kept}; {again}"
+            return (f"{why}; refused: nothing was written into it, and {wait} (put the sweep's own "
+                    f"file back or move this one away, then re-run the same command)")
+        full, why = guard.reason(exc)
+        if full:
+            return f"no space left in {folder} while folding into {base} ({why}); {kept}; {again}"
+        return (f"could not write {base} in {folder} ({type(exc).__name__}: {why}); {kept}; "
+                f"re-run the same command to fold them in")
+
     # -- helpers -------------------------------------------------------------------------
     def _session_index(self, f, session_uuid: str, runs_written: int | None = None) -> int:
-        g = f.require_group("sessions")
+        g = _hold(f.require_group("sessions"))
         for k in g:
-            if _str(g[k].attrs.get("uuid", "")) == session_uuid:
+            gk = _hold(g[k])
+            if _str(gk.attrs.get("uuid", "")) == session_uuid:
                 if runs_written is not None:
-                    g[k].attrs["date_last_write"] = _now()
-                    g[k].attrs["runs_written"] = runs_written
+                    gk.attrs["date_last_write"] = _now()
+                    gk.attrs["runs_written"] = runs_written
                 return int(k)
         info = self.session if session_uuid == self.session["uuid"] else self._journal_session(session_uuid)
         k = len(g)
-        s = g.create_group(str(k))
+        s = _hold(g.create_group(str(k)))
         for key, val in info.items():
             s.attrs[key] = val
         s.attrs["uuid"] = session_uuid
@@ -223,6 +418,11 @@ class Writer:
                 return json.load(fh)
         except (OSError, ValueError):
             return {"command_line": "unknown (session of a killed sweep)", "date": ""}
+
+
+def _n_runs(units: list) -> int:
+    """Runs in a list of (journal file, result) (metric units count none)."""
+    return sum(len(r["seeds"]) for _, r in units if r.get("kind") == "plan")
 
 
 def _result_keys(result: dict) -> tuple[set, set]:
@@ -251,7 +451,7 @@ def _update_file_attrs(f, session: dict):
         if key in session:
             f.attrs[key] = session[key]
     f.attrs["date"] = _now()
-    f.attrs["n_sessions"] = len(f["sessions"]) if "sessions" in f else 0
+    f.attrs["n_sessions"] = len(_hold(f["sessions"])) if "sessions" in f else 0
 
 
 def _rows_per_chunk(row_shape, first_rows: int) -> int:
@@ -263,13 +463,28 @@ def _rows_per_chunk(row_shape, first_rows: int) -> int:
 def _append(g, name, values, dtype):
     values = np.asarray(values, dtype=dtype)
     if name not in g:
-        g.create_dataset(name, shape=(0,) + values.shape[1:], maxshape=(None,) + values.shape[1:],
-                         dtype=dtype, chunks=(_rows_per_chunk(values.shape[1:], values.shape[0]),) + values.shape[1:])
-    ds = g[name]
+        _hold(g.create_dataset(name, shape=(0,) + values.shape[1:], maxshape=(None,) + values.shape[1:],
+                               dtype=dtype, chunks=(_rows_per_chunk(values.shape[1:], values.shape[0]),)
+                               + values.shape[1:]))
+    ds = _hold(g[name])
     n0 = ds.shape[0]
     ds.resize(n0 + values.shape[0], axis=0)
     ds[n0:] = values
     return n0
+
+
+#: ``.objects``: h5py objects opened during this thread's fold in progress, kept open until
+#: the file is closed: an object closed on its own flushes, and a flush that meets a full
+#: disk inside h5py's deallocator cannot be reported (it is printed per object, and leaves
+#: HDF5 broken).
+_HELD = threading.local()
+
+
+def _hold(obj):
+    held = getattr(_HELD, "objects", None)
+    if held is not None:
+        held.append(obj)
+    return obj
 
 
 def _write_results(f, batch, runs: set, metrics: set) -> int:
@@ -312,9 +527,9 @@ def _append_config_rows(f, cid: str, rows: list) -> int:
                      result0["geometry_usage"], hp)
     if config_id(key) != cid:
         raise FastplanError(f"work unit result for {cid} does not match its configuration key")
-    g = f.require_group("configs").get(cid)
+    g = _hold(_hold(f.require_group("configs")).get(cid))
     if g is None:
-        g = f["configs"].create_group(cid)
+        g = _hold(_hold(f["configs"]).create_group(cid))
         g.attrs["config_id"] = cid
         g.attrs["key"] = canonical_json(key)
         g.attrs["geometry"] = geometry
@@ -327,9 +542,9 @@ def _append_config_rows(f, cid: str, rows: list) -> int:
         g.attrs["hyperparameters"] = canonical_json(hp)
     cols = {name: [] for name in RUN_FIELDS}
     for result, i, session, size in rows:
-        for name in ("A", "B", "b", "s0", "goal", "actions", "states", "goal_distance",
-                     "smoothness", "cost", "samples", "steps"):
-            cols[name].append(result[name][i])
+        for name in RUN_FIELDS:
+            if name not in DERIVED_FIELDS:       # copied from the unit (checked by check_unit)
+                cols[name].append(result[name][i])
         cols["seed"].append(int(result["seeds"][i]))
         cols["wall_time"].append(float(result["wall_time"]) / size)
         cols["batch_size"].append(size)
@@ -339,13 +554,13 @@ def _append_config_rows(f, cid: str, rows: list) -> int:
         _append(g, name, np.stack(cols[name]) if np.ndim(cols[name][0]) else np.array(cols[name]),
                 np.int64 if name in INT_FIELDS else np.float64)
     n0 = _append(g, "complete", np.zeros(len(rows), dtype=bool), bool)
-    g["complete"][n0:] = True          # last: the rows count from now on
+    _hold(g["complete"])[n0:] = True          # last: the rows count from now on
     return len(rows)
 
 
 def _append_metric_rows(f, rows: list):
     from ..engine.metrics import CONCENTRATION_DEFINITION
-    g = f.require_group("geometry_metrics")
+    g = _hold(f.require_group("geometry_metrics"))
     g.attrs["concentration_definition"] = CONCENTRATION_DEFINITION
     cols = {
         "geometry": np.array([str(r["geometry"]).encode() for r, _, _ in rows], dtype="S16"),
@@ -359,4 +574,4 @@ def _append_metric_rows(f, rows: list):
         dtype = "S16" if name == "geometry" else np.float64 if name in METRIC_FLOATS else np.int64
         _append(g, name, cols[name], dtype)
     n0 = _append(g, "complete", np.zeros(len(rows), dtype=bool), bool)
-    g["complete"][n0:] = True
+    _hold(g["complete"])[n0:] = True

@@ -180,6 +180,13 @@ def chunk_width(N: int, P: int, threads: int) -> int:
     return int(min(4 * CHUNK, max(8, -(-W // 8) * 8)))
 
 
+def chunk_scratch_bytes(P: int, N: int, T: int, d: int, threads: int) -> int:
+    """Bytes of :func:`chunk_scratch` for P problems of N samples (for memory estimates)."""
+    W = chunk_width(N, P, threads)
+    items = P * (-(-N // W))
+    return 8 * items * (2 * d * W + 2 * W + W * T * d + 2)
+
+
 @kernel
 def total_counts(rollouts, steps, C, out_samples, out_steps):
     """Per-problem totals of per-item counters (items p*C .. p*C + C-1 belong to problem p)."""

@@ -318,6 +318,17 @@ def fd_groups(P: int, T: int, threads: int) -> int:
     return min(T, -(-threads // P))
 
 
+def scratch_bytes(P, T, d, hp, threads):
+    """Bytes :func:`prepare` and :func:`descent_kernel` allocate (a0, a, best, grad, pre, z
+    (P, T, d); states; the FD tiles S, U (P*G, n_tiles, d, W) and acc, sq)."""
+    G = 1 if hp.get("gradient") == "adjoint" else fd_groups(P, T, threads)
+    W = fd_tile_width(d)
+    M = -(-T // G)                       # most time steps in one group
+    n_tiles = -(-(M * d) // W)
+    return 8 * (7 * P * T * d + P * (T + 1) * d + 2 * P * G * n_tiles * d * W
+                + 2 * P * G * n_tiles * W + P * G * d + 2 * P * G + 6 * P)
+
+
 def prepare(batch, hp, usage):
     """Start a^(0) (P, T, d): one geometry draw per time step (``prior``) or N(0, I) (``none``)."""
     return {"a0": batch.initial_draws(1, usage)[:, 0]}

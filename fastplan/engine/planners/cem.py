@@ -18,8 +18,8 @@ import numpy as np
 from .. import rng
 from ..jit import kernel, parallel_kernel
 from . import n_elite as _n_elite
-from ._common import (chunk_scratch, chunk_width, copy_col, elite_order, fill_gaussian_cols,
-                      n_chunks, new_outputs, rollout_cols, total_counts)
+from ._common import (chunk_scratch, chunk_scratch_bytes, chunk_width, copy_col, elite_order,
+                      fill_gaussian_cols, n_chunks, new_outputs, rollout_cols, total_counts)
 
 
 @kernel
@@ -130,3 +130,11 @@ def run(batch, hp, inputs):
                int(_n_elite(hp)), batch.P >= threads,
                chunk_width(int(hp["population"]), batch.P, threads), actions, samples, steps)
     return actions, samples, steps
+
+
+def scratch_bytes(P, T, d, hp, threads):
+    """Bytes :func:`prepare` and :func:`cem_kernel` allocate (mu0, sig0, mu, sig (P, T, d);
+    pop (P, T, d, N); cost (P, N); elites (P, n_elite, T*d); the chunk scratch)."""
+    N, ne = int(hp["population"]), int(_n_elite(hp))
+    return (8 * (4 * P * T * d + P * T * d * N + P * N + P + P * ne + P * ne * T * d)
+            + chunk_scratch_bytes(P, N, T, d, threads))

@@ -24,8 +24,8 @@ import numpy as np
 
 from .. import rng
 from ..jit import parallel_kernel
-from ._common import (chunk_scratch, chunk_width, copy_col, n_chunks, new_outputs,
-                      rollout_cols, soa_from_aos, total_counts)
+from ._common import (chunk_scratch, chunk_scratch_bytes, chunk_width, copy_col, n_chunks,
+                      new_outputs, rollout_cols, soa_from_aos, total_counts)
 
 
 @parallel_kernel
@@ -104,3 +104,13 @@ def run(batch, hp, inputs):
                                                         numba.get_num_threads()),
                      actions, samples, steps)
     return actions, samples, steps
+
+
+def scratch_bytes(P, T, d, hp, threads):
+    """Bytes :func:`prepare` and :func:`diffusion_kernel` allocate (a0 (P, N, T, d) and one
+    problem's draws; X (P, T, d, N); cost (P, N); v and the chunk scratch)."""
+    N = int(hp["samples"])
+    W = chunk_width(N, P, threads)
+    items = P * (-(-N // W))
+    return (8 * (P * N * T * d + N * T * d + P * T * d * N + P * N + items * d * W)
+            + chunk_scratch_bytes(P, N, T, d, threads))

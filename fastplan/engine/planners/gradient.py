@@ -7,9 +7,9 @@ paper's Table 4 says 3250 (README).  See :mod:`fastplan.planners._descent`.
 """
 from __future__ import annotations
 
-from ._descent import prepare, run_descent
+from ._descent import prepare, run_descent, scratch_bytes
 
-__all__ = ["prepare", "run"]
+__all__ = ["prepare", "run", "scratch_bytes"]
 
 
 def run(batch, hp, inputs):

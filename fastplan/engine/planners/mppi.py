@@ -18,8 +18,8 @@ import numpy as np
 
 from .. import rng
 from ..jit import kernel, parallel_kernel
-from ._common import (chunk_scratch, chunk_width, fill_gaussian_cols, n_chunks, new_outputs,
-                      rollout_cols, total_counts)
+from ._common import (chunk_scratch, chunk_scratch_bytes, chunk_width, fill_gaussian_cols, n_chunks,
+                      new_outputs, rollout_cols, total_counts)
 
 
 @kernel
@@ -124,3 +124,11 @@ def run(batch, hp, inputs):
                 float(hp["temperature"]), batch.P >= threads,
                 chunk_width(int(hp["samples"]), batch.P, threads), actions, samples, steps)
     return actions, samples, steps
+
+
+def scratch_bytes(P, T, d, hp, threads):
+    """Bytes :func:`prepare` and :func:`mppi_kernel` allocate (mu0, std, mu (P, T, d); eps and
+    X (P, T, d, N); cost and w (P, N); the chunk scratch)."""
+    N = int(hp["samples"])
+    return (8 * (3 * P * T * d + 2 * T * d + 2 * P * T * d * N + 2 * P * N)
+            + chunk_scratch_bytes(P, N, T, d, threads))

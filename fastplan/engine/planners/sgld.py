@@ -8,9 +8,9 @@ cheapest iterate visited is returned.  Samples with finite differences:
 """
 from __future__ import annotations
 
-from ._descent import prepare, run_descent
+from ._descent import prepare, run_descent, scratch_bytes
 
-__all__ = ["prepare", "run"]
+__all__ = ["prepare", "run", "scratch_bytes"]
 
 
 def run(batch, hp, inputs):
