@@ -24,7 +24,6 @@ def _summary(out: dict, out_dir: str, seconds: float) -> str:
     from fastplan.paper.verdicts import fmt_counts
 
     claims, claims10 = out["claims"], out.get("claims_paper_seeds")
-    n = claims[0].n if claims else 0
     lines = [
         f"wrote {out['report']}",
         f"  tables : {len(out['tables'])} files (table1..4{', table5' if any('table5' in t for t in out['tables']) else ''}"
