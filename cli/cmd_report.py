@@ -4,9 +4,10 @@
 1-8 (PNG and PDF), ``claims.json`` and ``report.md`` from a results file.
 
 ``fastplan reproduce --out DIR`` runs the paper's default sweep (5 planners x 3 geometries
-x d in {4, 8, 16, 32} x h in {4, 8, 16} x seeds 0-9) into ``DIR/runs.h5`` -- resuming
-whatever an earlier, possibly interrupted, run left there -- and writes the report into
-``DIR``.  ``--quick`` runs a small grid instead (a smoke test in well under a minute).
+x d in {4, 8, 16, 32} x h in {4, 8, 16} x seeds 0-9), the cells the verdicts need at 100
+seeds and the equal-budget runs into ``DIR/runs.h5`` -- resuming whatever an earlier,
+possibly interrupted, run left there -- and writes the report into ``DIR``.  ``--quick``
+runs a small grid instead (a smoke test in well under a minute).
 """
 from __future__ import annotations
 
@@ -20,14 +21,18 @@ from ._errors import friendly_errors
 
 
 def _summary(out: dict, out_dir: str, seconds: float) -> str:
-    verdicts = [c.verdict for c in out["claims"]]
+    from fastplan.paper.verdicts import fmt_counts
+
+    claims, claims10 = out["claims"], out.get("claims_paper_seeds")
     lines = [
         f"wrote {out['report']}",
-        f"  tables : {len(out['tables'])} files (table1..4 .md/.csv)",
+        f"  tables : {len(out['tables'])} files (table1..4{', table5' if any('table5' in t for t in out['tables']) else ''}"
+        f", baselines .md/.csv)",
         f"  figures: {len(out['figures'])} files (fig1..8 .png/.pdf)",
-        f"  claims : {verdicts.count('supported')} supported, {verdicts.count('not supported')} not supported, "
-        f"{verdicts.count('insufficient data')} insufficient data (of {len(verdicts)})",
+        f"  claims : {fmt_counts(claims)} (of {len(claims)}; paired seed bootstrap, 95%)",
     ]
+    if claims10 is not None:
+        lines.append(f"           at the paper's seeds: {fmt_counts(claims10)}")
     if out["missing"]:
         lines.append(f"  missing: {len(out['missing'])} entries of the paper's grid are not in the file "
                      f"(listed in report.md)")
@@ -45,9 +50,9 @@ def _summary(out: dict, out_dir: str, seconds: float) -> str:
 def report(results: str, out_dir: str, metric_samples: int | None):
     """Write the paper's Tables 1-4, Figures 1-8 and report.md for RESULTS.h5.
 
-    Every table puts our numbers (mean ± std over seeds (n)) beside the paper's; every
-    qualitative claim of the paper gets a verdict computed from the data (supported /
-    not supported / insufficient data). Cells missing from the file are listed, not fatal.
+    Every table puts our numbers (mean [95% CI] over seeds (n)) beside the paper's; every
+    qualitative claim of the paper gets a verdict from a paired seed-bootstrap interval
+    (supported / contradicted / undecided). Cells missing from the file are listed, not fatal.
     """
     from fastplan.paper.report import write_report
 
@@ -62,26 +67,32 @@ def report(results: str, out_dir: str, metric_samples: int | None):
 @click.option("--threads", "-t", type=click.IntRange(min=1), default=None,
               help="Numba threads (default: all cores). Results do not depend on it.")
 @click.option("--quick", is_flag=True,
-              help="A small grid for smoke tests: d in {4, 8}, h in {4, 8}, seeds 0-2.")
+              help="A small grid for smoke tests: d in {4, 8}, h in {4, 8}, seeds 0-2 (and the budgets at d=8, h=8).")
+@click.option("--seeds", "seeds", type=click.IntRange(min=10), default=100, show_default=True,
+              help="Seeds of the verdicts: the cells the claims need (d 4-32 at h=8, h 4 and 16 at d=8) and the "
+                   "equal-budget runs use seeds 0..N-1; the rest of the paper's grid keeps its 10 seeds.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @friendly_errors
-def reproduce(out_dir: str, threads: int | None, quick: bool, quiet: bool):
-    """Run the paper's default sweep into OUT/runs.h5 and write the report into OUT.
+def reproduce(out_dir: str, threads: int | None, quick: bool, seeds: int, quiet: bool):
+    """Run the paper's experiments into OUT/runs.h5 and write the report into OUT.
 
     Grid: CEM, MPPI, gradient, SGLD and diffusion x VAE, sparse EBM and VQ-VAE x
-    d in {4, 8, 16, 32} x h in {4, 8, 16} x seeds 0-9, with the paper's hyperparameters.
+    d in {4, 8, 16, 32} x h in {4, 8, 16} x seeds 0-9, with the paper's hyperparameters
+    (tables and figures); the cells the claims need at --seeds seeds (verdicts); every
+    planner at 1050, 2000 and 6500 rollouts at d=8, h=8 (the equal-budget table).
     Re-running the command resumes an interrupted sweep and recomputes nothing.
     """
-    from fastplan.paper.report import PAPER_GRID, QUICK_GRID, reproduce as run
+    from fastplan.paper.report import reproduce as run, reproduce_sweeps
 
-    grid = QUICK_GRID if quick else PAPER_GRID
-    n = 1
-    for k in ("planners", "geometries", "dims", "horizons", "seeds"):
-        n *= len(grid[k])
+    n = 0
+    for kw in reproduce_sweeps(quick, seeds):
+        n += (len(kw["planners"]) * len(kw["geometries"]) * len(kw["dims"]) * len(kw["horizons"])
+              * len(kw["seeds"]) * len(kw.get("budgets") or [1]))
     if not quiet:
-        click.echo(f"{'quick' if quick else 'paper'} grid: {n} runs -> {out_dir.rstrip('/')}/runs.h5", err=True)
+        click.echo(f"{'quick' if quick else 'paper'} grid: at most {n} runs (shared cells run once) -> "
+                   f"{out_dir.rstrip('/')}/runs.h5", err=True)
     t0 = time.perf_counter()
-    out = run(out_dir, quick=quick, threads=threads, progress="quiet" if quiet else "auto",
+    out = run(out_dir, quick=quick, seeds=seeds, threads=threads, progress="quiet" if quiet else "auto",
               command_line=shlex.join(["fastplan"] + sys.argv[1:]))
     click.echo(f"results: {out['results']}")
     click.echo(_summary(out, out_dir, time.perf_counter() - t0))

@@ -80,6 +80,9 @@ def command_line() -> str:
               help="How the geometry enters the planners: 'prior' (documented default) or 'none'.")
 @click.option("--gradient", type=click.Choice(GRADIENT_MODES), default="fd", show_default=True,
               help="Gradient of the gradient and SGLD planners: paper finite differences or exact adjoint.")
+@multi_option("--budget", "budgets", type=IntList(min=1), default=None, metavar="ROLLOUTS [ROLLOUTS ...]",
+              help="Run every planner at these rollout budgets per plan (its iteration count, or "
+                   "diffusion's denoising steps, set to match; over --set of them).")
 @click.option("--threads", type=BoundedInt(min=1), default=None,
               help="Numba threads (default: all cores). Results do not depend on it.")
 @click.option("--max-batch", type=BoundedInt(min=1), default=64, show_default=True,
@@ -89,7 +92,7 @@ def command_line() -> str:
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (the one-line summary stays).")
 @cluster_options
 @friendly_errors
-def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage, gradient, threads,
+def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage, gradient, budgets, threads,
           max_batch, metric_samples, quiet, workers, scheduler, scheduler_file):
     """Run the grid planners x geometries x dims x horizons x seeds into one HDF5 file.
 
@@ -103,6 +106,7 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
       fastplan sweep --dims 4 8 --planners cem mppi --seeds 0-4 --out runs.h5
       fastplan sweep --planners cem --set cem.population=400 --out runs.h5
       fastplan sweep --out runs.h5 --workers 4          # a local Dask cluster
+      fastplan sweep --dims 8 --horizons 8 --budget 1050 2000 6500 --out runs.h5
     """
     from fastplan.runs.sweep import prepare_sweep, run_sweep
     if metric_samples == 1:
@@ -111,14 +115,14 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
     # before any cluster starts: the output path, and whether the grid can fit (disk, memory)
     prepare_sweep(out, planners=planners, geometries=geometries, dims=dims, horizons=horizons,
                   seeds=seeds, overrides=overrides, geometry_usage=geometry_usage, gradient=gradient,
-                  threads=threads, max_batch=max_batch, metric_samples=metric_samples,
+                  budgets=budgets, threads=threads, max_batch=max_batch, metric_samples=metric_samples,
                   in_process=workers is None and scheduler is None and scheduler_file is None)
     with executor_from_options(workers, scheduler, scheduler_file, threads=threads,
                                quiet=quiet) as (executor, executor_name):
         summary = run_sweep(
             out, planners=planners, geometries=geometries, dims=dims, horizons=horizons,
             seeds=seeds, overrides=overrides, geometry_usage=geometry_usage, gradient=gradient,
-            threads=threads, progress="quiet" if quiet else "auto", command_line=command_line(),
+            budgets=budgets, threads=threads, progress="quiet" if quiet else "auto", command_line=command_line(),
             max_batch=max_batch, metric_samples=metric_samples, executor=executor,
             executor_name=executor_name)
     click.echo(str(summary))

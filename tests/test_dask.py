@@ -153,7 +153,7 @@ def test_worker_killed_mid_sweep_costs_only_its_unit(tmp_path, ref, dask_cluster
 # --------------------------------------------------------------------------- the driver killed
 
 _DRIVER = textwrap.dedent("""
-    import json, os, sys
+    import json, os, sys, time
     from fastplan.runs.distributed import cluster_executor
     from fastplan.runs.sweep import run_sweep
     if __name__ == "__main__":
@@ -162,7 +162,11 @@ _DRIVER = textwrap.dedent("""
             with open(pids + ".tmp", "w") as f:
                 json.dump(list(ex.client.run(os.getpid).values()), f)
             os.replace(pids + ".tmp", pids)
-            run_sweep(out, progress="quiet", executor=ex, executor_name=name, max_batch=1,
+            def slowed(fn, units):       # results arrive over seconds, so the kill lands mid-sweep
+                for r in ex(fn, units):
+                    time.sleep(0.05)
+                    yield r
+            run_sweep(out, progress="quiet", executor=slowed, executor_name=name, max_batch=1,
                       commit_interval=0.0, command_line="driver to be killed", **grid)
 """)
 

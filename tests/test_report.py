@@ -52,7 +52,7 @@ def assert_complete(out_dir):
 
 
 def test_full_hand_made_report(tmp_path, monkeypatch, results_file):
-    fake_store(monkeypatch, make_records(dims=(4, 8, 16, 32), seeds=range(4)), make_geometry_metrics(),
+    fake_store(monkeypatch, make_records(dims=(4, 8, 16, 32), seeds=range(4)), make_geometry_metrics(seeds=range(4)),
                attrs={"fastplan_version": "9.9", "concentration_definition": "radial: test definition",
                       "command_line": "fastplan sweep --out runs.h5"})
     out_dir = str(tmp_path / "rep")
@@ -61,8 +61,10 @@ def test_full_hand_made_report(tmp_path, monkeypatch, results_file):
     assert out["missing"] == ["seeds 4, 5, 6, 7, 8, 9: not in the file (the paper uses 10 seeds)"]
     text = open(out["report"], encoding="utf-8").read()
     # every claim is listed with a verdict computed from the data; in this hand-made world all hold
-    assert "**20 supported, 0 not supported, 0 insufficient data**" in text
-    assert text.count("| ✅ supported |") >= 20
+    from fastplan.paper.claims import CLAIMS
+    assert f"**{len(CLAIMS)} supported, 0 contradicted, 0 undecided** at 4 seeds" in text
+    assert text.count("| ✅ supported") >= len(CLAIMS)
+    assert "paired seed-bootstrap 95% interval" in text and "Seeds needed" in text
     assert "greater than 1" in text                      # superlinear is defined in the report
     assert "radial: test definition" in text             # concentration definition from the file
     assert "fastplan sweep --out runs.h5" in text         # provenance from the file
@@ -70,25 +72,33 @@ def test_full_hand_made_report(tmp_path, monkeypatch, results_file):
     # our numbers beside the paper's, for every table
     for key in TABLE_KEYS:
         assert f"Table {key[-1]}:" in text
-    assert "0.323 ± " in text and "| 0.323 |" in text     # CEM on VAE-8d: ours and the paper's
+    assert "0.323 [" in text and "| 0.323 |" in text      # CEM on VAE-8d: ours (with its CI) and the paper's
+    assert "a = 0 (baseline)" in text and "‖s0 − s*‖ (baseline)" in text
     claims = json.load(open(os.path.join(out_dir, "claims.json"), encoding="utf-8"))
     assert {c["verdict"] for c in claims} == {"supported"}
+    assert all(c["interval"]["seeds"] == 4 for c in claims)
     assert next(c for c in claims if c["key"] == "diffusion_most_consistent_geometries")[
-        "verdict_on_paper_tables"] == "not supported"
+        "verdict_on_paper_tables"] == "contradicted"
 
 
-def test_table_csv_holds_mean_std_n(tmp_path, monkeypatch, results_file):
+def test_table_csv_holds_mean_std_ci_n(tmp_path, monkeypatch, results_file):
+    from scipy.stats import t
+
     fake_store(monkeypatch, make_records(seeds=range(3)), make_geometry_metrics())
     out_dir = str(tmp_path / "rep")
     write_report(results_file, out_dir, figures=False)
     rows = list(csv.DictReader(open(os.path.join(out_dir, "table1.csv"), encoding="utf-8")))
-    assert len(rows) == 15
+    assert len(rows) == 15 + 6                               # 5 planners + 2 baselines, x 3 geometries
     cem_vae = next(r for r in rows if r["planner"] == "cem" and r["geometry"] == "vae")
     assert float(cem_vae["mean"]) == pytest.approx(0.323)
     assert float(cem_vae["paper"]) == 0.323
     assert int(cem_vae["n"]) == 3 and float(cem_vae["std"]) > 0
+    half = t.ppf(0.975, 2) * float(cem_vae["std"]) / np.sqrt(3)
+    assert float(cem_vae["ci_low"]) == pytest.approx(0.323 - half) and float(cem_vae["ci_high"]) == pytest.approx(0.323 + half)
+    zero = next(r for r in rows if r["planner"] == "zero_action" and r["geometry"] == "ebm")
+    assert float(zero["mean"]) == pytest.approx(2.0) and zero["paper"] == ""
     md = open(os.path.join(out_dir, "table4.md"), encoding="utf-8").read()
-    assert "0.720 ± " in md and "(3)" in md and "1050" in md
+    assert "0.720 [" in md and "(3)" in md and "1050" in md
 
 
 def test_missing_planner_and_dimension_are_listed_not_fatal(tmp_path, monkeypatch, results_file):
@@ -109,8 +119,8 @@ def test_missing_planner_and_dimension_are_listed_not_fatal(tmp_path, monkeypatc
     assert "CEM at d=16 (h=8, all geometries)" in t2
     # claims that need the absent cells say so instead of guessing
     claims = {c.key: c.verdict for c in out["claims"]}
-    assert claims["superlinear_scaling"] == "insufficient data"
-    assert claims["diffusion_smoothest"] == "insufficient data"
+    assert claims["superlinear_scaling"] == "undecided"
+    assert claims["diffusion_smoothest"] == "undecided"
     assert claims["mppi_worse_than_cem"] == "supported"
 
 
@@ -140,7 +150,7 @@ def test_hyperparameter_variants_one_shown(tmp_path, monkeypatch, results_file):
     out = write_report(results_file, str(tmp_path / "rep"), metric_samples=100, figures=False)
     text = open(out["report"], encoding="utf-8").read()
     assert "| CEM | not shown | 6 |" in text and "| CEM | used | 6 |" in text
-    assert "**0.141 ±" in open(os.path.join(str(tmp_path / "rep"), "table1.md"), encoding="utf-8").read()
+    assert "**0.141 [" in open(os.path.join(str(tmp_path / "rep"), "table1.md"), encoding="utf-8").read()
 
 
 def test_errors_are_one_line(tmp_path, monkeypatch):
@@ -193,6 +203,11 @@ def test_report_from_a_tiny_real_sweep(tmp_path):
     rows = list(csv.DictReader(open(os.path.join(out_dir, "table1.csv"), encoding="utf-8")))
     for r in rows:
         sel = (rec["planner"] == r["planner"]) & (rec["geometry"] == r["geometry"]) & (rec["d"] == 8)
+        if r["planner"] in ("zero_action", "initial"):      # baselines: over the seeds of the cell
+            col = "zero_action_distance" if r["planner"] == "zero_action" else "initial_distance"
+            vals = rec[col][(rec["geometry"] == r["geometry"]) & (rec["d"] == 8) & (rec["planner"] == "cem")]
+            assert float(r["mean"]) == pytest.approx(float(np.mean(vals)), rel=1e-12) and int(r["n"]) == 2
+            continue
         if r["planner"] == "sgld":
             assert r["n"] == "0" and not sel.any()
             continue
@@ -201,7 +216,7 @@ def test_report_from_a_tiny_real_sweep(tmp_path):
         assert float(r["mean"]) == pytest.approx(float(np.mean(vals)), rel=1e-12)
         assert float(r["std"]) == pytest.approx(float(np.std(vals, ddof=1)), rel=1e-12)
     claims = {c["key"]: c["verdict"] for c in json.load(open(os.path.join(out_dir, "claims.json")))}
-    assert claims["superlinear_scaling"] == "insufficient data"            # no d=16
+    assert claims["superlinear_scaling"] == "undecided"            # no d=16
 
 
 def test_reproduce_quick_resumes(tmp_path, monkeypatch):

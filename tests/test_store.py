@@ -78,6 +78,13 @@ def recheck_file(path, rtol=1e-10, atol=1e-12) -> int:
                 np.testing.assert_allclose(g["cost"][i], gd + lam * sm, rtol=rtol, atol=atol)
                 assert g["samples"][i] > 0 and g["steps"][i] >= g["samples"][i]
                 assert g["wall_time"][i] >= 0
+                z = s0[i].copy()                   # the a = 0 baseline: T steps of Eq. 4 with zero actions
+                for t in range(T):
+                    z = np.tanh(A[i] @ z + b[i])
+                np.testing.assert_allclose(g["zero_action_distance"][i], np.linalg.norm(z - goal[i]),
+                                           rtol=rtol, atol=atol)
+                np.testing.assert_allclose(g["initial_distance"][i], np.linalg.norm(s0[i] - goal[i]),
+                                           rtol=rtol, atol=atol)
                 n_checked += 1
     return n_checked
 

@@ -22,38 +22,74 @@ def _descent_rollouts(hp: dict, T: int, d: int) -> float:
     return hp["iterations"] * per
 
 
+def _fd_per_iteration(hp: dict, T: int, d: int) -> int:
+    """Rollouts of one descent iteration: T*d + 1 forward differences, or 2 (adjoint)."""
+    return 2 if hp.get("gradient") == "adjoint" else T * d + 1
+
+
+def _iterations(budget: float, per: float) -> int:
+    return max(1, int(round(budget / per)))
+
+
+# for_budget(hp, budget, T, d) -> hp: the iteration count (denoising steps for diffusion) whose
+# rollouts, as the kernels count them, come closest to the budget.
+def _cem_budget(hp, budget, T, d):          # population x iterations
+    return {**hp, "iterations": _iterations(budget, hp["population"])}
+
+
+def _mppi_budget(hp, budget, T, d):         # samples x iterations
+    return {**hp, "iterations": _iterations(budget, hp["samples"])}
+
+
+def _gradient_budget(hp, budget, T, d):     # iterations x (T d + 1), or x 2 (adjoint)
+    return {**hp, "iterations": _iterations(budget, _fd_per_iteration(hp, T, d))}
+
+
+def _sgld_budget(hp, budget, T, d):         # iterations x (T d + 1) + 1 final evaluation
+    return {**hp, "iterations": _iterations(budget - 1, _fd_per_iteration(hp, T, d))}
+
+
+def _diffusion_budget(hp, budget, T, d):    # samples x steps guidance rollouts + samples final
+    return {**hp, "steps": _iterations(budget - hp["samples"], hp["samples"])}
+
+
 _TINY = {"population": 10, "iterations": 1, "samples": 2, "steps": 1}
 
 PLANNERS = (
     PlannerSpec(
         name="cem", label="CEM", stream_id=0, paper=True, kernels="fastplan.engine.planners.cem",
         defaults={"population": 200, "iterations": 10, "elite_fraction": 0.1, "lam": 0.1},
-        rollouts=lambda hp, T, d: hp["population"] * hp["iterations"], tiny=_TINY,
+        rollouts=lambda hp, T, d: hp["population"] * hp["iterations"], for_budget=_cem_budget,
+        tiny=_TINY,
         check=_cem_check, color="#1f77b4", marker="o",
         description="Cross-Entropy Method: diagonal Gaussian refit to the elites"),
     PlannerSpec(
         name="mppi", label="MPPI", stream_id=1, paper=True, kernels="fastplan.engine.planners.mppi",
         defaults={"samples": 200, "iterations": 10, "noise_std": 0.8, "temperature": 1.0, "lam": 0.1},
-        rollouts=lambda hp, T, d: hp["samples"] * hp["iterations"], tiny=_TINY,
+        rollouts=lambda hp, T, d: hp["samples"] * hp["iterations"], for_budget=_mppi_budget,
+        tiny=_TINY,
         color="#ff7f0e", marker="s",
         description="Model-predictive path integral: exponentially weighted perturbations (Eq. 6)"),
     PlannerSpec(
         name="gradient", label="Gradient", stream_id=2, paper=True,
         kernels="fastplan.engine.planners.gradient",
         defaults={"iterations": 100, "lr": 0.05, "fd_eps": 1e-3, "gradient": "fd", "lam": 0.1},
-        rollouts=_descent_rollouts, tiny=_TINY, color="#2ca02c", marker="^",
+        rollouts=_descent_rollouts, for_budget=_gradient_budget, tiny=_TINY, color="#2ca02c",
+        marker="^",
         description="Gradient descent on Eq. 5 (Eq. 7), finite differences or adjoint"),
     PlannerSpec(
         name="sgld", label="SGLD", stream_id=3, paper=True, kernels="fastplan.engine.planners.sgld",
         defaults={"iterations": 200, "step": 0.01, "noise": 0.005, "fd_eps": 1e-3, "gradient": "fd",
                   "lam": 0.1},
-        rollouts=_descent_rollouts, tiny=_TINY, color="#d62728", marker="v",
+        rollouts=_descent_rollouts, for_budget=_sgld_budget, tiny=_TINY, color="#d62728",
+        marker="v",
         description="Stochastic gradient Langevin dynamics (Eq. 8), keeps the cheapest iterate"),
     PlannerSpec(
         name="diffusion", label="Diffusion", stream_id=4, paper=True,
         kernels="fastplan.engine.planners.diffusion",
         defaults={"samples": 50, "steps": 20, "noise_scale": 0.3, "guidance": 2.0, "lam": 0.1},
-        rollouts=lambda hp, T, d: hp["samples"] * hp["steps"], tiny=_TINY,
+        rollouts=lambda hp, T, d: hp["samples"] * hp["steps"], for_budget=_diffusion_budget,
+        tiny=_TINY,
         color="#9467bd", marker="D",
         description="Guidance diffusion (Eq. 9-10): denoising steps guided by the goal gradient"),
 )

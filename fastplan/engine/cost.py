@@ -157,3 +157,18 @@ def rollout(A, B, b, s0, goal, actions, lam: float = LAMBDA, return_states: bool
     if single:
         out = {k: v[0] for k, v in out.items()}
     return out
+
+
+def baselines(A, B, b, s0, goal, horizon: int):
+    """Trivial baselines of P problems: the goal distance of doing nothing and the start's.
+
+    A, B : (P, d, d); b, s0, goal : (P, d) float64; horizon : T >= 1.
+    Returns ``zero_action_distance`` (P,): ``||s_T - s*||_2`` after rolling out ``a = 0`` for
+    T steps of Eq. 4 (through the planners' own rollout, :func:`evaluate`), and
+    ``initial_distance`` (P,): ``||s_0 - s*||_2``.
+    """
+    A, B, b, s0, goal = (np.ascontiguousarray(x, dtype=np.float64) for x in (A, B, b, s0, goal))
+    P, d = s0.shape
+    zeros = np.zeros((P, int(horizon), d))
+    _, gd, _, _ = evaluate(A, B, b, s0, goal, zeros, LAMBDA)
+    return gd, np.sqrt(np.sum((s0 - goal) ** 2, axis=1))

@@ -70,6 +70,10 @@ class PlannerSpec:
     rollouts : callable, optional
         ``rollouts(hp, T, d) -> float``: expected world-model rollouts of one plan (for
         progress estimates only; kernels count the real ones).
+    for_budget : callable, optional
+        ``for_budget(hp, budget, T, d) -> hp``: the hyperparameters that make one plan spend
+        ``budget`` world-model rollouts (within one iteration's worth), e.g. by setting the
+        iteration count.  Planners without it cannot run at a budget.
     tiny : mapping
         Overrides that make a plan tiny, for warming up (compiling) its kernels.
     rules : mapping
@@ -90,6 +94,7 @@ class PlannerSpec:
     kernels: Any
     stream_id: int
     rollouts: Callable[[dict, int, int], float] | None = None
+    for_budget: Callable[[dict, int, int, int], dict] | None = None
     tiny: Mapping[str, Any] = field(default_factory=dict)
     rules: Mapping[str, Any] = field(default_factory=dict)
     check: Callable[[dict], None] | None = None
@@ -119,6 +124,15 @@ class PlannerSpec:
 
     def expected_rollouts(self, hp: dict, T: int, d: int) -> float:
         return float(self.rollouts(hp, T, d)) if self.rollouts is not None else 1000.0
+
+    def at_budget(self, hp: Mapping, budget: int, T: int, d: int) -> dict:
+        """Validated hyperparameters ``hp`` changed to spend ``budget`` rollouts per plan."""
+        if self.for_budget is None:
+            raise FastplanError(f"planner {self.name} cannot run at a rollout budget (no for_budget)")
+        budget = coerce(self.name, "budget", budget, "int")
+        out = dict(self.for_budget(dict(hp), budget, int(T), int(d)))
+        changed = {k: v for k, v in out.items() if hp.get(k) != v}
+        return self.resolve({**{k: v for k, v in hp.items() if k in self.defaults}, **changed})
 
     def tiny_overrides(self, hp: Mapping | None = None) -> dict:
         """Warm-up overrides, keeping the ``gradient`` mode of ``hp`` (it picks kernels)."""

@@ -14,8 +14,10 @@ fig8       World-model rollouts (samples) per planner on VAE, d=8, h=8 (the pape
            Table 4 as markers).
 =========  ===============================================================================
 
-Points are means over seeds; error bars are the sample standard deviation over seeds
-(drawn only where there is spread).  Figures are built on ``matplotlib.figure.Figure``
+Points are means over seeds; error bars are 95% Student-t confidence intervals of the mean
+(drawn only where there is spread).  Every goal-distance figure also shows the baselines:
+``a = 0`` (goal distance of the zero action sequence) and ``||s0 - s*||`` (the start's
+distance), means over the same seeds.  Figures are built on ``matplotlib.figure.Figure``
 directly (no pyplot state), so they are safe to build from any thread or process.
 """
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 from . import (PAPER_GEOMETRIES as KINDS, PAPER_PLANNERS as PLANNERS, geometry_label, geometry_style,
                planner_label, planner_style)
 from .results import BASE_D, BASE_GEOMETRY, BASE_H, PAPER_HORIZONS, Results
+from .stats import make_stat
 from .tables import _paper
 
 
@@ -39,27 +42,31 @@ DPI = 150
 #: key -> (title, caption) as in the paper, adapted to what the figure shows.
 FIGURES = {
     "fig1": ("Planning amenability vs latent dimension",
-             "Planning amenability (Eq. 12) per geometry; mean ± std over seeds. The legend gives the paper's "
+             "Planning amenability (Eq. 12) per geometry; mean and 95% CI over seeds. The legend gives the paper's "
              "reported range."),
     "fig2": ("Effective dimension vs latent dimension",
              "Effective dimension (participation ratio of the covariance eigenvalues, Eq. 13); dashed: full rank "
              "d_eff = d. The legend gives the paper's reported range."),
     "fig3": ("Goal distance per planner and geometry (d=8, h=8)",
-             "Bars: mean over seeds, error bars: std over seeds; black crosses: the paper's Table 1."),
+             "Bars: mean over seeds, error bars: 95% CI of the mean; black diamonds: the paper's Table 1; "
+             "dashed: a = 0 (no planning), dotted: ||s0 − s*|| (the same on every geometry)."),
     "fig4": ("Goal distance vs latent dimension (h=8, averaged over geometries)",
-             "Left: linear axes. Right: log-log axes with the least-squares slope per planner; dashed: slope 1. "
-             "A slope above 1 is superlinear growth."),
+             "Left: linear axes. Right: log-log axes with the least-squares slope per planner; dashed grey: "
+             "slope 1. A slope above 1 is superlinear growth. Black dashed: a = 0, black dotted: ||s0 − s*|| "
+             "(they grow like √d too). Error bars: 95% CI of the mean."),
     "fig5": ("Goal distance vs planning horizon (VAE, d=8)",
-             "Mean ± std over seeds; hollow markers and dotted lines: the paper's Table 3 (CEM, diffusion)."),
+             "Mean and 95% CI over seeds; hollow markers and dotted lines: the paper's Table 3 (CEM, diffusion); "
+             "black dashed: a = 0, black dotted: ||s0 − s*||."),
     "fig6": ("Goal distance over seeds (VAE, d=8, h=8)",
              "Box: quartiles and median over seeds; dots: individual seeds; σ: std over seeds; "
-             "black crosses: the paper's Table 1 (means)."),
+             "black diamonds: the paper's Table 1 (means); dashed: a = 0, dotted: ||s0 − s*|| (means)."),
     "fig7": ("Smoothness vs goal distance (VAE, d=8, h=8)",
-             "Small dots: single seeds; large markers with error bars: mean ± std over seeds; "
-             "hollow black-edged markers: the paper (Table 1 goal distance, Table 4 smoothness)."),
+             "Small dots: single seeds; large markers with error bars: mean and 95% CI over seeds; "
+             "hollow black-edged markers: the paper (Table 1 goal distance, Table 4 smoothness); vertical "
+             "dashed: a = 0, dotted: ||s0 − s*|| (goal distances of the baselines)."),
     "fig8": ("World-model rollouts per planner (VAE, d=8, h=8)",
-             "Samples = world-model rollouts a planner performed, counted in the kernel; black crosses: the "
-             "paper's Table 4."),
+             "Samples = world-model rollouts a planner performed, counted in the kernel; black diamonds: the "
+             "paper's Table 4. The baselines need no planning (a = 0 is one rollout)."),
 }
 
 
@@ -83,11 +90,30 @@ def _no_data(ax, what: str):
             transform=ax.transAxes, fontsize=11, color="0.35")
 
 
-def _err(std):
-    """Error-bar array with NaN -> 0, or None when there is no spread at all."""
-    s = np.asarray(std, dtype=float)
+def _err(half):
+    """Error-bar array (95% CI half-widths) with NaN -> 0, or None when there is no spread at all."""
+    s = np.asarray(half, dtype=float)
     s = np.where(np.isfinite(s), s, 0.0)
     return s if np.any(s > 0) else None
+
+
+_BASE_STYLE = {"zero_action_distance": ("--", "a = 0 (no planning)"),
+               "initial_distance": (":", r"$\Vert s_0 - s^*\Vert$ (start)")}
+
+
+def _hlines(ax, res: Results, geometry: str, d: int, horizon: int, label: bool = True):
+    """Horizontal lines at the mean of each baseline in one cell."""
+    for name, (ls, lab) in _BASE_STYLE.items():
+        s = res.baseline(name, geometry, d, horizon)
+        if not s.empty:
+            ax.axhline(s.mean, color="black", ls=ls, lw=1.1, zorder=1, label=lab if label else None)
+
+
+def _vlines(ax, res: Results, geometry: str, d: int, horizon: int):
+    for name, (ls, lab) in _BASE_STYLE.items():
+        s = res.baseline(name, geometry, d, horizon)
+        if not s.empty:
+            ax.axvline(s.mean, color="black", ls=ls, lw=1.1, zorder=1, label=lab)
 
 
 def _log2_axis(ax, ticks):
@@ -119,7 +145,7 @@ def _geometry_metric_figure(res: Results, paper: dict, metric: str, ylabel: str,
             if not s.empty:
                 dims.append(d)
                 mean.append(s.mean)
-                std.append(s.std)
+                std.append(s.half_width)
         pr = _paper(paper, ranges_key, g)
         label = geometry_label(g) + (f" (paper: {pr[0]}–{pr[1]})" if pr else "")
         if not dims:
@@ -176,7 +202,7 @@ def fig3(res: Results, paper: dict, d: int = BASE_D, horizon: int = BASE_H):
         xs = x + (j - 1) * width
         stats = [res.stat("goal_distance", p, g, d, horizon) for p in PLANNERS]
         mean = np.array([s.mean for s in stats])
-        std = np.array([s.std for s in stats])
+        std = np.array([s.half_width for s in stats])
         ok = np.isfinite(mean)
         if ok.any():
             any_data = True
@@ -192,6 +218,7 @@ def fig3(res: Results, paper: dict, d: int = BASE_D, horizon: int = BASE_H):
     if paper_x:
         ax.plot(paper_x, paper_y, "D", mfc="white", mec="black", ms=5, mew=1.3, ls="", zorder=5,
                 label="paper (Table 1)")
+    _hlines(ax, res, KINDS[0], d, horizon)
     if not any_data:
         _no_data(ax, f"d={d}, h={horizon}")
     else:
@@ -211,6 +238,7 @@ def fig3(res: Results, paper: dict, d: int = BASE_D, horizon: int = BASE_H):
 
 def fig4(res: Results, paper: dict, horizon: int = BASE_H):
     """Geometry-averaged goal distance vs d, linear and log-log with slopes."""
+    from .bootstrap import loglog_slope
     from .claims import scaling
 
     fig, (ax, axl) = _new_figure(ncols=2, figsize=(11.0, 4.4))
@@ -223,11 +251,20 @@ def fig4(res: Results, paper: dict, horizon: int = BASE_H):
         all_dims.update(sc["dims"])
         kw = dict(color=planner_style(p)[0], marker=planner_style(p)[1], capsize=3, lw=1.6, ms=5)
         xs = _dodge(sc["dims"], i)
-        ax.errorbar(xs, sc["G"], yerr=_err(sc["std"]), **kw)
+        half = [(hi - lo) / 2 for lo, hi in sc["ci"]]
+        ax.errorbar(xs, sc["G"], yerr=_err(half), **kw)
         slope = sc["slope"]
         lab = planner_label(p) + (f"\n(log-log slope {slope:.2f})" if np.isfinite(slope) else "")
-        axl.errorbar(xs, sc["G"], yerr=_err(sc["std"]), label=lab, **kw)
+        axl.errorbar(xs, sc["G"], yerr=_err(half), label=lab, **kw)
         refs.append((sc["dims"][0], sc["G"][0]))
+    for name, (ls, lab) in _BASE_STYLE.items():
+        pts = [(d, res.baseline_average(name, d, horizon)) for d in sorted(all_dims)]
+        pts = [(d, st.mean) for d, st in pts if st is not None and not st.empty]
+        if len(pts) >= 2:
+            slope = loglog_slope([d for d, _ in pts], np.array([y for _, y in pts]))
+            for a in (ax, axl):
+                a.plot([d for d, _ in pts], [y for _, y in pts], color="black", ls=ls, lw=1.1,
+                       label=f"{lab}\n(slope {slope:.2f})" if a is axl else None)
     if not any_data:
         _no_data(ax, f"goal distance on all three geometries (h={horizon})")
         _no_data(axl, "a log-log slope")
@@ -263,7 +300,7 @@ def fig5(res: Results, paper: dict, geometry: str = BASE_GEOMETRY, d: int = BASE
             if not s.empty:
                 hs.append(h)
                 mean.append(s.mean)
-                std.append(s.std)
+                std.append(s.half_width)
         if hs:
             any_data = True
             hs_all.update(hs)
@@ -275,6 +312,11 @@ def fig5(res: Results, paper: dict, geometry: str = BASE_GEOMETRY, d: int = BASE
             hs_all.update(ph)
             ax.plot(ph, [pv[str(h)] for h in ph], ls=":", marker=planner_style(p)[1], mfc="none",
                     color=planner_style(p)[0], ms=7, lw=1.2, label=f"{planner_label(p)} (paper)")
+    for name, (ls, lab) in _BASE_STYLE.items():
+        pts = [(h, res.baseline(name, geometry, d, h)) for h in sorted(res.horizons)]
+        pts = [(h, st.mean) for h, st in pts if not st.empty]
+        if pts:
+            ax.plot([h for h, _ in pts], [y for _, y in pts], color="black", ls=ls, lw=1.1, label=lab)
     if not any_data:
         _no_data(ax, f"{geometry_label(geometry)}, d={d}")
     _log2_axis(ax, hs_all or PAPER_HORIZONS)
@@ -321,7 +363,11 @@ def fig6(res: Results, paper: dict, geometry: str = BASE_GEOMETRY, d: int = BASE
     if px:
         ax.plot(px, py, "D", mfc="white", mec="black", ms=6, mew=1.3, ls="", zorder=4,
                 label="paper mean\n(Table 1)")
-        _legend_right(fig, ax)
+    _hlines(ax, res, geometry, d, horizon)
+    for name in _BASE_STYLE:
+        s = res.baseline(name, geometry, d, horizon)
+        top = max(top, s.mean) if not s.empty else top
+    _legend_right(fig, ax)
     if not any_data:
         _no_data(ax, f"{geometry_label(geometry)}, d={d}, h={horizon}")
     else:
@@ -357,8 +403,8 @@ def fig7(res: Results, paper: dict, geometry: str = BASE_GEOMETRY, d: int = BASE
             x = np.array([gd[s] for s in seeds])
             y = np.array([sm[s] for s in seeds])
             ax.plot(x, y, ".", color=c, alpha=0.35, ms=5)
-            xe = np.std(x, ddof=1) if x.size > 1 else 0.0
-            ye = np.std(y, ddof=1) if y.size > 1 else 0.0
+            xe, ye = make_stat(x).half_width, make_stat(y).half_width
+            xe, ye = (xe if np.isfinite(xe) else 0.0), (ye if np.isfinite(ye) else 0.0)
             ax.errorbar([x.mean()], [y.mean()], xerr=[xe] if xe > 0 else None, yerr=[ye] if ye > 0 else None,
                         marker=planner_style(p)[1], color=c, ms=8, capsize=3, mec="black", mew=0.6, zorder=4)
             handles.append(Line2D([], [], color=c, marker=planner_style(p)[1], ls="", ms=7, mec="black",
@@ -370,6 +416,10 @@ def fig7(res: Results, paper: dict, geometry: str = BASE_GEOMETRY, d: int = BASE
             ax.plot([pg], [ps], marker=planner_style(p)[1], mfc="none", mec=c, ms=10, mew=1.8, ls="", zorder=5)
     if has_paper:
         handles.append(Line2D([], [], color="black", marker="o", mfc="none", ls="", ms=8, label="paper"))
+    _vlines(ax, res, geometry, d, horizon)
+    for name, (ls, lab) in _BASE_STYLE.items():
+        if not res.baseline(name, geometry, d, horizon).empty:
+            handles.append(Line2D([], [], color="black", ls=ls, lw=1.1, label=lab))
     if any_data:
         handles.append(Line2D([], [], color="0.4", marker=".", ls="", alpha=0.6, label="single seed"))
     else:
@@ -392,7 +442,7 @@ def fig8(res: Results, paper: dict, geometry: str = BASE_GEOMETRY, d: int = BASE
     x = np.arange(len(PLANNERS))
     stats = [res.stat("samples", p, geometry, d, horizon) for p in PLANNERS]
     mean = np.array([s.mean for s in stats])
-    std = np.array([s.std for s in stats])
+    std = np.array([s.half_width for s in stats])
     ok = np.isfinite(mean)
     pv = [_paper(paper, "table4", "values", p, "samples") for p in PLANNERS]
     vals = [v for v in list(mean[ok]) + [v for v in pv if v is not None] if v > 0]

@@ -5,19 +5,22 @@ metrics (stored in the file, or computed with :func:`fastplan.metrics.geometry_m
 for every (geometry, d, seed) the runs use) and the paper's reported numbers
 (``data/paper_values.json``), then writes into ``out_dir``:
 
-* ``table1.md`` .. ``table4.md`` and ``table1.csv`` .. ``table4.csv`` (:mod:`fastplan.tables`);
-* ``fig1.png`` .. ``fig8.png`` and the same as PDF (:mod:`fastplan.figures`);
-* ``claims.json``: every claim of the paper with its verdict and numbers (:mod:`fastplan.claims`);
+* ``table1.md`` .. ``table4.md`` and ``.csv`` at the paper's 10 seeds, ``table5`` (equal
+  budgets, when the file has budget runs) and ``baselines`` at all seeds (:mod:`.tables`);
+* ``fig1.png`` .. ``fig8.png`` and the same as PDF (:mod:`.figures`);
+* ``claims.json``: every claim of the paper with its verdict, interval and numbers at all
+  seeds and at the paper's seeds (:mod:`.claims`, :mod:`.verdicts`);
 * ``report.md``: provenance, modelling choices, missing cells, the claims with verdicts
   computed from the data, our numbers beside the paper's for every table, the figures,
-  and the paper's known inconsistencies.
+  and the paper's known inconsistencies.  Nothing in it depends on the clock: the same
+  file gives the same bytes.
 
-:func:`reproduce` runs the paper's default sweep (resuming an existing file) and writes
-the report next to it.
+:func:`reproduce` runs the paper's default sweep at 10 seeds, the cells the verdicts need
+at 100 seeds and the equal-budget runs (resuming an existing file), and writes the report
+next to it.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import importlib
 import json
 import math
@@ -36,17 +39,27 @@ PAPER_GRID = {
     "horizons": (4, 8, 16),
     "seeds": tuple(range(10)),
 }
+#: Seeds of the verdicts (``fastplan reproduce --seeds``): the cells the claims need run at
+#: this many seeds (the tables keep the paper's 10): d = 4..32 at h = 8 (Table 1, the scaling
+#: claims) and d = 8 at h = 4, 16 (the horizon claims).
+VERDICT_SEEDS = 100
+VERDICT_CELLS = ({"dims": (4, 8, 16, 32), "horizons": (8,)}, {"dims": (8,), "horizons": (4, 16)})
+#: Every planner at equal rollout budgets (Table 5): the paper's diffusion, CEM/MPPI and gradient counts.
+BUDGET_CELL = {"dims": (8,), "horizons": (8,), "budgets": (1050, 2000, 6500)}
 #: A small grid for smoke tests (``fastplan reproduce --quick``): every planner and geometry,
-#: the paper's central cell d=8, h=8 and enough around it for Tables 1-4 to have numbers.
+#: the paper's central cell d=8, h=8 and enough around it for Tables 1-5 to have numbers.
 QUICK_GRID = {
     "planners": PAPER_GRID["planners"],
     "geometries": PAPER_GRID["geometries"],
     "dims": (4, 8),
     "horizons": (4, 8),
     "seeds": (0, 1, 2),
+    "budgets": BUDGET_CELL["budgets"],
 }
 
 TABLE_KEYS = ("table1", "table2", "table3", "table4")
+#: Tables beyond the paper's: equal budgets (when the file holds budget runs) and the baselines.
+EXTRA_TABLE_KEYS = ("table5", "baselines")
 FIGURE_KEYS = tuple(f"fig{i}" for i in range(1, 9))
 
 
@@ -77,6 +90,36 @@ def load_records(results_path: str) -> dict:
     if hasattr(records, "to_dict") and not isinstance(records, dict):   # a pandas DataFrame
         records = {c: records[c].to_numpy() for c in records.columns}
     return dict(records)
+
+
+def fill_baselines(results_path: str, records: dict) -> tuple[dict, int]:
+    """Compute the baselines a results file lacks (files written before fastplan stored them).
+
+    ``zero_action_distance`` (goal distance of ``a = 0``) and ``initial_distance``
+    (``||s0 - s*||``) of every run whose value is missing or NaN are recomputed from the stored
+    A, B, b, s0 and goal (:func:`fastplan.engine.cost.baselines`).  Returns the records and the
+    number of runs filled (0 when the store cannot read configurations).
+    """
+    from ..engine.cost import baselines
+
+    n = len(np.asarray(records["seed"]).ravel())
+    cols = {k: np.array(records[k], dtype=float) if k in records else np.full(n, np.nan)
+            for k in ("zero_action_distance", "initial_distance")}
+    todo = ~(np.isfinite(cols["zero_action_distance"]) & np.isfinite(cols["initial_distance"]))
+    read_config = getattr(_store(), "read_config", None)
+    if not todo.any() or read_config is None or "config_id" not in records:
+        return {**records, **cols}, 0
+    cids = np.asarray(records["config_id"]).astype(str)
+    seeds = np.asarray(records["seed"]).astype(np.int64)
+    for cid in dict.fromkeys(cids[todo].tolist()):
+        attrs, arr = read_config(results_path, cid)
+        zero, init = baselines(arr["A"], arr["B"], arr["b"], arr["s0"], arr["goal"], int(attrs["horizon"]))
+        at = {int(s): i for i, s in enumerate(arr["seed"].tolist())}
+        for row in np.flatnonzero(todo & (cids == cid)):
+            i = at.get(int(seeds[row]))
+            if i is not None:
+                cols["zero_action_distance"][row], cols["initial_distance"][row] = zero[i], init[i]
+    return {**records, **cols}, int(todo.sum())
 
 
 def load_geometry_metrics(results_path: str, records: dict, n_samples: int | None = None) -> tuple[dict, str]:
@@ -259,6 +302,22 @@ def _uneven_seeds(res, limit: int = 20) -> list[str]:
     return out[:limit] + ([f"... and {len(out) - limit} more"] if len(out) > limit else [])
 
 
+def seed_design(res) -> list[str]:
+    """One line per seed count: the (d, h) whose cells have that many seeds (all planners and
+    geometries unless said)."""
+    by_dh: dict = {}
+    for (p, g, d, h), idx in res._index.items():
+        by_dh.setdefault((d, h), set()).add(len(idx))
+    groups: dict = {}
+    for dh, ns in sorted(by_dh.items()):
+        groups.setdefault(max(ns), []).append((dh, len(ns) > 1))
+    if len(groups) <= 1:
+        return []
+    return [f"{n} seeds: (d, h) = " + ", ".join(f"({d}, {h})" + (" (some cells fewer)" if uneven else "")
+                                               for (d, h), uneven in cells)
+            for n, cells in sorted(groups.items(), reverse=True)]
+
+
 def _fmt_value(v, limit: int | None = 160) -> str:
     """A value for a Markdown table cell (pipes escaped, one line, optionally shortened)."""
     if isinstance(v, float):
@@ -281,31 +340,27 @@ def _json_safe(obj):
     return obj
 
 
-_VERDICT_MARK = {"supported": "✅ supported", "not supported": "❌ not supported",
-                 "insufficient data": "⚪ insufficient data"}
-
-
 def render_report(*, results_path, res, tables, figures, claims, paper_claims, paper, provenance,
-                  metrics_source, missing, uneven) -> str:
-    """The text of ``report.md``."""
+                  metrics_source, missing, uneven, claims_paper_seeds=None, n_paper=None, seed_design=(),
+                  extra_tables=()) -> str:
+    """The text of ``report.md`` (no clock time in it: the same file gives the same bytes)."""
     from .. import __version__
-    from .claims import EFFECTIVE_DIMENSION_TOLERANCE, SIX_X_RANGE
     from . import geometry_label, planner_label
+
+    n_paper = len(res.seeds) if n_paper is None else n_paper
 
     L = []
     add = L.append
     add("# fastplan reproduction report")
     add("")
-    add(f"Results file: `{results_path}` · report written {_dt.datetime.now().isoformat(timespec='seconds')} "
-        f"by fastplan {__version__}.")
+    add(f"Results file: `{results_path}` · report by fastplan {__version__}.")
     add("")
     src = paper.get("source", {})
     add(f"Paper: *{src.get('title', '?')}* ({src.get('venue', '?')}); reported values from "
         f"`data/paper_values.json`, transcribed from `{src.get('file', '?')}`.")
     add("")
-    n_sup = sum(c.verdict == "supported" for c in claims)
-    n_not = sum(c.verdict == "not supported" for c in claims)
-    n_ins = sum(c.verdict == "insufficient data" for c in claims)
+    from . import verdicts
+
     add("## Summary")
     add("")
     add(f"- Runs in the file: {res.n_runs_total}; used in this report: {res.n_runs} "
@@ -313,47 +368,16 @@ def render_report(*, results_path, res, tables, figures, claims, paper_claims, p
     add(f"- Planners: {', '.join(planner_label(p) for p in res.planners) or 'none'}; geometries: "
         f"{', '.join(geometry_label(g) for g in res.geometries) or 'none'}; d: {', '.join(map(str, res.dims)) or 'none'}; "
         f"h: {', '.join(map(str, res.horizons)) or 'none'}; seeds: {len(res.seeds)}.")
-    add(f"- Claims of the paper checked: {len(claims)} — **{n_sup} supported, {n_not} not supported, "
-        f"{n_ins} insufficient data** (verdicts computed from the data by `fastplan.claims`).")
+    add(f"- Seeds: tables and figures use the paper's {n_paper} seeds; verdicts use all {len(res.seeds)} "
+        + ("(the paper's seeds are all there are)." if claims_paper_seeds is None else
+           "where a cell has them (see *Seeds*)."))
+    add(f"- Claims of the paper checked: {len(claims)} — **{verdicts.fmt_counts(claims)}** at {len(res.seeds)} "
+        "seeds" + (f"; {verdicts.fmt_counts(claims_paper_seeds)} at the paper's {n_paper}"
+                   if claims_paper_seeds is not None else "")
+        + " (paired seed-bootstrap 95% intervals, `fastplan.paper.claims`).")
     add(f"- Missing cells of the paper's grid: {'none' if not missing else str(len(missing)) + ' entries (see below)'}.")
     add("")
-
-    add("## Claims of the paper")
-    add("")
-    add("Each verdict is computed from the results file by `fastplan.claims`; the last column applies the same "
-        "check to the paper's own Tables 1, 3 and 4 (one number per cell, so claims that need seeds, other "
-        "dimensions or geometry metrics show —).")
-    add("")
-    add("| # | Claim (paper) | Verdict (our data) | Numbers | Paper's own tables |")
-    add("|---|---|---|---|---|")
-    pc = {c.key: c for c in paper_claims}
-    for i, c in enumerate(claims, 1):
-        p = pc.get(c.key)
-        pv = _VERDICT_MARK[p.verdict] if p is not None and p.verdict != "insufficient data" else "—"
-        add(f"| {i} | {_fmt_value(c.statement, None)} | {_VERDICT_MARK[c.verdict]} | {_fmt_value(c.detail, None)} | {pv} |")
-    add("")
-    add("### How each claim is tested")
-    add("")
-    for i, c in enumerate(claims, 1):
-        add(f"{i}. **{c.key}** — {c.definition}")
-    add("")
-    add("Definitions used above:")
-    add("")
-    add("- *Mean goal distance* of a cell (planner, geometry, d, h): the mean over seeds of ||s_T − s*||₂; "
-        "*spread*: the sample standard deviation over seeds (ddof = 1); *n*: the number of seeds.")
-    add("- *G(planner, d)*: per seed, the mean goal distance over the three geometries at h = 8; then the mean "
-        "over seeds (the quantity of the paper's Figure 4).")
-    add("- **Superlinear** growth with d means that the least-squares slope of log G against log d, over all "
-        "dimensions in the file (d = 4, 8, 16 required), is **greater than 1**; linear growth has slope 1, "
-        "growth like √d slope 0.5.")
-    add(f"- **~6×** means the ratio G(CEM, 16) / G(CEM, 4) lies within a factor 2 of 6, i.e. in "
-        f"[{SIX_X_RANGE[0]:g}, {SIX_X_RANGE[1]:g}].")
-    add(f"- Effective-dimension ranges agree when both endpoints are within {EFFECTIVE_DIMENSION_TOLERANCE:.0%} "
-        "of the paper's.")
-    add("- *Best/lowest/highest* means strictly (a tie is not a win) among the paper's five planners or three "
-        "geometries; if one is missing from the file the verdict is *insufficient data* unless a present one "
-        "already contradicts the claim.")
-    add("")
+    L.extend(verdicts.render(claims, claims_paper_seeds, paper_claims, len(res.seeds), n_paper))
 
     add("## Provenance")
     add("")
@@ -409,7 +433,7 @@ def render_report(*, results_path, res, tables, figures, claims, paper_claims, p
     if missing:
         add("Cells of the paper's default grid (5 planners × 3 geometries × d ∈ {4, 8, 16, 32} × h ∈ {4, 8, 16} "
             "× 10 seeds) that the results file does not hold; tables and figures show them as *missing* and "
-            "claims that need them report *insufficient data*:")
+            "claims that need them are *undecided* (missing cells):")
         add("")
         for line in missing:
             add(f"- {line}")
@@ -417,11 +441,20 @@ def render_report(*, results_path, res, tables, figures, claims, paper_claims, p
         add("None: the file holds every cell of the paper's default grid.")
     if uneven:
         add("")
-        add("Cells with fewer seeds than the others:")
+        add(f"Cells with fewer of the paper's {n_paper} seeds than the others:")
         add("")
         for line in uneven:
             add(f"- {line}")
     add("")
+    if seed_design:
+        add("## Seeds")
+        add("")
+        add("Seeds per cell (planner, geometry, d, h) in the file; the verdicts use every seed a cell has, the "
+            f"tables and figures the paper's {n_paper}:")
+        add("")
+        for line in seed_design:
+            add(f"- {line}")
+        add("")
 
     add("## Tables: ours beside the paper's")
     add("")
@@ -429,6 +462,13 @@ def render_report(*, results_path, res, tables, figures, claims, paper_claims, p
         add(t.to_markdown(heading_level=3))
         add(f"CSV: [`{t.key}.csv`]({t.key}.csv) · Markdown: [`{t.key}.md`]({t.key}.md)")
         add("")
+    if extra_tables:
+        add(f"## Beyond the paper's tables (all {len(res.seeds)} seeds)")
+        add("")
+        for t in extra_tables:
+            add(t.to_markdown(heading_level=3))
+            add(f"CSV: [`{t.key}.csv`]({t.key}.csv) · Markdown: [`{t.key}.md`]({t.key}.md)")
+            add("")
 
     add("## Figures")
     add("")
@@ -456,7 +496,11 @@ def render_report(*, results_path, res, tables, figures, claims, paper_claims, p
 
 def write_report(results_path: str, out_dir: str, *, paper: dict | None = None,
                  metric_samples: int | None = None, figures: bool = True) -> dict:
-    """Write Tables 1-4, Figures 1-8, ``claims.json`` and ``report.md`` for ``results_path``.
+    """Write Tables 1-4 (and 5), Figures 1-8, ``claims.json`` and ``report.md`` for ``results_path``.
+
+    Tables and figures show the paper's view (the file's seeds among 0-9, as the paper ran
+    10 seeds); claims are decided at every seed of the file and, beside, at the paper's seeds.
+    Baselines the file lacks are recomputed from its stored problems (:func:`fill_baselines`).
 
     Parameters
     ----------
@@ -476,12 +520,14 @@ def write_report(results_path: str, out_dir: str, *, paper: dict | None = None,
     -------
     dict
         ``report``, ``tables`` (list of paths), ``figures`` (list of paths), ``claims``
-        (list of :class:`fastplan.claims.Claim`), ``missing`` (list of str).
+        (list of :class:`fastplan.paper.claims.Claim`, all seeds), ``claims_paper_seeds`` (the
+        same at the paper's seeds; None when those are all the file has), ``missing`` (list of str).
     """
     from . import claims as claims_mod
     from . import figures as figures_mod
     from . import results as results_mod
     from . import tables as tables_mod
+    from . import verdicts
 
     results_path = os.fspath(results_path)
     records = load_records(results_path)
@@ -494,47 +540,79 @@ def write_report(results_path: str, out_dir: str, *, paper: dict | None = None,
                if waiting else f" (run a sweep into it first: fastplan sweep --out {results_path})"))
     out_dir = _prepare_out_dir(out_dir)
     paper = load_paper_values() if paper is None else paper
+    records, _ = fill_baselines(results_path, records)
     gm, metrics_source = load_geometry_metrics(results_path, records, metric_samples)
     provenance = read_provenance(results_path)
     res = results_mod.Results(records, gm)
+    seeds10 = paper_seeds(res.seeds)
+    res10 = res if seeds10 == res.seeds else res.subset(seeds10)
 
-    tables = tables_mod.all_tables(res, paper)
+    tables = tables_mod.all_tables(res10, paper)
+    extra = [t for t in (tables_mod.table5(res, paper), tables_mod.baseline_table(res)) if t is not None]
     table_paths = []
-    for t in tables:
+    for t in tables + extra:
         table_paths.append(_write_text(os.path.join(out_dir, f"{t.key}.md"), t.to_markdown(heading_level=1)))
         table_paths.append(_write_text(os.path.join(out_dir, f"{t.key}.csv"), t.to_csv()))
-    figs = figures_mod.write_figures(res, paper, out_dir) if figures else []
+    figs = figures_mod.write_figures(res10, paper, out_dir) if figures else []
     claims = claims_mod.evaluate(res, paper)
+    claims10 = claims_mod.evaluate(res10, paper) if res10 is not res else None
     paper_claims = claims_mod.evaluate(claims_mod.paper_results(paper), paper)
-    missing = missing_summary(res)
-    uneven = _uneven_seeds(res)
-    _write_text(os.path.join(out_dir, "claims.json"), json.dumps(_json_safe([
-        {"key": c.key, "statement": c.statement, "definition": c.definition, "verdict": c.verdict,
-         "detail": c.detail, "numbers": c.numbers,
-         "verdict_on_paper_tables": next(p.verdict for p in paper_claims if p.key == c.key)}
-        for c in claims]), indent=2, ensure_ascii=False) + "\n")
+    missing = missing_summary(res10)
+    uneven = _uneven_seeds(res10)
+    _write_text(os.path.join(out_dir, "claims.json"), json.dumps(_json_safe(
+        verdicts.to_json(claims, claims10, paper_claims, len(seeds10))), indent=2, ensure_ascii=False) + "\n")
     text = render_report(results_path=results_path, res=res, tables=tables, figures=figs, claims=claims,
                          paper_claims=paper_claims, paper=paper, provenance=provenance,
-                         metrics_source=metrics_source, missing=missing, uneven=uneven)
+                         metrics_source=metrics_source, missing=missing, uneven=uneven,
+                         claims_paper_seeds=claims10, n_paper=len(seeds10), seed_design=seed_design(res),
+                         extra_tables=extra)
     report = _write_text(os.path.join(out_dir, "report.md"), text)
     return {"report": report, "tables": table_paths,
             "figures": [p for f in figs for p in (f["png"], f["pdf"])],
-            "claims": claims, "missing": missing}
+            "claims": claims, "claims_paper_seeds": claims10, "missing": missing}
 
 
-def reproduce(out_dir: str, *, quick: bool = False, threads: int | None = None, progress=None,
-              command_line: str | None = None) -> dict:
-    """Run the paper's default sweep into ``out_dir/runs.h5`` (resuming) and write the report there.
+def paper_seeds(seeds) -> list:
+    """The paper's view of a file's seeds: its seeds among the paper's 0-9, else its first 10."""
+    seeds = sorted(int(s) for s in seeds)
+    own = [s for s in seeds if s in PAPER_GRID["seeds"]]
+    return own if own else seeds[:len(PAPER_GRID["seeds"])]
 
-    ``quick=True`` runs :data:`QUICK_GRID` instead of :data:`PAPER_GRID`.
+
+def reproduce_sweeps(quick: bool = False, seeds: int = VERDICT_SEEDS) -> list[dict]:
+    """The sweeps of ``fastplan reproduce``: keyword arguments of :func:`fastplan.runs.sweep.run_sweep`.
+
+    Default: the paper's grid at its 10 seeds; the cells the verdicts need (:data:`VERDICT_CELLS`)
+    at ``seeds`` seeds; every planner at the :data:`BUDGET_CELL` budgets at ``seeds`` seeds.
+    ``quick``: :data:`QUICK_GRID` (and its budgets at d=8, h=8 if it lists any).
+    """
+    grid = QUICK_GRID if quick else PAPER_GRID
+    base = {"planners": list(grid["planners"]), "geometries": list(grid["geometries"])}
+    out = [{**base, "dims": list(grid["dims"]), "horizons": list(grid["horizons"]), "seeds": list(grid["seeds"])}]
+    if quick:
+        if grid.get("budgets"):
+            out.append({**base, "dims": [8], "horizons": [8], "seeds": list(grid["seeds"]),
+                        "budgets": list(grid["budgets"])})
+        return out
+    if seeds > len(grid["seeds"]):
+        for cells in VERDICT_CELLS:
+            out.append({**base, "dims": list(cells["dims"]), "horizons": list(cells["horizons"]),
+                        "seeds": list(range(seeds))})
+    out.append({**base, "dims": list(BUDGET_CELL["dims"]), "horizons": list(BUDGET_CELL["horizons"]),
+                "seeds": list(range(max(seeds, len(grid["seeds"])))), "budgets": list(BUDGET_CELL["budgets"])})
+    return out
+
+
+def reproduce(out_dir: str, *, quick: bool = False, seeds: int = VERDICT_SEEDS, threads: int | None = None,
+              progress=None, command_line: str | None = None) -> dict:
+    """Run the sweeps of :func:`reproduce_sweeps` into ``out_dir/runs.h5`` (resuming) and write
+    the report there.  ``quick=True`` runs :data:`QUICK_GRID` instead.
     """
     out_dir = _prepare_out_dir(out_dir)
-    grid = QUICK_GRID if quick else PAPER_GRID
     results_path = os.path.join(out_dir, "runs.h5")
     sweep = importlib.import_module("fastplan.runs.sweep")
-    sweep.run_sweep(results_path, planners=list(grid["planners"]), geometries=list(grid["geometries"]),
-                    dims=list(grid["dims"]), horizons=list(grid["horizons"]), seeds=list(grid["seeds"]),
-                    threads=threads, progress=progress, command_line=command_line)
+    for kwargs in reproduce_sweeps(quick, seeds):
+        sweep.run_sweep(results_path, threads=threads, progress=progress, command_line=command_line, **kwargs)
     out = write_report(results_path, out_dir)
     out["results"] = results_path
     return out

@@ -11,8 +11,13 @@ from ..engine.planners import DEFAULTS
 from . import PAPER_GEOMETRIES as KINDS, PAPER_PLANNERS as PLANNERS, planner_order
 from .stats import Stat, make_stat
 
-#: Run-level metrics a results file holds (columns of :func:`fastplan.store.load`).
+#: Run-level metrics a results file holds (columns of :func:`fastplan.store.load`), and the
+#: baselines: the goal distance of the zero action sequence ``a = 0`` and ``||s0 - s*||``.
 RUN_METRICS = ("goal_distance", "smoothness", "cost", "samples", "steps", "wall_time")
+BASELINES = ("zero_action_distance", "initial_distance")
+#: Goal distance normalised by the ``a = 0`` distance of the same problem (1 = no better than
+#: doing nothing), derived per run.
+NORMALISED = "goal_ratio"
 #: Geometry metrics (columns of :func:`fastplan.store.load_geometry_metrics`).
 GEOMETRY_METRICS = ("effective_dimension", "mean_pairwise_distance", "concentration", "amenability")
 
@@ -75,7 +80,8 @@ def normalize_records(records: dict) -> dict:
 
     Strings are decoded, geometry aliases mapped to their kind, planner names lowered.
     Missing optional columns (geometry_usage, gradient, hyperparameters, config_id, cost,
-    steps, wall_time) are filled with neutral values.
+    steps, wall_time, the baselines) are filled with neutral values (NaN); the column
+    ``goal_ratio`` (goal distance / ``a = 0`` distance) is derived.
     """
     if records is None:
         raise ValueError("the results file holds no runs")
@@ -96,8 +102,10 @@ def normalize_records(records: dict) -> dict:
     out["planner"] = np.asarray([p.strip().lower() for p in out["planner"]], dtype=object)
     for name in _INT_COLUMNS:
         out[name] = np.asarray(out[name], dtype=np.int64)
-    for name in RUN_METRICS:
+    for name in RUN_METRICS + BASELINES:
         out[name] = np.asarray(out[name], dtype=float) if name in out else np.full(n, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[NORMALISED] = out["goal_distance"] / out["zero_action_distance"]
     return out
 
 
@@ -166,6 +174,7 @@ class Results:
 
     def __init__(self, records: dict, geometry_metrics: dict | None = None, *, select: bool = True):
         rec = normalize_records(records)
+        self.all_records = rec
         self.n_runs_total = int(rec["planner"].size)
         if select and self.n_runs_total:
             keep, self.variants = select_variants(rec)
@@ -184,6 +193,9 @@ class Results:
             self._index.setdefault((key[0], key[1], int(key[2]), int(key[3])), []).append(i)
         self._index = {k: np.asarray(v, dtype=np.int64)[np.argsort(rec["seed"][v], kind="stable")]
                        for k, v in self._index.items()}
+        self._baseline_index: dict = {}
+        for i, key in enumerate(zip(rec["geometry"], rec["d"], rec["horizon"], rec["seed"])):
+            self._baseline_index.setdefault((key[0], int(key[1]), int(key[2])), {}).setdefault(int(key[3]), i)
         self.gm = self._normalize_gm(geometry_metrics)
         self.gdims = sorted({int(x) for x in self.gm["d"]}) if self.gm else []
         self.ggeometries = _ordered(self.gm["geometry"], KINDS) if self.gm else []
@@ -242,6 +254,34 @@ class Results:
         """Cells (planner, geometry, d, horizon) of the given grid with no runs."""
         return [(p, g, int(d), int(h)) for p in planners for g in geometries for d in dims for h in horizons
                 if not self.has(p, g, d, h)]
+
+    def baseline_values(self, name: str, geometry: str, d: int, horizon: int) -> dict:
+        """``{seed: value}`` of a baseline (``zero_action_distance``, ``initial_distance``) in
+        the cell (geometry, d, horizon), from any planner's run of that seed: the problem of a
+        (d, seed) does not depend on the planner."""
+        rows = self._baseline_index.get((geometry, int(d), int(horizon)), {})
+        col = self.records[name]
+        return {s: float(col[i]) for s, i in sorted(rows.items())}
+
+    def baseline(self, name: str, geometry: str, d: int, horizon: int) -> Stat:
+        """Statistic over seeds of a baseline in one cell (see :meth:`baseline_values`)."""
+        return make_stat(list(self.baseline_values(name, geometry, d, horizon).values()))
+
+    def baseline_average(self, name: str, d: int, horizon: int, geometries=KINDS) -> Stat | None:
+        """Per-seed average over ``geometries`` of a baseline (as :meth:`geometry_average`)."""
+        maps = [self.baseline_values(name, g, d, horizon) for g in geometries]
+        if any(not m for m in maps):
+            return None
+        seeds = sorted(set.intersection(*(set(m) for m in maps)))
+        return make_stat([np.mean([m[s] for m in maps]) for s in seeds]) if seeds else None
+
+    def subset(self, seeds) -> "Results":
+        """The same results restricted to ``seeds`` (runs and geometry metrics)."""
+        keep = set(int(s) for s in seeds)
+        rec = {k: v[np.isin(self.all_records["seed"], list(keep))] for k, v in self.all_records.items()
+               if k != NORMALISED}
+        gm = {k: v[np.isin(self.gm["seed"], list(keep))] for k, v in self.gm.items()} if self.gm else None
+        return Results(rec, gm)
 
     # -- geometry metrics
     def gstat(self, metric: str, geometry: str, d: int) -> Stat:

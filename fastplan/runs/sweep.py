@@ -125,7 +125,7 @@ def hyperparameter_grid(planner: str, overrides: dict | None = None, gradient: s
 
 def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=DEFAULT_HORIZONS,
                 seeds=DEFAULT_SEEDS, overrides: dict | None = None, geometry_usage: str = "prior",
-                gradient: str = "fd") -> Grid:
+                gradient: str = "fd", budgets=None) -> Grid:
     """Validate a grid and expand it into configurations.
 
     Parameters
@@ -141,6 +141,10 @@ def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=D
     geometry_usage : {"prior", "none"}
     gradient : {"fd", "adjoint"}
         Gradient mode of the gradient and SGLD planners (an override wins).
+    budgets : sequence of int, optional
+        Rollout budgets: every planner runs at each budget instead of its own iteration
+        count (its registry ``for_budget`` sets the iteration count for each d and horizon,
+        over any override of it).  ``None``: the planners' own hyperparameters.
 
     Raises
     ------
@@ -163,14 +167,18 @@ def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=D
     overrides = {canonical_planner(p): dict(v) for p, v in (overrides or {}).items()}
     for p in overrides:     # validated even for planners not in this sweep (then unused)
         hyperparameter_grid(p, overrides[p], gradient)
+    if budgets is not None:
+        budgets = [check_positive_int(x, "budget") for x in _nonempty(budgets, "budgets")]
     configs = []
     for p in planners:
+        spec = registry.planner(p)
         for hp in hyperparameter_grid(p, overrides.get(p), gradient):
-            hp_json = store.canonical_json(hp)
             for g in geometries:
                 for d in dims:
                     for h in horizons:
-                        configs.append(Config(g, d, h, p, geometry_usage, hp_json))
+                        hps = [hp] if budgets is None else [spec.at_budget(hp, x, h, d) for x in budgets]
+                        configs.extend(Config(g, d, h, p, geometry_usage, store.canonical_json(x)) for x in hps)
+    configs = list(dict.fromkeys(configs))      # two budgets (or overrides) may give one configuration
     return Grid(configs=tuple(configs), seeds=tuple(seeds))
 
 
@@ -292,7 +300,9 @@ def compute_unit(unit: WorkUnit) -> dict:
         ``hyperparameters`` (dict), ``config_ids``, ``geometries`` (P,) str, ``seeds`` (P,)
         int64, ``A``, ``B`` (P, d, d), ``b``, ``s0``, ``goal`` (P, d), ``actions`` (P, T, d),
         ``states`` (P, T+1, d), ``goal_distance``, ``smoothness``, ``cost`` (P,) float64,
-        ``samples``, ``steps`` (P,) int64, ``wall_time`` (float, whole batch), ``threads``,
+        ``samples``, ``steps`` (P,) int64, ``zero_action_distance`` (P,) (goal distance of
+        the zero action sequence ``a = 0``) and ``initial_distance`` (P,) (``||s0 - s*||``),
+        ``wall_time`` (float, whole batch), ``threads``,
         ``warm_time`` (seconds spent loading/compiling kernels before timing; not stored).
         ``kind="metrics"``: ``geometry``, ``d``, ``n_samples``, ``seeds`` and one (n,) array
         per metric of :func:`fastplan.metrics.geometry_metrics`.
@@ -303,6 +313,7 @@ def compute_unit(unit: WorkUnit) -> dict:
     if unit.kind != "plan":
         raise FastplanError(f"unknown work unit kind {unit.kind!r}")
     from ..engine.api import plan_batch
+    from ..engine.cost import baselines
     from ..engine.problem import make_problem
     hp = json.loads(unit.hp_json)
     t_warm = time.perf_counter()
@@ -315,19 +326,21 @@ def compute_unit(unit: WorkUnit) -> dict:
     if store.canonical_json(res.hyperparameters) != unit.hp_json:
         raise FastplanError(f"{unit.planner}: the planner resolved other hyperparameters than requested")
     stack = lambda xs: np.ascontiguousarray(np.stack(xs), dtype=np.float64)  # noqa: E731
+    world = {k: stack([getattr(p.world, k) for p in problems]) for k in ("A", "B", "b")}
+    s0, goal = stack([p.s0 for p in problems]), stack([p.goal for p in problems])
+    zero_gd, init_gd = baselines(world["A"], world["B"], world["b"], s0, goal, unit.horizon)
     return {
         "kind": "plan", "unit_id": unit.unit_id, "planner": unit.planner, "d": unit.d,
         "horizon": unit.horizon, "geometry_usage": unit.geometry_usage, "hyperparameters": hp,
         "config_ids": np.array(unit.config_ids, dtype=str), "geometries": np.array(unit.geometries, dtype=str),
         "seeds": np.array(unit.seeds, dtype=np.int64),
-        "A": stack([p.world.A for p in problems]), "B": stack([p.world.B for p in problems]),
-        "b": stack([p.world.b for p in problems]), "s0": stack([p.s0 for p in problems]),
-        "goal": stack([p.goal for p in problems]),
+        "A": world["A"], "B": world["B"], "b": world["b"], "s0": s0, "goal": goal,
         "actions": np.asarray(res.actions, dtype=np.float64), "states": np.asarray(res.states, dtype=np.float64),
         "goal_distance": np.asarray(res.goal_distance, dtype=np.float64),
         "smoothness": np.asarray(res.smoothness, dtype=np.float64),
         "cost": np.asarray(res.cost, dtype=np.float64),
         "samples": np.asarray(res.samples, dtype=np.int64), "steps": np.asarray(res.steps, dtype=np.int64),
+        "zero_action_distance": zero_gd, "initial_distance": init_gd,
         "wall_time": float(res.wall_time), "threads": int(numba.get_num_threads()),
         "warm_time": float(t_warm),
     }
@@ -401,9 +414,9 @@ class SweepSummary:
 
 def prepare_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
                   horizons=DEFAULT_HORIZONS, seeds=DEFAULT_SEEDS, overrides: dict | None = None,
-                  geometry_usage: str = "prior", gradient: str = "fd", threads: int | None = None,
-                  max_batch: int = DEFAULT_MAX_BATCH, metric_samples: int = 4000,
-                  in_process: bool = True):
+                  geometry_usage: str = "prior", gradient: str = "fd", budgets=None,
+                  threads: int | None = None, max_batch: int = DEFAULT_MAX_BATCH,
+                  metric_samples: int = 4000, in_process: bool = True):
     """Validate a sweep and check that it can fit, before anything is written.
 
     Expands the grid (:func:`expand_grid`), checks the output path and estimates disk,
@@ -417,7 +430,8 @@ def prepare_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS
     from ..engine.jit import max_threads
     from .estimate import check_sweep, estimate_sweep
     grid = expand_grid(planners=planners, geometries=geometries, dims=dims, horizons=horizons,
-                       seeds=seeds, overrides=overrides, geometry_usage=geometry_usage, gradient=gradient)
+                       seeds=seeds, overrides=overrides, geometry_usage=geometry_usage, gradient=gradient,
+                       budgets=budgets)
     if threads is not None:
         threads = check_positive_int(threads, "threads")
     max_batch = check_positive_int(max_batch, "max_batch")
@@ -436,7 +450,7 @@ def prepare_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS
 
 def run_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
               horizons=DEFAULT_HORIZONS, seeds=DEFAULT_SEEDS, overrides: dict | None = None,
-              geometry_usage: str = "prior", gradient: str = "fd", threads: int | None = None,
+              geometry_usage: str = "prior", gradient: str = "fd", budgets=None, threads: int | None = None,
               progress="auto", command_line: str | None = None, executor=None,
               executor_name: str = "in-process", max_batch: int = DEFAULT_MAX_BATCH,
               metric_samples: int = 4000, commit_interval: float = 5.0) -> SweepSummary:
@@ -446,7 +460,7 @@ def run_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
     ----------
     out_path : str or path-like
         Results file; created if missing, else must be a fastplan results file.
-    planners, geometries, dims, horizons, seeds, overrides, geometry_usage, gradient
+    planners, geometries, dims, horizons, seeds, overrides, geometry_usage, gradient, budgets
         The grid (see :func:`expand_grid`); defaults are the paper's grid.
     threads : int, optional
         Numba threads for this sweep (restored afterwards).  Results do not depend on it.
@@ -468,7 +482,8 @@ def run_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
     import numba
     grid, estimate = prepare_sweep(out_path, planners=planners, geometries=geometries, dims=dims,
                                    horizons=horizons, seeds=seeds, overrides=overrides,
-                                   geometry_usage=geometry_usage, gradient=gradient, threads=threads,
+                                   geometry_usage=geometry_usage, gradient=gradient, budgets=budgets,
+                                   threads=threads,
                                    max_batch=max_batch, metric_samples=metric_samples,
                                    in_process=executor is None)
     before_threads = numba.get_num_threads()

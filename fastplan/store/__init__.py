@@ -21,6 +21,8 @@ File layout (everything readable with h5py + NumPy alone)::
         states                 (n, T+1, d) float64   s_0..s_T under Eq. 4
         goal_distance, smoothness, cost    (n,) float64   ||s_T - s*||, Eq. 11, Eq. 5
         samples, steps         (n,)        int64     rollouts / single-step evaluations
+        zero_action_distance, initial_distance   (n,) float64   baselines: ||s_T - s*|| of
+                                           a = 0 and ||s_0 - s*|| (absent in older files)
         wall_time              (n,)        float64   planning time of the batch / batch size
         batch_size, threads, session       (n,) int64
         complete               (n,)        bool      set last; a row counts only when True
@@ -54,7 +56,7 @@ interrupt at any point never stores a run twice.  Journal units that decode but 
 from __future__ import annotations
 
 # the store's public names, one import per module (each module has one job)
-from .layout import FORMAT_VERSION, INT_FIELDS, MARKER, MARKER_ATTR, METRIC_COLUMNS, METRIC_FIELDS, METRIC_FLOATS, RECORD_COLUMNS, RUN_FIELDS  # noqa: F401
+from .layout import BASELINE_FIELDS, FORMAT_VERSION, INT_FIELDS, MARKER, MARKER_ATTR, METRIC_COLUMNS, METRIC_FIELDS, METRIC_FLOATS, RECORD_COLUMNS, RUN_FIELDS  # noqa: F401
 from .keys import canonical_json, config_id, config_key  # noqa: F401
 from .files import check_output_path, check_results_file  # noqa: F401
 from .read import file_attrs, index, list_configs, load, load_geometry_metrics, read_config, sessions  # noqa: F401

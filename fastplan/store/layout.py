@@ -19,6 +19,10 @@ RUN_SHAPES = {"A": ("d", "d"), "B": ("d", "d"), "b": ("d",), "s0": ("d",), "goal
               "actions": ("T", "d"), "states": ("T+1", "d"), "goal_distance": (), "smoothness": (),
               "cost": (), "samples": (), "steps": (), "seed": (), "wall_time": (), "batch_size": (),
               "threads": (), "session": ()}
+#: Per-run baselines (float64, one value per run), written since fastplan 0.2: the goal distance
+#: of the zero action sequence ``a = 0`` and the initial distance ``||s0 - s*||``.  Files written
+#: before lack them (readers give NaN; :mod:`fastplan.paper` recomputes them from A, B, b, s0, goal).
+BASELINE_FIELDS = ("zero_action_distance", "initial_distance")
 METRIC_FIELDS = ("geometry", "d", "seed", "n_samples", "effective_dimension",
                  "mean_pairwise_distance", "concentration", "amenability", "session")
 METRIC_FLOATS = ("effective_dimension", "mean_pairwise_distance", "concentration", "amenability")
@@ -26,7 +30,7 @@ METRIC_FLOATS = ("effective_dimension", "mean_pairwise_distance", "concentration
 #: Columns of :func:`load` (one row per run), in order.
 RECORD_COLUMNS = ("config_id", "geometry", "d", "horizon", "planner", "geometry_usage",
                   "gradient", "lam", "seed", "goal_distance", "smoothness", "cost", "samples",
-                  "steps", "wall_time", "hyperparameters")
+                  "steps", "wall_time", "hyperparameters", "zero_action_distance", "initial_distance")
 #: Columns of :func:`load_geometry_metrics`.
 METRIC_COLUMNS = ("geometry", "d", "seed", "n_samples", "effective_dimension",
                   "mean_pairwise_distance", "concentration", "amenability")

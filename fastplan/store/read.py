@@ -10,7 +10,7 @@ import numpy as np
 from ..engine import registry
 from ..engine.errors import FastplanError
 from .files import _h5py, _scan_index, _str, check_results_file
-from .layout import METRIC_COLUMNS, METRIC_FLOATS, RECORD_COLUMNS, RUN_FIELDS
+from .layout import BASELINE_FIELDS, METRIC_COLUMNS, METRIC_FLOATS, RECORD_COLUMNS, RUN_FIELDS
 
 
 
@@ -97,6 +97,8 @@ def read_config(path, config_id: str) -> tuple[dict, dict]:
         a["hyperparameters"] = json.loads(a["hyperparameters"])
         done = g["complete"][()]
         arrays = {k: g[k][()][done] for k in RUN_FIELDS}
+        for k in BASELINE_FIELDS:      # absent in files written before the baselines
+            arrays[k] = g[k][()][done] if k in g else np.full(int(done.sum()), np.nan)
     order = np.argsort(arrays["seed"], kind="stable")
     return a, {k: v[order] for k, v in arrays.items()}
 
@@ -117,7 +119,8 @@ def load(path, as_frame: bool = False):
         Columns :data:`RECORD_COLUMNS`: ``config_id``, ``geometry``, ``d``, ``horizon``,
         ``planner``, ``geometry_usage``, ``gradient`` ("" for planners without one),
         ``lam``, ``seed``, ``goal_distance``, ``smoothness``, ``cost``, ``samples``,
-        ``steps``, ``wall_time``, ``hyperparameters`` (JSON string).  Rows are sorted by
+        ``steps``, ``wall_time``, ``hyperparameters`` (JSON string), ``zero_action_distance``
+        and ``initial_distance`` (the baselines; NaN in files that predate them).  Rows are sorted by
         planner, geometry, d, horizon, configuration and seed.
     """
     cols = {k: [] for k in RECORD_COLUMNS}
@@ -135,6 +138,8 @@ def load(path, as_frame: bool = False):
             cols["seed"].append(seed[order])
             for k in ("goal_distance", "smoothness", "cost", "samples", "steps", "wall_time"):
                 cols[k].append(g[k][()][done][order])
+            for k in BASELINE_FIELDS:      # NaN where a file predates the baselines
+                cols[k].append(g[k][()][done][order] if k in g else np.full(n, np.nan))
     out = {}
     for k, parts in cols.items():
         arr = np.concatenate(parts) if parts else np.empty(0, dtype=object)
@@ -143,7 +148,7 @@ def load(path, as_frame: bool = False):
 
 
 _INT_COLUMNS = {"d", "horizon", "seed", "samples", "steps", "n_samples"}
-_FLOAT_COLUMNS = {"lam", "goal_distance", "smoothness", "cost", "wall_time", *METRIC_FLOATS}
+_FLOAT_COLUMNS = {"lam", "goal_distance", "smoothness", "cost", "wall_time", *METRIC_FLOATS, *BASELINE_FIELDS}
 
 
 def _typed(name, arr):

@@ -18,8 +18,8 @@ from . import guard
 from .files import _fsync_dir, _fsync_file, _h5py, _write_bytes_atomic, _write_json_atomic, check_output_path
 from .journal import REJECTED, UNIT_PATTERN, _decode_result, _encode_result, check_unit, journal_dir, reject_unit
 from .keys import canonical_json, config_id, config_key
-from .layout import (DERIVED_FIELDS, FORMAT_VERSION, INT_FIELDS, MARKER, MARKER_ATTR, METRIC_FIELDS,
-                     METRIC_FLOATS, RUN_FIELDS)
+from .layout import (BASELINE_FIELDS, DERIVED_FIELDS, FORMAT_VERSION, INT_FIELDS, MARKER, MARKER_ATTR,
+                     METRIC_FIELDS, METRIC_FLOATS, RUN_FIELDS)
 from .provenance import _now
 from .files import _str
 from .read import index
@@ -550,9 +550,15 @@ def _append_config_rows(f, cid: str, rows: list) -> int:
         cols["batch_size"].append(size)
         cols["threads"].append(int(result.get("threads", 0)))
         cols["session"].append(session)
+    n_before = g["complete"].shape[0] if "complete" in g else 0
     for name in RUN_FIELDS:
         _append(g, name, np.stack(cols[name]) if np.ndim(cols[name][0]) else np.array(cols[name]),
                 np.int64 if name in INT_FIELDS else np.float64)
+    for name in BASELINE_FIELDS:    # optional: NaN for rows of older files and older journal units
+        if name not in g and n_before:
+            _append(g, name, np.full(n_before, np.nan), np.float64)
+        _append(g, name, np.array([float(r[name][i]) if name in r else np.nan for r, i, _, _ in rows]),
+                np.float64)
     n0 = _append(g, "complete", np.zeros(len(rows), dtype=bool), bool)
     _hold(g["complete"])[n0:] = True          # last: the rows count from now on
     return len(rows)
