@@ -118,7 +118,7 @@ def render(claims, claims_paper_seeds, paper_claims, n_all: int, n_paper: int) -
         "97.5 percentiles.")
     add("- **Compound claims** (\"best of five\", \"on every geometry\") take θ = the smallest of their "
         "component gaps, so *supported* means every component holds together on ≥ 97.5% of the resamples.")
-    add(f"- **Exact** verdicts: contrasts without seed variation (sample counts fixed by the hyperparameters, "
+    add("- **Exact** verdicts: contrasts without seed variation (sample counts fixed by the hyperparameters, "
         "the paper's one-number tables) are decided by the point comparison; a tie is not a win.")
     add("- **Seeds needed** for an undecided claim: n · ((z₀.₉₇₅ + z₀.₈₀) · se / θ)² with se the bootstrap "
         "standard error of θ at n seeds (it shrinks like 1/√n): the seeds at which an interval of the "
