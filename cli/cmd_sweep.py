@@ -80,6 +80,9 @@ def command_line() -> str:
               help="How the geometry enters the planners: 'prior' (documented default) or 'none'.")
 @click.option("--gradient", type=click.Choice(GRADIENT_MODES), default="fd", show_default=True,
               help="Gradient of the gradient and SGLD planners: paper finite differences or exact adjoint.")
+@click.option("--execution", type=click.Choice(("latent", "decoded")), default="latent", show_default=True,
+              help="What the environment receives: the planned latent actions, or their projections onto "
+                   "the geometry (a separate configuration; realised goal distance and gap stored).")
 @click.option("--threads", type=BoundedInt(min=1), default=None,
               help="Numba threads (default: all cores). Results do not depend on it.")
 @click.option("--max-batch", type=BoundedInt(min=1), default=64, show_default=True,
@@ -89,8 +92,8 @@ def command_line() -> str:
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (the one-line summary stays).")
 @cluster_options
 @friendly_errors
-def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage, gradient, threads,
-          max_batch, metric_samples, quiet, workers, scheduler, scheduler_file):
+def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage, gradient, execution,
+          threads, max_batch, metric_samples, quiet, workers, scheduler, scheduler_file):
     """Run the grid planners x geometries x dims x horizons x seeds into one HDF5 file.
 
     Defaults are the paper's grid (5 planners, 3 geometries, d in 4 8 16 32, horizons 4 8 16,
@@ -103,6 +106,7 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
       fastplan sweep --dims 4 8 --planners cem mppi --seeds 0-4 --out runs.h5
       fastplan sweep --planners cem --set cem.population=400 --out runs.h5
       fastplan sweep --out runs.h5 --workers 4          # a local Dask cluster
+      fastplan sweep --dims 8 --horizons 8 --execution decoded --out runs.h5
     """
     from fastplan import store
     from fastplan.runs.sweep import run_sweep
@@ -115,7 +119,7 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
         summary = run_sweep(
             out, planners=planners, geometries=geometries, dims=dims, horizons=horizons,
             seeds=seeds, overrides=overrides, geometry_usage=geometry_usage, gradient=gradient,
-            threads=threads, progress="quiet" if quiet else "auto", command_line=command_line(),
+            execution=execution, threads=threads, progress="quiet" if quiet else "auto", command_line=command_line(),
             max_batch=max_batch, metric_samples=metric_samples, executor=executor,
             executor_name=executor_name)
     click.echo(str(summary))

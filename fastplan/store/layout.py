@@ -10,6 +10,14 @@ RUN_FIELDS = ("seed", "A", "B", "b", "s0", "goal", "actions", "states", "goal_di
               "smoothness", "cost", "samples", "steps", "wall_time", "batch_size", "threads",
               "session")
 INT_FIELDS = {"seed", "samples", "steps", "batch_size", "threads", "session"}
+#: Per-run manifold fields (issue 13), written by this version for every run; a file written
+#: before them reads NaN for them.
+MANIFOLD_FIELDS = ("log_density", "ood_rate", "ood_threshold", "realised_goal_distance",
+                   "exploitation_gap")
+#: Per-run datasets only configurations with ``execution="decoded"`` hold.
+DECODED_FIELDS = ("executed_actions",)
+#: The default execution (absent from configuration keys and from files written before it).
+DEFAULT_EXECUTION = "latent"
 METRIC_FIELDS = ("geometry", "d", "seed", "n_samples", "effective_dimension",
                  "mean_pairwise_distance", "concentration", "amenability", "session")
 METRIC_FLOATS = ("effective_dimension", "mean_pairwise_distance", "concentration", "amenability")
@@ -17,7 +25,8 @@ METRIC_FLOATS = ("effective_dimension", "mean_pairwise_distance", "concentration
 #: Columns of :func:`load` (one row per run), in order.
 RECORD_COLUMNS = ("config_id", "geometry", "d", "horizon", "planner", "geometry_usage",
                   "gradient", "lam", "seed", "goal_distance", "smoothness", "cost", "samples",
-                  "steps", "wall_time", "hyperparameters")
+                  "steps", "wall_time", "hyperparameters", "execution", "log_density", "ood_rate",
+                  "realised_goal_distance", "exploitation_gap")
 #: Columns of :func:`load_geometry_metrics`.
 METRIC_COLUMNS = ("geometry", "d", "seed", "n_samples", "effective_dimension",
                   "mean_pairwise_distance", "concentration", "amenability")
