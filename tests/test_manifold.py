@@ -201,3 +201,35 @@ def test_cli_sweep_and_plan_with_decoded_execution(tmp_path):
     assert labels[-4:] == ["realised", "exploitation", "log", "OOD"]
     r = CliRunner().invoke(cli, ["plan", "--execution", "projected"])
     assert r.exit_code != 0 and "projected" in r.stderr
+
+
+class _PlainGeometry:
+    """A registered geometry with only the planner interface (no density)."""
+
+    def __init__(self, d, seed):
+        self.kind, self.d, self.seed, self.label = "plain-test", d, seed, "Plain"
+
+    def sample(self, n, seed=None, stream=0):
+        return np.zeros((n, self.d))
+
+    def mean(self):
+        return np.zeros(self.d)
+
+    def std(self):
+        return np.ones(self.d)
+
+
+def test_a_registered_geometry_without_a_density_sweeps_with_nan_fields(tmp_path):
+    from fastplan.engine import registry
+    registry.register_geometry(registry.GeometrySpec(name="plain-test", label="Plain", factory=_PlainGeometry,
+                                                     stream_id=9001))
+    try:
+        path = tmp_path / "plain.h5"
+        run_sweep(path, **{**GRID, "planners": ("cem",), "geometries": ("plain-test",)})
+        rec = store.load(path)
+        assert np.all(np.isnan(rec["log_density"])) and np.all(np.isnan(rec["ood_rate"]))
+        assert np.all(rec["exploitation_gap"] == 0.0)
+        with pytest.raises(FastplanError, match="no projection"):
+            run_sweep(path, execution="decoded", **{**GRID, "planners": ("cem",), "geometries": ("plain-test",)})
+    finally:
+        registry.geometries().unregister("plain-test")

@@ -25,6 +25,7 @@ the sparse EBM as Eq. 2 with its exact zeros smoothed into ``N(0, EBM_SPIKE_STD^
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -112,6 +113,16 @@ class GeometryBase:
 
     def density_params(self) -> gd.DensityParams:          # pragma: no cover - abstract
         raise NotImplementedError
+
+    @property
+    def density_note(self) -> str:
+        """One line stating the density (subclasses say more)."""
+        return f"{self.kind}: the density of its density_params()"
+
+    @cached_property
+    def fingerprint(self) -> tuple:
+        """Identifies the density for caches (subclasses: a hash of their parameters)."""
+        return (type(self).__name__, uuid.uuid4().hex)
 
     @property
     def projection_note(self) -> str:

@@ -54,8 +54,10 @@ def manifold_metrics(geometries, actions) -> dict:
     geoms = list(geometries) if isinstance(geometries, (list, tuple)) else [geometries] * P
     if len(geoms) != P:
         raise FastplanError(f"got {len(geoms)} geometries for {P} plans")
-    out = {k: np.empty(P) for k in ("log_density", "ood_rate", "ood_threshold")}
+    out = {k: np.full(P, np.nan) for k in ("log_density", "ood_rate", "ood_threshold")}
     for p, (geom, a) in enumerate(zip(geoms, actions)):
+        if not has_density(geom):          # a registered geometry without a density: NaN
+            continue
         logp = gk.log_density_fast(geom.density_params(), a)
         thr = geom.ood_threshold()
         out["log_density"][p] = float(np.mean(logp))
@@ -64,12 +66,21 @@ def manifold_metrics(geometries, actions) -> dict:
     return out
 
 
+def has_density(geometry) -> bool:
+    """True for geometries with the density interface (:class:`~.geometry.GeometryBase`)."""
+    from .geometry import GeometryBase
+    return isinstance(geometry, GeometryBase)
+
+
 def project_actions(geometries, actions) -> np.ndarray:
     """Each plan's actions (P, T, d) projected onto its geometry (the actions a decoded
     environment receives)."""
     actions = np.asarray(actions, dtype=np.float64)
     out = np.empty_like(actions)
     for p, geom in enumerate(geometries):
+        if not has_density(geom):
+            raise FastplanError(f"geometry {getattr(geom, 'kind', type(geom).__name__)!r} has no "
+                                f"projection (no density); decoded execution needs one")
         out[p] = geom.project(actions[p])
     return out
 

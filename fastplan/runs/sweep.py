@@ -345,14 +345,15 @@ def compute_unit(unit: WorkUnit) -> dict:
 def _manifold_fields(problems, res) -> dict:
     """Issue 13's per-run fields: manifold metrics of the planned actions under each run's
     geometry, and what the environment did with them (see :mod:`fastplan.engine.manifold`)."""
-    from ..engine.manifold import manifold_metrics
+    from ..engine.manifold import has_density, manifold_metrics
     geoms = [p.geometry for p in problems]
     out = {k: np.asarray(v, dtype=np.float64) for k, v in manifold_metrics(geoms, res.actions).items()}
     out["realised_goal_distance"] = np.asarray(res.realised_goal_distance, dtype=np.float64)
     out["exploitation_gap"] = np.asarray(res.exploitation_gap, dtype=np.float64)
     out["execution"] = res.execution
-    out["density_notes"] = np.array([g.density_note for g in geoms], dtype=str)
-    out["projection_notes"] = np.array([g.projection_note for g in geoms], dtype=str)
+    out["density_notes"] = np.array([g.density_note if has_density(g) else "none" for g in geoms], dtype=str)
+    out["projection_notes"] = np.array([g.projection_note if has_density(g) else "none" for g in geoms],
+                                       dtype=str)
     if res.execution != "latent":
         out["executed_actions"] = np.ascontiguousarray(res.executed_actions, dtype=np.float64)
     return out
