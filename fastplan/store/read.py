@@ -98,8 +98,8 @@ def _config_sort_key(a: dict):
     p = a["planner"]
     return (PLANNERS.index(p) if p in PLANNERS else 99, p,
             KINDS.index(a["geometry"]) if a["geometry"] in KINDS else 99, a["geometry"],
-            int(a["d"]), int(a["horizon"]), a["geometry_usage"], a.get("execution", DEFAULT_EXECUTION) != DEFAULT_EXECUTION,
-            a.get("key", ""))
+            int(a["d"]), int(a["horizon"]), a["geometry_usage"],
+            a.get("execution", DEFAULT_EXECUTION) != DEFAULT_EXECUTION, a.get("key", ""))
 
 
 def read_config(path, config_id: str) -> tuple[dict, dict]:
