@@ -38,11 +38,14 @@ def _geometry(ctx, param, value):
               help="How the geometry enters the planner.")
 @click.option("--gradient", type=click.Choice(GRADIENT_MODES), default=None,
               help="Gradient of the gradient/SGLD planners: fd (paper, default) or adjoint.")
+@click.option("--execution", type=click.Choice(("latent", "decoded")), default="latent", show_default=True,
+              help="What the environment receives: the planned latent actions, or their projections "
+                   "onto the geometry (realised goal distance and exploitation gap reported).")
 @click.option("--threads", type=BoundedInt(min=1), default=None, help="Numba threads.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the full result (incl. actions and states) as JSON.")
 @friendly_errors
-def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, threads, as_json):
+def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, execution, threads, as_json):
     """Plan one problem with one planner and print the result.
 
     Exits with status 3 (after printing the result, NaN as null in --json, and one warning)
@@ -52,6 +55,7 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
     Example:
       fastplan plan --planner cem --geometry vae --dim 8 --horizon 8 --seed 0
       fastplan plan --planner gradient --gradient adjoint --set iterations=50 --json
+      fastplan plan --planner cem --geometry vq-vae --execution decoded
     """
     from fastplan.engine.jit import set_threads
     from fastplan.engine.errors import FastplanError
@@ -75,7 +79,9 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
     set_threads(threads)
     _check_size(planner, hp, dim, horizon, geometry_usage)     # before the world model is built
     problem = make_problem(geometry, dim, horizon, seed)
-    res = plan_one(problem, planner, seed=seed, geometry_usage=geometry_usage, **hp)
+    res = plan_one(problem, planner, seed=seed, geometry_usage=geometry_usage, execution=execution, **hp)
+    from fastplan.engine.manifold import manifold_metrics
+    manifold = {k: float(v[0]) for k, v in manifold_metrics([problem.geometry], res.actions[None]).items()}
     finite = bool(np.isfinite([res.goal_distance, res.smoothness, res.cost]).all()
                   and np.isfinite(res.actions).all() and np.isfinite(res.states).all())
     out = {
@@ -83,10 +89,15 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
         "geometry_usage": res.geometry_usage, "goal_distance": res.goal_distance,
         "smoothness": res.smoothness, "cost": res.cost, "samples": res.samples, "steps": res.steps,
         "wall_time": res.wall_time, "hyperparameters": res.hyperparameters, "finite": finite,
+        "execution": res.execution,
+        **manifold, "realised_goal_distance": res.realised_goal_distance,
+        "exploitation_gap": res.exploitation_gap,
     }
     if as_json:
         out.update(actions=res.actions.tolist(), states=res.states.tolist(),
                    s0=problem.s0.tolist(), goal=problem.goal.tolist())
+        if execution != "latent":
+            out["executed_actions"] = res.executed_actions.tolist()
         click.echo(json.dumps(_json_safe(out), allow_nan=False))   # NaN/inf -> null: strict JSON
         _exit_if_not_finite(finite)
         return
@@ -101,6 +112,12 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
     click.echo(f"  steps            {res.steps} single-step evaluations")
     click.echo(f"  wall time        {res.wall_time * 1e3:.2f} ms")
     click.echo(f"  hyperparameters  {hps}")
+    if execution != "latent":
+        click.echo(f"  realised goal    {res.realised_goal_distance:.6f} (decoded: actions projected onto "
+                   f"the geometry: {problem.geometry.projection_note})")
+        click.echo(f"  exploitation gap {res.exploitation_gap:+.6f} (realised - planned)")
+        click.echo(f"  log density      {manifold['log_density']:.4f} (mean over the planned actions)")
+        click.echo(f"  OOD rate         {manifold['ood_rate']:.4f} (outside the 99% high-density region)")
     if not finite:
         click.echo("  finite           no: NaN or inf in the result (the planner diverged)")
     _exit_if_not_finite(finite)

@@ -15,14 +15,24 @@ SUMMARY_METRICS = (  # column, header, format
     ("cost", "cost", "{:.4f}"),
     ("samples", "samples", "{:.0f}"),
     ("wall_time", "wall ms", "{:.2f}"),
+    ("log_density", "log p", "{:.2f}"),
+    ("ood_rate", "OOD", "{:.3f}"),
+)
+#: Shown when a decoded-execution configuration is among the rows (latent: realised = planned).
+DECODED_METRICS = (
+    ("realised_goal_distance", "realised", "{:.4f}"),
+    ("exploitation_gap", "gap", "{:.4f}"),
 )
 
 
-def non_default(planner: str, hp: dict) -> str:
-    """``name=value`` for every hyperparameter that differs from the paper's value."""
+def non_default(planner: str, hp: dict, execution: str = "latent") -> str:
+    """``name=value`` for every hyperparameter that differs from the paper's value (and the
+    execution when it is not the default)."""
     from fastplan.engine.planners import DEFAULTS
     base = DEFAULTS.get(planner, {})
     diff = [f"{k}={v}" for k, v in sorted(hp.items()) if base.get(k) != v]
+    if execution not in ("latent", ""):
+        diff.append(f"execution={execution}")
     return " ".join(diff) if diff else "paper"
 
 
@@ -63,7 +73,7 @@ def ls(path, as_json):
                f"{attrs.get('n_sessions', 0)} sessions)")
     header = ["geometry", "d", "h", "planner", "usage", "seeds", "hyperparameters", "config"]
     rows = [[c["geometry"], str(c["d"]), str(c["horizon"]), c["planner"], c["geometry_usage"],
-             str(c["n_seeds"]), non_default(c["planner"], c["hyperparameters"]), c["config_id"]]
+             str(c["n_seeds"]), non_default(c["planner"], c["hyperparameters"], c["execution"]), c["config_id"]]
             for c in configs]
     if rows:
         click.echo(_table(header, rows, right={1, 2, 5}))
@@ -84,10 +94,10 @@ def summarise(records: dict, keep) -> list[dict]:
         sel = np.flatnonzero(keep)[ids == cid]
         first = sel[0]
         row = {k: records[k][first].item() for k in ("config_id", "geometry", "d", "horizon", "planner",
-                                                    "geometry_usage")}
+                                                    "geometry_usage", "execution")}
         row["hyperparameters"] = json.loads(records["hyperparameters"][first])
         row["n_seeds"] = int(sel.size)
-        for col, _, _ in SUMMARY_METRICS:
+        for col, _, _ in SUMMARY_METRICS + DECODED_METRICS:
             x = records[col][sel].astype(float)
             if col == "wall_time":
                 x = x * 1e3
@@ -112,7 +122,9 @@ def summarise(records: dict, keep) -> list[dict]:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per configuration.")
 @friendly_errors
 def show(path, planner, dim, geometry, horizon, usage, as_json):
-    """Mean +- std over seeds of goal distance, smoothness, cost, samples and wall time.
+    """Mean +- std over seeds of goal distance, smoothness, cost, samples, wall time, the mean
+    log-density of the planned actions under the geometry and their OOD rate (and, for
+    decoded-execution configurations, the realised goal distance and the exploitation gap).
 
     One line per configuration that matches the filters; std is the sample standard
     deviation over seeds (ddof=1). Wall time is per run, in milliseconds.
@@ -139,17 +151,18 @@ def show(path, planner, dim, geometry, horizon, usage, as_json):
         for r in rows:
             click.echo(json.dumps(r))
         return
-    header = ["geometry", "d", "h", "planner", "usage", "n"] + [h for _, h, _ in SUMMARY_METRICS] + ["hyperparameters"]
+    metrics = SUMMARY_METRICS + (DECODED_METRICS if any(r["execution"] != "latent" for r in rows) else ())
+    header = ["geometry", "d", "h", "planner", "usage", "n"] + [h for _, h, _ in metrics] + ["hyperparameters"]
     body = []
     for r in rows:
         cells = [r["geometry"], str(r["d"]), str(r["horizon"]), r["planner"], r["geometry_usage"],
                  str(r["n_seeds"])]
-        for col, _, fmt in SUMMARY_METRICS:
+        for col, _, fmt in metrics:
             m, s = r[col]["mean"], r[col]["std"]
             cells.append(_pm(fmt, m, s))
-        cells.append(non_default(r["planner"], r["hyperparameters"]))
+        cells.append(non_default(r["planner"], r["hyperparameters"], r["execution"]))
         body.append(cells)
-    click.echo(_table(header, body, right=set(range(1, 3)) | set(range(5, 6 + len(SUMMARY_METRICS)))))
+    click.echo(_table(header, body, right=set(range(1, 3)) | set(range(5, 6 + len(metrics)))))
     note = _journal_note(path)
     if note:
         click.echo(note, err=True)

@@ -83,6 +83,9 @@ def command_line() -> str:
 @multi_option("--budget", "budgets", type=IntList(min=1), default=None, metavar="ROLLOUTS [ROLLOUTS ...]",
               help="Run every planner at these rollout budgets per plan (its iteration count, or "
                    "diffusion's denoising steps, set to match; over --set of them).")
+@click.option("--execution", type=click.Choice(("latent", "decoded")), default="latent", show_default=True,
+              help="What the environment receives: the planned latent actions, or their projections onto "
+                   "the geometry (a separate configuration; realised goal distance and gap stored).")
 @click.option("--threads", type=BoundedInt(min=1), default=None,
               help="Numba threads (default: all cores). Results do not depend on it.")
 @click.option("--max-batch", type=BoundedInt(min=1), default=64, show_default=True,
@@ -92,8 +95,8 @@ def command_line() -> str:
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (the one-line summary stays).")
 @cluster_options
 @friendly_errors
-def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage, gradient, budgets, threads,
-          max_batch, metric_samples, quiet, workers, scheduler, scheduler_file):
+def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage, gradient, budgets,
+          execution, threads, max_batch, metric_samples, quiet, workers, scheduler, scheduler_file):
     """Run the grid planners x geometries x dims x horizons x seeds into one HDF5 file.
 
     Defaults are the paper's grid (5 planners, 3 geometries, d in 4 8 16 32, horizons 4 8 16,
@@ -107,6 +110,7 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
       fastplan sweep --planners cem --set cem.population=400 --out runs.h5
       fastplan sweep --out runs.h5 --workers 4          # a local Dask cluster
       fastplan sweep --dims 8 --horizons 8 --budget 1050 2000 6500 --out runs.h5
+      fastplan sweep --dims 8 --horizons 8 --execution decoded --out runs.h5
     """
     from fastplan.runs.sweep import prepare_sweep, run_sweep
     if metric_samples == 1:
@@ -115,14 +119,15 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
     # before any cluster starts: the output path, and whether the grid can fit (disk, memory)
     prepare_sweep(out, planners=planners, geometries=geometries, dims=dims, horizons=horizons,
                   seeds=seeds, overrides=overrides, geometry_usage=geometry_usage, gradient=gradient,
-                  budgets=budgets, threads=threads, max_batch=max_batch, metric_samples=metric_samples,
+                  budgets=budgets, execution=execution, threads=threads, max_batch=max_batch, metric_samples=metric_samples,
                   in_process=workers is None and scheduler is None and scheduler_file is None)
     with executor_from_options(workers, scheduler, scheduler_file, threads=threads,
                                quiet=quiet) as (executor, executor_name):
         summary = run_sweep(
             out, planners=planners, geometries=geometries, dims=dims, horizons=horizons,
             seeds=seeds, overrides=overrides, geometry_usage=geometry_usage, gradient=gradient,
-            budgets=budgets, threads=threads, progress="quiet" if quiet else "auto", command_line=command_line(),
+            budgets=budgets, execution=execution, threads=threads, progress="quiet" if quiet else "auto",
+            command_line=command_line(),
             max_batch=max_batch, metric_samples=metric_samples, executor=executor,
             executor_name=executor_name)
     click.echo(str(summary))

@@ -12,6 +12,7 @@ from .errors import FastplanError, FastplanWarning, as_array, check_choice, chec
 from .planners import GEOMETRY_USAGES, canonical_planner, resolve
 from .problem import Problem
 from .cost import evaluate
+from .manifold import check_execution, realised
 
 
 @dataclass
@@ -78,6 +79,11 @@ class BatchResult:
     samples : (P,) int64 world-model rollouts the planner performed (counted in-kernel)
     steps : (P,) int64 single-step world-model evaluations (a partial rollout counts its steps)
     wall_time : float, seconds for the whole batch (planning kernel only)
+    execution : "latent" (the environment receives the planned actions) or "decoded" (their
+        projections onto the geometry; see :mod:`fastplan.engine.manifold`)
+    executed_actions : (P, T, d) what the environment received
+    realised_goal_distance, exploitation_gap : (P,) goal distance of the executed actions and
+        realised - planned (0 under "latent")
     """
 
     planner: str
@@ -93,6 +99,10 @@ class BatchResult:
     steps: np.ndarray
     wall_time: float
     extra: dict = field(default_factory=dict)
+    execution: str = "latent"
+    executed_actions: np.ndarray | None = None
+    realised_goal_distance: np.ndarray | None = None
+    exploitation_gap: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.actions.shape[0]
@@ -104,7 +114,14 @@ class BatchResult:
             actions=self.actions[p], states=self.states[p], cost=float(self.cost[p]),
             goal_distance=float(self.goal_distance[p]), smoothness=float(self.smoothness[p]),
             samples=int(self.samples[p]), steps=int(self.steps[p]),
-            wall_time=self.wall_time / len(self))
+            wall_time=self.wall_time / len(self), execution=self.execution,
+            executed_actions=None if self.executed_actions is None else self.executed_actions[p],
+            realised_goal_distance=_item(self.realised_goal_distance, p),
+            exploitation_gap=_item(self.exploitation_gap, p))
+
+
+def _item(values, p):
+    return None if values is None else float(values[p])
 
 
 @dataclass
@@ -126,6 +143,10 @@ class PlanResult:
     samples: int
     steps: int
     wall_time: float
+    execution: str = "latent"
+    executed_actions: np.ndarray | None = None
+    realised_goal_distance: float | None = None
+    exploitation_gap: float | None = None
 
 
 def stack(problems, seeds=None, check=None) -> Batch:
@@ -186,7 +207,7 @@ def _warn_not_finite(planner: str, cost: np.ndarray, actions: np.ndarray) -> Non
 
 
 def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "prior",
-               **overrides) -> BatchResult:
+               execution: str = "latent", **overrides) -> BatchResult:
     """Plan a batch of problems (same d and horizon) with one planner in one kernel call.
 
     Parameters
@@ -199,12 +220,18 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
         exactly the same result as planning them one by one.
     geometry_usage : {"prior", "none"}
         How the latent geometry enters the planner (README: "Where the geometry enters").
+    execution : {"latent", "decoded"}
+        What the environment receives: the planned actions (default) or their projections onto
+        each problem's geometry (the planner still plans with the unconstrained world model);
+        fills ``realised_goal_distance`` and ``exploitation_gap``.
     **overrides
         Hyperparameters to change from the paper's values (see ``planners.DEFAULTS``).
     """
     planner = canonical_planner(planner)
+    execution = check_execution(execution)
     check_choice(geometry_usage, GEOMETRY_USAGES, "geometry usage")
     hp = resolve(planner, overrides)
+    problems = list(problems)
     batch = stack(problems, seeds, check=lambda P, T, d: budget.check_plan(
         planner, hp, P, T, d, usage=geometry_usage))       # refused before anything is allocated
     module = registry.planner(planner).module()
@@ -215,14 +242,16 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
     cost, goal_distance, smoothness, states = evaluate(batch.A, batch.B, batch.b, batch.s0,
                                                       batch.goal, actions, hp["lam"])
     _warn_not_finite(planner, cost, actions)
+    real = realised(problems, actions, goal_distance, execution, hp["lam"])
     return BatchResult(
         planner=planner, hyperparameters=hp, geometry_usage=geometry_usage, seeds=batch.seeds,
         actions=actions, states=states, cost=cost, goal_distance=goal_distance,
-        smoothness=smoothness, samples=samples, steps=steps, wall_time=wall)
+        smoothness=smoothness, samples=samples, steps=steps, wall_time=wall, execution=execution,
+        **real)
 
 
 def plan(problem: Problem, planner: str, seed: int | None = None, *, geometry_usage: str = "prior",
-         **overrides) -> PlanResult:
+         execution: str = "latent", **overrides) -> PlanResult:
     """Plan one problem; see :func:`plan_batch` for the arguments.
 
     Example
@@ -233,4 +262,5 @@ def plan(problem: Problem, planner: str, seed: int | None = None, *, geometry_us
     >>> res.goal_distance, res.samples
     """
     seeds = None if seed is None else [seed]
-    return plan_batch([problem], planner, seeds, geometry_usage=geometry_usage, **overrides)[0]
+    return plan_batch([problem], planner, seeds, geometry_usage=geometry_usage, execution=execution,
+                      **overrides)[0]

@@ -13,19 +13,30 @@
 
 A geometry is fixed by ``(kind, d, seed)``: the seed fixes the centers / codebook.
 Samples are drawn with their own ``(seed, stream)`` address so that a planner's
-initial draws never coincide with the draws used for the metrics.
+initial draws never coincide with the draws used for the metrics (sample streams:
+0 default, 1 Sec. 2.4 metrics, 2 planners' initial draws, 3 OOD calibration).
+
+Every geometry is an object with a density (:class:`GeometryBase`): sampling, exact mean and
+per-coordinate std, ``log_density``, its analytic ``score``, ``project`` onto the high-density
+set, the out-of-distribution threshold and rate, and the Sec. 2.4 metrics.  The densities
+(:mod:`.geometry_density`): the VAE mixture and the noisy codebook exactly as Eq. 1 and Eq. 3;
+the sparse EBM as Eq. 2 with its exact zeros smoothed into ``N(0, EBM_SPIKE_STD^2)`` spikes.
 """
 from __future__ import annotations
 
+import hashlib
+import uuid
 from dataclasses import dataclass
 from functools import cached_property
 
 import numba
 import numpy as np
 
+from . import geometry_density as gd
+from . import geometry_kernels as gk
 from . import registry, rng
 from .jit import parallel_kernel
-from .errors import check_dim, check_positive_int, check_seed
+from .errors import FastplanError, check_dim, check_positive_int, check_seed
 
 K = 8                   # mixture components / codebook entries (Sec. 2.1)
 CENTER_STD = 2.0        # centers ~ N(0, 4 I)
@@ -33,6 +44,11 @@ VAE_STD = 0.5           # component variance 0.25
 EBM_RHO = 0.3           # active fraction
 EBM_STD = 1.5           # active values ~ N(0, 2.25)
 VQ_STD = 0.05           # codebook noise ~ N(0, 0.0025 I)
+EBM_SPIKE_STD = 0.05    # smoothed Eq. 2 density: inactive coordinates ~ N(0, 0.05^2) (as Eq. 3's noise)
+
+OOD_STREAM = 3          # sample stream of the OOD calibration (1: metrics, 2: planners' draws)
+N_OOD_SAMPLES = 20_000  # samples behind the OOD threshold (its 1% quantile: 200 tail samples)
+OOD_QUANTILE = 0.01     # the threshold is this quantile of the geometry's own log-densities
 
 _MIXTURE, _SPARSE = 0, 1
 
@@ -75,8 +91,87 @@ def _sample_kernel(family, centers, noise_std, k_active, key_comp, key_noise, ke
                 out[i, perm[m]] = noise_std * rng.normal(key_noise, np.uint64(i * d + m))
 
 
+#: How the per-run manifold metrics are defined (recorded in results files).
+MANIFOLD_DEFINITION = (
+    "log_density: mean over t of log p_geom(a_t); VAE and VQ-VAE exact mixtures (Eq. 1, Eq. 3), "
+    f"sparse EBM Eq. 2 smoothed (inactive coordinates N(0, {EBM_SPIKE_STD}^2)); "
+    "ood_rate: fraction of a_t with log p_geom(a_t) < ood_threshold, the "
+    f"{OOD_QUANTILE:g} quantile (method 'lower') of log p_geom over {N_OOD_SAMPLES} geometry "
+    f"samples (sample stream {OOD_STREAM} under the run's seed)")
+
+_THRESHOLDS: dict = {}   # OOD thresholds by geometry fingerprint (geometries are rebuilt per run)
+
+
+class GeometryBase:
+    """The interface of every latent geometry (the paper's three and those fitted from data).
+
+    A subclass provides ``kind``, ``d``, ``seed``, ``label``, ``sample(n, seed=None,
+    stream=0)``, ``mean()``, ``std()``, ``cov()``, :meth:`density_params`, ``density_note`` and
+    ``fingerprint``; the rest follows from those.  Actions are arrays of shape (..., d); NaN
+    input gives NaN output (a diverged plan is reported, not refused).
+    """
+
+    def density_params(self) -> gd.DensityParams:          # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def density_note(self) -> str:
+        """One line stating the density (subclasses say more)."""
+        return f"{self.kind}: the density of its density_params()"
+
+    @cached_property
+    def fingerprint(self) -> tuple:
+        """Identifies the density for caches (subclasses: a hash of their parameters)."""
+        return (type(self).__name__, uuid.uuid4().hex)
+
+    @property
+    def projection_note(self) -> str:
+        """One line naming the projection onto the high-density set."""
+        return gd.PROJECTIONS[self.density_params().projection]
+
+    def log_density(self, a) -> np.ndarray:
+        """log p(a) for actions (..., d); shape (...)."""
+        return gd.log_density(self.density_params(), a)
+
+    def score(self, a) -> np.ndarray:
+        """Analytic score grad_a log p(a) for actions (..., d); shape (..., d)."""
+        return gd.score(self.density_params(), a)
+
+    def project(self, a) -> np.ndarray:
+        """Actions (..., d) mapped onto the high-density set (idempotent; see
+        :func:`fastplan.engine.geometry_density.project`)."""
+        return gd.project(self.density_params(), a)
+
+    def ood_threshold(self) -> float:
+        """log-density threshold of the 99% highest-density region: the 1% quantile
+        (``method="lower"``) of log p over N_OOD_SAMPLES = 20000 of the geometry's own samples
+        (sample stream 3 under its seed), computed once per geometry."""
+        key = self.fingerprint
+        if key not in _THRESHOLDS:
+            logp = gk.log_density_fast(self.density_params(), self.sample(N_OOD_SAMPLES, stream=OOD_STREAM))
+            if len(_THRESHOLDS) >= 4096:
+                _THRESHOLDS.clear()
+            _THRESHOLDS[key] = float(np.quantile(logp, OOD_QUANTILE, method="lower"))
+        return _THRESHOLDS[key]
+
+    def is_ood(self, a) -> np.ndarray:
+        """True where an action (..., d) lies outside the 99% high-density region
+        (``log p(a) < ood_threshold()``; NaN counts as outside); shape (...)."""
+        logp = gk.log_density_fast(self.density_params(), a)   # the calibration's own arithmetic
+        return ~(logp >= self.ood_threshold())
+
+    def ood_rate(self, a) -> float:
+        """Fraction of the actions (..., d) outside the 99% high-density region."""
+        return float(np.mean(self.is_ood(a)))
+
+    def metrics(self, n: int = 4000, seed: int | None = None) -> dict:
+        """The Sec. 2.4 metrics from ``n`` samples (see :func:`fastplan.engine.metrics.geometry_metrics`)."""
+        from .metrics import geometry_metrics
+        return geometry_metrics(self, n=n, seed=seed)
+
+
 @dataclass(frozen=True, eq=False)
-class Geometry:
+class Geometry(GeometryBase):
     """A latent-action geometry fixed by ``(kind, d, seed)``.
 
     Attributes
@@ -147,6 +242,33 @@ class Geometry:
     def std(self) -> np.ndarray:
         """Exact per-coordinate standard deviation, shape (d,)."""
         return self._moments[1].copy()
+
+    @cached_property
+    def _params(self) -> gd.DensityParams:
+        if self.kind == "ebm":
+            return gd.sparse_params(self.d, self.n_active, EBM_STD, EBM_SPIKE_STD)
+        if self.kind not in ("vae", "vqvae"):
+            raise FastplanError(f"geometry kind {self.kind!r} has no density")
+        projection = gd.PROJECT_BALL if self.kind == "vae" else gd.PROJECT_NEAREST
+        return gd.mixture_params(self.centers, np.ones(K), self.component_std, projection=projection)
+
+    def density_params(self) -> gd.DensityParams:
+        """The density as plain arrays, for Numba kernels (see :class:`~.geometry_density.DensityParams`)."""
+        return self._params
+
+    @property
+    def density_note(self) -> str:
+        """One line stating the density used for log p, the score and the OOD rate."""
+        if self.kind == "ebm":
+            return (f"sparse EBM, Eq. 2 smoothed: support uniform over floor(0.3 d)-subsets, "
+                    f"N(0, {EBM_STD**2:g}) on it, N(0, {EBM_SPIKE_STD}^2) off it")
+        return (f"{self.label}, exact (Eq. {1 if self.kind == 'vae' else 3}): equal-weight mixture "
+                f"of {K} N(c_k, {self.component_std**2:g} I)")
+
+    @cached_property
+    def fingerprint(self) -> tuple:
+        """(kind, d, seed, hash of the centres): identifies the density for caches."""
+        return (self.kind, self.d, self.seed, hashlib.sha1(self.centers.tobytes()).hexdigest())
 
 
 def make_geometry(kind: str, d: int, seed: int) -> Geometry:

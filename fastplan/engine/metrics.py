@@ -86,6 +86,20 @@ def amenability(c: float, d_eff: float, d: int, r_bar: float) -> float:
     return 0.4 * c + 0.3 * (1.0 - d_eff / d) + 0.3 / (1.0 + r_bar / math.sqrt(d))
 
 
+def sample_metrics(samples: np.ndarray) -> dict:
+    """The Sec. 2.4 metrics of an (n, d) array of latent actions (n >= 2): a dict with
+    ``effective_dimension``, ``mean_pairwise_distance``, ``concentration``, ``amenability``
+    (NaN d_eff, hence amenability, when the samples have zero covariance)."""
+    x = as_array(samples, "samples", ndim=2)
+    if x.shape[0] < 2:
+        raise FastplanError(f"the metrics need at least 2 samples, got {x.shape[0]}")
+    d_eff = effective_dimension(x)
+    r_bar = mean_pairwise_distance(x)
+    c = concentration(x)
+    return {"effective_dimension": d_eff, "mean_pairwise_distance": r_bar, "concentration": c,
+            "amenability": amenability(c, d_eff, x.shape[1], r_bar)}
+
+
 def geometry_metrics(geometry: Geometry, n: int = N_METRIC_SAMPLES, seed: int | None = None) -> dict:
     """All Sec. 2.4 geometry metrics of ``geometry`` from ``n`` samples.
 
@@ -96,23 +110,12 @@ def geometry_metrics(geometry: Geometry, n: int = N_METRIC_SAMPLES, seed: int | 
     if n < 2:
         raise FastplanError(f"number of metric samples must be >= 2, got {n}")
     budget.check_metrics(n, geometry.d)      # refused before the samples are drawn
-    x = geometry.sample(n, seed=seed, stream=METRIC_STREAM)
-    d_eff = effective_dimension(x)
-    if math.isnan(d_eff):
-        warnings.warn(f"{geometry.label} at d={geometry.d} is a point mass "
-                      f"(floor(0.3 d) = 0 active coordinates): effective dimension is undefined",
-                      RuntimeWarning, stacklevel=2)
-    r_bar = mean_pairwise_distance(x)
-    c = concentration(x)
-    return {
-        "geometry": geometry.kind,
-        "d": geometry.d,
-        "effective_dimension": d_eff,
-        "mean_pairwise_distance": r_bar,
-        "concentration": c,
-        "amenability": amenability(c, d_eff, geometry.d, r_bar),
-        "n_samples": n,
-    }
+    m = sample_metrics(geometry.sample(n, seed=seed, stream=METRIC_STREAM))
+    if math.isnan(m["effective_dimension"]):
+        why = " (floor(0.3 d) = 0 active coordinates)" if geometry.kind == "ebm" else ""
+        warnings.warn(f"{geometry.label} at d={geometry.d} is a point mass{why}: "
+                      f"effective dimension is undefined", RuntimeWarning, stacklevel=2)
+    return {"geometry": geometry.kind, "d": geometry.d, **m, "n_samples": n}
 
 
 #: The Sec. 2.4 metrics of :func:`geometry_metrics`, in their stored order.

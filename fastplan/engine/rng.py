@@ -49,6 +49,7 @@ WORLD_A, WORLD_B, WORLD_BIAS, START, GOAL = 1, 2, 3, 4, 5
 GEOM_CENTERS, GEOM_SAMPLE_COMPONENT, GEOM_SAMPLE_NOISE, GEOM_SAMPLE_SUPPORT = 6, 7, 8, 9
 PLAN_INIT, PLAN_NOISE, PLAN_LANGEVIN = 10, 11, 12
 METRICS = 13
+GEOM_FIT = 14   # initialisation of geometries fitted from data (k-means++), counter = fit kind id
 
 
 @exact_kernel(inline=True)

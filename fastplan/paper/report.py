@@ -318,6 +318,12 @@ def seed_design(res) -> list[str]:
             for n, cells in sorted(groups.items(), reverse=True)]
 
 
+def _execution_note(variant: dict) -> str:
+    """" (decoded execution)" for a variant whose environment received projected actions."""
+    execution = variant.get("execution", "latent")
+    return "" if execution in ("latent", "") else f" ({execution} execution)"
+
+
 def _fmt_value(v, limit: int | None = 160) -> str:
     """A value for a Markdown table cell (pipes escaped, one line, optionally shortened)."""
     if isinstance(v, float):
@@ -424,7 +430,8 @@ def render_report(*, results_path, res, tables, figures, claims, paper_claims, p
     add("|---|---|---|---|---|---|---|")
     for v in res.variants:
         add(f"| {planner_label(v['planner'])} | {'used' if v['chosen'] else 'not shown'} | {v['runs']} | "
-            f"{v['geometry_usage'] or '—'} | {v['gradient'] or '—'} | {'yes' if v['paper_defaults'] else 'no'} | "
+            f"{v['geometry_usage'] or '—'}{_execution_note(v)} | {v['gradient'] or '—'} | "
+            f"{'yes' if v['paper_defaults'] else 'no'} | "
             f"{_fmt_value(v['hyperparameters'])} |")
     add("")
 

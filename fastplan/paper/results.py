@@ -31,7 +31,8 @@ PAPER_HORIZONS = (4, 8, 16)
 #: Dimensions of the paper's geometry figures (Figures 1 and 2).
 PAPER_GEOMETRY_DIMS = (4, 8, 16, 32)
 
-_STRING_COLUMNS = ("config_id", "geometry", "planner", "geometry_usage", "gradient", "hyperparameters")
+_STRING_COLUMNS = ("config_id", "geometry", "planner", "geometry_usage", "gradient", "hyperparameters",
+                   "execution")
 _INT_COLUMNS = ("d", "horizon", "seed")
 
 
@@ -79,8 +80,8 @@ def normalize_records(records: dict) -> dict:
     """Validate and normalise a dict of equal-length run columns (see module docstring).
 
     Strings are decoded, geometry aliases mapped to their kind, planner names lowered.
-    Missing optional columns (geometry_usage, gradient, hyperparameters, config_id, cost,
-    steps, wall_time, the baselines) are filled with neutral values (NaN); the column
+    Missing optional columns (geometry_usage, gradient, hyperparameters, config_id, execution,
+    cost, steps, wall_time, the baselines) are filled with neutral values (NaN); the column
     ``goal_ratio`` (goal distance / ``a = 0`` distance) is derived.
     """
     if records is None:
@@ -112,10 +113,11 @@ def normalize_records(records: dict) -> dict:
 def select_variants(records: dict) -> tuple[np.ndarray, list[dict]]:
     """Pick one configuration variant per planner.
 
-    A *variant* is (planner, hyperparameters, geometry_usage, gradient).  A file may hold
-    several per planner (e.g. a sweep with ``--set cem.population=400`` beside the
-    defaults).  The report shows one: the paper's defaults with ``geometry_usage="prior"``
-    when present, otherwise the variant with the most runs.
+    A *variant* is (planner, hyperparameters, geometry_usage, gradient, execution).  A file may
+    hold several per planner (e.g. a sweep with ``--set cem.population=400`` beside the
+    defaults).  The report shows one: the paper's defaults with ``geometry_usage="prior"`` and
+    the default (latent) execution when present, otherwise the latent variant with the most
+    runs (decoded-execution variants only when a planner has no other).
 
     Returns
     -------
@@ -127,14 +129,16 @@ def select_variants(records: dict) -> tuple[np.ndarray, list[dict]]:
     """
     n = records["planner"].size
     hp = np.asarray([_canonical_hp(h) for h in records["hyperparameters"]], dtype=object)
-    keys = list(zip(records["planner"], hp, records["geometry_usage"], records["gradient"]))
+    execution = np.asarray([e if e else "latent" for e in records["execution"]], dtype=object)
+    keys = list(zip(records["planner"], hp, records["geometry_usage"], records["gradient"], execution))
     counts: dict = {}
     for k in keys:
         counts[k] = counts.get(k, 0) + 1
     chosen = {}
     for planner in sorted({k[0] for k in counts}):
         options = [k for k in counts if k[0] == planner]
-        options.sort(key=lambda k: (not _is_default(planner, k[1], k[2]), -counts[k], k[1], k[2], k[3]))
+        options.sort(key=lambda k: (not (_is_default(planner, k[1], k[2]) and k[4] == "latent"),
+                                    k[4] != "latent", -counts[k], k[1], k[2], k[3], k[4]))
         chosen[planner] = options[0]
     keep = np.fromiter((chosen[k[0]] == k for k in keys), dtype=bool, count=n)
     variants = []
@@ -144,8 +148,8 @@ def select_variants(records: dict) -> tuple[np.ndarray, list[dict]]:
         except (TypeError, ValueError):
             hp_value = k[1]
         variants.append({"planner": k[0], "hyperparameters": hp_value, "geometry_usage": k[2],
-                         "gradient": k[3], "runs": counts[k], "chosen": chosen[k[0]] == k,
-                         "paper_defaults": _is_default(k[0], k[1], k[2])})
+                         "gradient": k[3], "execution": k[4], "runs": counts[k], "chosen": chosen[k[0]] == k,
+                         "paper_defaults": _is_default(k[0], k[1], k[2]) and k[4] == "latent"})
     return keep, variants
 
 

@@ -53,6 +53,7 @@ class Config:
     planner: str
     geometry_usage: str
     hp_json: str
+    execution: str = "latent"
 
     @property
     def hyperparameters(self) -> dict:
@@ -61,7 +62,7 @@ class Config:
     @property
     def key(self) -> dict:
         return store.config_key(self.geometry, self.d, self.horizon, self.planner,
-                                self.geometry_usage, self.hyperparameters)
+                                self.geometry_usage, self.hyperparameters, self.execution)
 
     @cached_property
     def config_id(self) -> str:
@@ -125,7 +126,7 @@ def hyperparameter_grid(planner: str, overrides: dict | None = None, gradient: s
 
 def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=DEFAULT_HORIZONS,
                 seeds=DEFAULT_SEEDS, overrides: dict | None = None, geometry_usage: str = "prior",
-                gradient: str = "fd", budgets=None) -> Grid:
+                gradient: str = "fd", budgets=None, execution: str = "latent") -> Grid:
     """Validate a grid and expand it into configurations.
 
     Parameters
@@ -145,6 +146,9 @@ def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=D
         Rollout budgets: every planner runs at each budget instead of its own iteration
         count (its registry ``for_budget`` sets the iteration count for each d and horizon,
         over any override of it).  ``None``: the planners' own hyperparameters.
+    execution : {"latent", "decoded"}
+        What the environment receives (:mod:`fastplan.engine.manifold`); part of the
+        configuration key only when not "latent".
 
     Raises
     ------
@@ -152,6 +156,7 @@ def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=D
         Unknown planner, geometry, hyperparameter or mode; d < 1; an empty axis.
     """
     from ..engine.geometry import canonical_kind
+    from ..engine.manifold import check_execution
     from ..engine.planners import GEOMETRY_USAGES, canonical_planner
     PLANNERS = registry.planners().names(paper=True)
     KINDS = registry.geometries().names(paper=True)
@@ -164,6 +169,7 @@ def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=D
     seeds = [s if type(s) is int and 0 <= s < 2**63 else check_seed(s)   # fast for big ranges
              for s in _nonempty(seeds, "seeds")]
     check_choice(geometry_usage, GEOMETRY_USAGES, "geometry usage")
+    execution = check_execution(execution)
     overrides = {canonical_planner(p): dict(v) for p, v in (overrides or {}).items()}
     for p in overrides:     # validated even for planners not in this sweep (then unused)
         hyperparameter_grid(p, overrides[p], gradient)
@@ -177,7 +183,7 @@ def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=D
                 for d in dims:
                     for h in horizons:
                         hps = [hp] if budgets is None else [spec.at_budget(hp, x, h, d) for x in budgets]
-                        configs.extend(Config(g, d, h, p, geometry_usage, store.canonical_json(x)) for x in hps)
+                        configs.extend(Config(g, d, h, p, geometry_usage, store.canonical_json(x), execution) for x in hps)
     configs = list(dict.fromkeys(configs))      # two budgets (or overrides) may give one configuration
     return Grid(configs=tuple(configs), seeds=tuple(seeds))
 
@@ -203,6 +209,7 @@ class WorkUnit:
     geometry_usage: str = ""
     hp_json: str = ""
     n_samples: int = 0
+    execution: str = "latent"
 
     @property
     def n_runs(self) -> int:
@@ -210,9 +217,11 @@ class WorkUnit:
 
     @property
     def unit_id(self) -> str:
-        return store.config_id({"unit": [self.kind, self.d, list(self.seeds), list(self.geometries),
-                                          list(self.config_ids), self.planner, self.horizon,
-                                          self.geometry_usage, self.hp_json, self.n_samples]})
+        parts = [self.kind, self.d, list(self.seeds), list(self.geometries), list(self.config_ids),
+                 self.planner, self.horizon, self.geometry_usage, self.hp_json, self.n_samples]
+        if self.execution != "latent":
+            parts.append(self.execution)
+        return store.config_id({"unit": parts})
 
     @property
     def weight(self) -> float:
@@ -263,16 +272,16 @@ def make_units(grid: Grid, done_runs=frozenset(), done_metrics=frozenset(), *,
     for cfg in grid.configs:
         for s in grid.seeds:
             if (cfg.config_id, s) not in done_runs:
-                groups.setdefault((cfg.planner, cfg.d, cfg.horizon, cfg.geometry_usage, cfg.hp_json),
-                                  []).append((cfg, s))
+                groups.setdefault((cfg.planner, cfg.d, cfg.horizon, cfg.geometry_usage, cfg.hp_json,
+                                   cfg.execution), []).append((cfg, s))
     units = []
-    for (planner, d, horizon, usage, hp_json), items in groups.items():
+    for (planner, d, horizon, usage, hp_json, execution), items in groups.items():
         for chunk in _chunks(items, max_batch):
             units.append(WorkUnit(
                 kind="plan", d=d, seeds=tuple(s for _, s in chunk),
                 geometries=tuple(c.geometry for c, _ in chunk),
                 config_ids=tuple(c.config_id for c, _ in chunk), planner=planner,
-                horizon=horizon, geometry_usage=usage, hp_json=hp_json))
+                horizon=horizon, geometry_usage=usage, hp_json=hp_json, execution=execution))
     if metric_samples:
         n = check_positive_int(metric_samples, "metric_samples")
         if n < 2:
@@ -303,7 +312,10 @@ def compute_unit(unit: WorkUnit) -> dict:
         ``samples``, ``steps`` (P,) int64, ``zero_action_distance`` (P,) (goal distance of
         the zero action sequence ``a = 0``) and ``initial_distance`` (P,) (``||s0 - s*||``),
         ``wall_time`` (float, whole batch), ``threads``,
-        ``warm_time`` (seconds spent loading/compiling kernels before timing; not stored).
+        ``warm_time`` (seconds spent loading/compiling kernels before timing; not stored),
+        ``execution``; the manifold fields ``log_density``, ``ood_rate``, ``ood_threshold``,
+        ``realised_goal_distance``, ``exploitation_gap`` (P,), ``density_notes``,
+        ``projection_notes`` (P,) str and, for decoded execution, ``executed_actions`` (P, T, d).
         ``kind="metrics"``: ``geometry``, ``d``, ``n_samples``, ``seeds`` and one (n,) array
         per metric of :func:`fastplan.metrics.geometry_metrics`.
     """
@@ -322,7 +334,7 @@ def compute_unit(unit: WorkUnit) -> dict:
     problems = [make_problem(g, unit.d, unit.horizon, s) for g, s in zip(unit.geometries, unit.seeds)]
     with warnings.catch_warnings():     # NaN plans are stored as such and counted in the summary
         warnings.filterwarnings("ignore", message=r".* plans are not finite", category=FastplanWarning)
-        res = plan_batch(problems, unit.planner, geometry_usage=unit.geometry_usage, **hp)
+        res = plan_batch(problems, unit.planner, geometry_usage=unit.geometry_usage, execution=unit.execution, **hp)
     if store.canonical_json(res.hyperparameters) != unit.hp_json:
         raise FastplanError(f"{unit.planner}: the planner resolved other hyperparameters than requested")
     stack = lambda xs: np.ascontiguousarray(np.stack(xs), dtype=np.float64)  # noqa: E731
@@ -342,8 +354,25 @@ def compute_unit(unit: WorkUnit) -> dict:
         "samples": np.asarray(res.samples, dtype=np.int64), "steps": np.asarray(res.steps, dtype=np.int64),
         "zero_action_distance": zero_gd, "initial_distance": init_gd,
         "wall_time": float(res.wall_time), "threads": int(numba.get_num_threads()),
-        "warm_time": float(t_warm),
+        "warm_time": float(t_warm), **_manifold_fields(problems, res),
     }
+
+
+def _manifold_fields(problems, res) -> dict:
+    """Issue 13's per-run fields: manifold metrics of the planned actions under each run's
+    geometry, and what the environment did with them (see :mod:`fastplan.engine.manifold`)."""
+    from ..engine.manifold import has_density, manifold_metrics
+    geoms = [p.geometry for p in problems]
+    out = {k: np.asarray(v, dtype=np.float64) for k, v in manifold_metrics(geoms, res.actions).items()}
+    out["realised_goal_distance"] = np.asarray(res.realised_goal_distance, dtype=np.float64)
+    out["exploitation_gap"] = np.asarray(res.exploitation_gap, dtype=np.float64)
+    out["execution"] = res.execution
+    out["density_notes"] = np.array([g.density_note if has_density(g) else "none" for g in geoms], dtype=str)
+    out["projection_notes"] = np.array([g.projection_note if has_density(g) else "none" for g in geoms],
+                                       dtype=str)
+    if res.execution != "latent":
+        out["executed_actions"] = np.ascontiguousarray(res.executed_actions, dtype=np.float64)
+    return out
 
 
 _WARM: set = set()
@@ -415,7 +444,7 @@ class SweepSummary:
 def prepare_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
                   horizons=DEFAULT_HORIZONS, seeds=DEFAULT_SEEDS, overrides: dict | None = None,
                   geometry_usage: str = "prior", gradient: str = "fd", budgets=None,
-                  threads: int | None = None, max_batch: int = DEFAULT_MAX_BATCH,
+                  execution: str = "latent", threads: int | None = None, max_batch: int = DEFAULT_MAX_BATCH,
                   metric_samples: int = 4000, in_process: bool = True):
     """Validate a sweep and check that it can fit, before anything is written.
 
@@ -431,7 +460,7 @@ def prepare_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS
     from .estimate import check_sweep, estimate_sweep
     grid = expand_grid(planners=planners, geometries=geometries, dims=dims, horizons=horizons,
                        seeds=seeds, overrides=overrides, geometry_usage=geometry_usage, gradient=gradient,
-                       budgets=budgets)
+                       budgets=budgets, execution=execution)
     if threads is not None:
         threads = check_positive_int(threads, "threads")
     max_batch = check_positive_int(max_batch, "max_batch")
@@ -450,7 +479,8 @@ def prepare_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS
 
 def run_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
               horizons=DEFAULT_HORIZONS, seeds=DEFAULT_SEEDS, overrides: dict | None = None,
-              geometry_usage: str = "prior", gradient: str = "fd", budgets=None, threads: int | None = None,
+              geometry_usage: str = "prior", gradient: str = "fd", budgets=None, execution: str = "latent",
+              threads: int | None = None,
               progress="auto", command_line: str | None = None, executor=None,
               executor_name: str = "in-process", max_batch: int = DEFAULT_MAX_BATCH,
               metric_samples: int = 4000, commit_interval: float = 5.0) -> SweepSummary:
@@ -460,7 +490,7 @@ def run_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
     ----------
     out_path : str or path-like
         Results file; created if missing, else must be a fastplan results file.
-    planners, geometries, dims, horizons, seeds, overrides, geometry_usage, gradient, budgets
+    planners, geometries, dims, horizons, seeds, overrides, geometry_usage, gradient, budgets, execution
         The grid (see :func:`expand_grid`); defaults are the paper's grid.
     threads : int, optional
         Numba threads for this sweep (restored afterwards).  Results do not depend on it.
@@ -483,7 +513,7 @@ def run_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
     grid, estimate = prepare_sweep(out_path, planners=planners, geometries=geometries, dims=dims,
                                    horizons=horizons, seeds=seeds, overrides=overrides,
                                    geometry_usage=geometry_usage, gradient=gradient, budgets=budgets,
-                                   threads=threads,
+                                   execution=execution, threads=threads,
                                    max_batch=max_batch, metric_samples=metric_samples,
                                    in_process=executor is None)
     before_threads = numba.get_num_threads()

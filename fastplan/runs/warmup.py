@@ -3,8 +3,8 @@
 Numba compiles a kernel on its first call for each argument-type signature and caches
 the machine code on disk (``cache=True``; ``NUMBA_CACHE_DIR`` moves the cache).  Every
 kernel here sees one signature (float64 arrays, int64/uint64 scalars), so planning one
-tiny problem per planner and gradient mode, a rollout, geometry sampling and the metrics
-compiles everything a sweep will call.  A second warm-up only loads the cache.
+tiny problem per planner and gradient mode, a rollout, geometry sampling, the metrics and the
+geometry densities (manifold metrics) compiles everything a sweep will call.  A second warm-up only loads the cache.
 """
 from __future__ import annotations
 
@@ -59,6 +59,13 @@ def warmup(planners=None, verbose=None) -> dict:
             for kind in KINDS:
                 geometry_metrics(make_geometry(kind, 4, 0), n=16)
 
+    def densities():   # the manifold metrics and decoded execution every sweep computes
+        from ..engine.manifold import manifold_metrics, project_actions
+        geoms = [make_geometry(kind, 4, 0) for kind in KINDS]
+        acts = np.zeros((len(geoms), 2, 4))
+        manifold_metrics(geoms, acts)
+        project_actions(geoms, acts)
+
     problems = [make_problem(kind, 2, 2, s) for s, kind in enumerate(KINDS)]
 
     def rollouts():
@@ -74,6 +81,7 @@ def warmup(planners=None, verbose=None) -> dict:
 
     step("geometry sampling", geometries)
     step("geometry metrics", metrics)
+    step("geometry densities", densities)
     step("rollout", rollouts)
     for planner in planners:
         spec = registry.planner(planner)

@@ -1,7 +1,7 @@
 """The results store: one HDF5 file indexed by configuration, safe against kills.
 
 A *configuration* is (geometry, d, horizon, planner, geometry usage, every hyperparameter
-including ``lam`` and the gradient mode).  Its id is the first 16 hex digits of the SHA-256
+including ``lam`` and the gradient mode, and the execution when it is not "latent").  Its id is the first 16 hex digits of the SHA-256
 of the canonical JSON of that key (:func:`config_key`, :func:`config_id`); the seed is the
 row inside the configuration.
 
@@ -10,10 +10,10 @@ File layout (everything readable with h5py + NumPy alone)::
     /                          attrs: fastplan_format="fastplan-results", format_version,
                                created, date, fastplan/numba/numpy/h5py/hdf5 versions,
                                threads, command_line (of the last session), n_sessions,
-                               concentration_definition
+                               concentration_definition, manifold_metrics, execution_modes
     /configs/<config_id>/      attrs: config_id, key (canonical JSON), geometry, d, horizon,
                                planner, geometry_usage, gradient ("" if none), lam,
-                               hyperparameters (JSON)
+                               hyperparameters (JSON), execution, density, projection
         seed                   (n,)        int64
         A, B                   (n, d, d)   float64   world model of Eq. 4
         b, s0, goal            (n, d)      float64
@@ -24,6 +24,9 @@ File layout (everything readable with h5py + NumPy alone)::
         zero_action_distance, initial_distance   (n,) float64   baselines: ||s_T - s*|| of
                                            a = 0 and ||s_0 - s*|| (absent in older files)
         wall_time              (n,)        float64   planning time of the batch / batch size
+        log_density, ood_rate, ood_threshold (n,) float64  manifold metrics of the plan
+        realised_goal_distance, exploitation_gap (n,) float64  what the environment did
+        executed_actions       (n, T, d)   float64   only with execution="decoded"
         batch_size, threads, session       (n,) int64
         complete               (n,)        bool      set last; a row counts only when True
     /geometry_metrics/         attrs: concentration_definition
@@ -57,6 +60,7 @@ from __future__ import annotations
 
 # the store's public names, one import per module (each module has one job)
 from .layout import BASELINE_FIELDS, FORMAT_VERSION, INT_FIELDS, MARKER, MARKER_ATTR, METRIC_COLUMNS, METRIC_FIELDS, METRIC_FLOATS, RECORD_COLUMNS, RUN_FIELDS  # noqa: F401
+from .layout import DECODED_FIELDS, DEFAULT_EXECUTION, MANIFOLD_FIELDS  # noqa: F401
 from .keys import canonical_json, config_id, config_key  # noqa: F401
 from .files import check_output_path, check_results_file  # noqa: F401
 from .read import file_attrs, index, list_configs, load, load_geometry_metrics, read_config, sessions  # noqa: F401

@@ -147,12 +147,13 @@ def _check_plan_unit(r: dict) -> None:
     d, T = _count(r, "d"), _count(r, "horizon")
     planner, usage = str(_need(r, "planner")), str(_need(r, "geometry_usage"))
     hp = _need(r, "hyperparameters")
+    execution = str(r.get("execution", "latent"))
     try:
         hp = json.loads(hp) if isinstance(hp, str) else dict(hp)
         ids = {}
         for cid, geom in zip(cids.tolist(), geometries.tolist()):
             if (cid, geom) not in ids:
-                ids[(cid, geom)] = config_id(config_key(geom, d, T, planner, usage, hp))
+                ids[(cid, geom)] = config_id(config_key(geom, d, T, planner, usage, hp, execution))
     except (TypeError, ValueError) as exc:
         raise FastplanError(f"has an unreadable configuration key ({exc})") from None
     for (cid, geom), real in ids.items():

@@ -11,11 +11,18 @@ def canonical_json(obj) -> str:
 
 
 def config_key(geometry: str, d: int, horizon: int, planner: str, geometry_usage: str,
-               hyperparameters: dict) -> dict:
-    """The key of a configuration: everything that determines a run except its seed."""
-    return {"geometry": str(geometry), "d": int(d), "horizon": int(horizon),
-            "planner": str(planner), "geometry_usage": str(geometry_usage),
-            "hyperparameters": dict(hyperparameters)}
+               hyperparameters: dict, execution: str = "latent") -> dict:
+    """The key of a configuration: everything that determines a run except its seed.
+
+    ``execution`` enters the key only when it is not the default ``"latent"``, so the ids of
+    default configurations are those of files written before the option existed.
+    """
+    key = {"geometry": str(geometry), "d": int(d), "horizon": int(horizon),
+           "planner": str(planner), "geometry_usage": str(geometry_usage),
+           "hyperparameters": dict(hyperparameters)}
+    if str(execution) != "latent":
+        key["execution"] = str(execution)
+    return key
 
 
 def config_id(key: dict) -> str:

@@ -23,6 +23,14 @@ RUN_SHAPES = {"A": ("d", "d"), "B": ("d", "d"), "b": ("d",), "s0": ("d",), "goal
 #: of the zero action sequence ``a = 0`` and the initial distance ``||s0 - s*||``.  Files written
 #: before lack them (readers give NaN; :mod:`fastplan.paper` recomputes them from A, B, b, s0, goal).
 BASELINE_FIELDS = ("zero_action_distance", "initial_distance")
+#: Per-run manifold fields (issue 13), written by this version for every run; a file written
+#: before them reads NaN for them.
+MANIFOLD_FIELDS = ("log_density", "ood_rate", "ood_threshold", "realised_goal_distance",
+                   "exploitation_gap")
+#: Per-run datasets only configurations with ``execution="decoded"`` hold.
+DECODED_FIELDS = ("executed_actions",)
+#: The default execution (absent from configuration keys and from files written before it).
+DEFAULT_EXECUTION = "latent"
 METRIC_FIELDS = ("geometry", "d", "seed", "n_samples", "effective_dimension",
                  "mean_pairwise_distance", "concentration", "amenability", "session")
 METRIC_FLOATS = ("effective_dimension", "mean_pairwise_distance", "concentration", "amenability")
@@ -30,7 +38,9 @@ METRIC_FLOATS = ("effective_dimension", "mean_pairwise_distance", "concentration
 #: Columns of :func:`load` (one row per run), in order.
 RECORD_COLUMNS = ("config_id", "geometry", "d", "horizon", "planner", "geometry_usage",
                   "gradient", "lam", "seed", "goal_distance", "smoothness", "cost", "samples",
-                  "steps", "wall_time", "hyperparameters", "zero_action_distance", "initial_distance")
+                  "steps", "wall_time", "hyperparameters", "zero_action_distance", "initial_distance",
+                  "execution", "log_density", "ood_rate",
+                  "realised_goal_distance", "exploitation_gap")
 #: Columns of :func:`load_geometry_metrics`.
 METRIC_COLUMNS = ("geometry", "d", "seed", "n_samples", "effective_dimension",
                   "mean_pairwise_distance", "concentration", "amenability")

@@ -10,7 +10,8 @@ import numpy as np
 from ..engine import registry
 from ..engine.errors import FastplanError
 from .files import _h5py, _scan_index, _str, check_results_file
-from .layout import BASELINE_FIELDS, METRIC_COLUMNS, METRIC_FLOATS, RECORD_COLUMNS, RUN_FIELDS
+from .layout import (BASELINE_FIELDS, DECODED_FIELDS, DEFAULT_EXECUTION, MANIFOLD_FIELDS, METRIC_COLUMNS,
+                     METRIC_FLOATS, RECORD_COLUMNS, RUN_FIELDS)
 
 
 
@@ -18,6 +19,20 @@ from .layout import BASELINE_FIELDS, METRIC_COLUMNS, METRIC_FLOATS, RECORD_COLUM
 def _attrs(obj) -> dict:
     return {k: (_str(v) if isinstance(v, (bytes, str)) else v.item() if hasattr(v, "item") else v)
             for k, v in obj.attrs.items()}
+
+
+def _config_attrs(g) -> dict:
+    """A configuration group's attributes; ``execution`` is "latent" in files written before it."""
+    a = _attrs(g)
+    a.setdefault("execution", DEFAULT_EXECUTION)
+    return a
+
+
+def _manifold_column(g, name: str, done) -> np.ndarray:
+    """A per-run manifold field of complete rows; NaN for a file written before it existed."""
+    if name in g:
+        return g[name][()][done]
+    return np.full(int(np.count_nonzero(done)), np.nan)
 
 
 def index(path) -> tuple[set, set]:
@@ -66,7 +81,7 @@ def list_configs(path) -> list[dict]:
     out = []
     with _reading(path) as f:
         for cid, g in f.get("configs", {}).items():
-            a = _attrs(g)
+            a = _config_attrs(g)
             a["hyperparameters"] = json.loads(a["hyperparameters"])
             done = g["complete"][()]
             seeds = np.sort(g["seed"][()][done])
@@ -83,22 +98,27 @@ def _config_sort_key(a: dict):
     p = a["planner"]
     return (PLANNERS.index(p) if p in PLANNERS else 99, p,
             KINDS.index(a["geometry"]) if a["geometry"] in KINDS else 99, a["geometry"],
-            int(a["d"]), int(a["horizon"]), a["geometry_usage"], a.get("key", ""))
+            int(a["d"]), int(a["horizon"]), a["geometry_usage"],
+            a.get("execution", DEFAULT_EXECUTION) != DEFAULT_EXECUTION, a.get("key", ""))
 
 
 def read_config(path, config_id: str) -> tuple[dict, dict]:
     """(attributes, arrays) of one configuration: every per-run dataset, complete rows only,
-    sorted by seed.  ``hyperparameters`` in the attributes is a dict."""
+    sorted by seed.  ``hyperparameters`` in the attributes is a dict.  The manifold fields
+    (:data:`MANIFOLD_FIELDS`) are NaN in files written before them; ``executed_actions`` is
+    present for decoded configurations only."""
     with _reading(path) as f:
         if "configs" not in f or config_id not in f["configs"]:
             raise FastplanError(f"{path} has no configuration {config_id!r}")
         g = f["configs"][config_id]
-        a = _attrs(g)
+        a = _config_attrs(g)
         a["hyperparameters"] = json.loads(a["hyperparameters"])
         done = g["complete"][()]
         arrays = {k: g[k][()][done] for k in RUN_FIELDS}
         for k in BASELINE_FIELDS:      # absent in files written before the baselines
             arrays[k] = g[k][()][done] if k in g else np.full(int(done.sum()), np.nan)
+        arrays.update({k: _manifold_column(g, k, done) for k in MANIFOLD_FIELDS})
+        arrays.update({k: g[k][()][done] for k in DECODED_FIELDS if k in g})
     order = np.argsort(arrays["seed"], kind="stable")
     return a, {k: v[order] for k, v in arrays.items()}
 
@@ -120,12 +140,14 @@ def load(path, as_frame: bool = False):
         ``planner``, ``geometry_usage``, ``gradient`` ("" for planners without one),
         ``lam``, ``seed``, ``goal_distance``, ``smoothness``, ``cost``, ``samples``,
         ``steps``, ``wall_time``, ``hyperparameters`` (JSON string), ``zero_action_distance``
-        and ``initial_distance`` (the baselines; NaN in files that predate them).  Rows are sorted by
-        planner, geometry, d, horizon, configuration and seed.
+        and ``initial_distance`` (the baselines), ``execution`` ("latent" or "decoded"),
+        ``log_density``, ``ood_rate``, ``realised_goal_distance``, ``exploitation_gap`` (NaN in
+        files written before them).  Rows are sorted by planner, geometry, d, horizon,
+        configuration and seed.
     """
     cols = {k: [] for k in RECORD_COLUMNS}
     with _reading(path) as f:
-        groups = sorted(((_attrs(g), g) for g in f.get("configs", {}).values()),
+        groups = sorted(((_config_attrs(g), g) for g in f.get("configs", {}).values()),
                         key=lambda ag: _config_sort_key(ag[0]))
         for a, g in groups:
             done = g["complete"][()]
@@ -133,13 +155,15 @@ def load(path, as_frame: bool = False):
             order = np.argsort(seed, kind="stable")
             n = int(seed.size)
             for k in ("config_id", "geometry", "d", "horizon", "planner", "geometry_usage",
-                      "gradient", "lam", "hyperparameters"):
+                      "gradient", "lam", "hyperparameters", "execution"):
                 cols[k].append(np.full(n, a[k], dtype=object))
             cols["seed"].append(seed[order])
             for k in ("goal_distance", "smoothness", "cost", "samples", "steps", "wall_time"):
                 cols[k].append(g[k][()][done][order])
             for k in BASELINE_FIELDS:      # NaN where a file predates the baselines
                 cols[k].append(g[k][()][done][order] if k in g else np.full(n, np.nan))
+            for k in ("log_density", "ood_rate", "realised_goal_distance", "exploitation_gap"):
+                cols[k].append(_manifold_column(g, k, done)[order])
     out = {}
     for k, parts in cols.items():
         arr = np.concatenate(parts) if parts else np.empty(0, dtype=object)
@@ -148,7 +172,8 @@ def load(path, as_frame: bool = False):
 
 
 _INT_COLUMNS = {"d", "horizon", "seed", "samples", "steps", "n_samples"}
-_FLOAT_COLUMNS = {"lam", "goal_distance", "smoothness", "cost", "wall_time", *METRIC_FLOATS, *BASELINE_FIELDS}
+_FLOAT_COLUMNS = {"lam", "goal_distance", "smoothness", "cost", "wall_time", *METRIC_FLOATS,
+                  *BASELINE_FIELDS, *MANIFOLD_FIELDS}
 
 
 def _typed(name, arr):

@@ -18,8 +18,9 @@ from . import guard
 from .files import _fsync_dir, _fsync_file, _h5py, _write_bytes_atomic, _write_json_atomic, check_output_path
 from .journal import REJECTED, UNIT_PATTERN, _decode_result, _encode_result, check_unit, journal_dir, reject_unit
 from .keys import canonical_json, config_id, config_key
-from .layout import (BASELINE_FIELDS, DERIVED_FIELDS, FORMAT_VERSION, INT_FIELDS, MARKER, MARKER_ATTR,
-                     METRIC_FIELDS, METRIC_FLOATS, RUN_FIELDS)
+from .layout import (BASELINE_FIELDS, DECODED_FIELDS, DEFAULT_EXECUTION, DERIVED_FIELDS, FORMAT_VERSION,
+                     INT_FIELDS, MANIFOLD_FIELDS, MARKER, MARKER_ATTR, METRIC_FIELDS, METRIC_FLOATS,
+                     RUN_FIELDS)
 from .provenance import _now
 from .files import _str
 from .read import index
@@ -440,9 +441,18 @@ def _init_file(f):
     f.attrs["format_version"] = FORMAT_VERSION
     f.attrs["created"] = _now()
     f.attrs["concentration_definition"] = CONCENTRATION_DEFINITION
+    _manifold_attrs(f)
     f.attrs["description"] = ("fastplan results: one group per configuration under /configs, "
                               "one row per seed; see the fastplan README, 'Results file layout'")
     f.require_group("configs")
+
+
+def _manifold_attrs(f):
+    """Root attributes stating how the per-run manifold fields are defined (issue 13)."""
+    from ..engine.geometry import MANIFOLD_DEFINITION
+    from ..engine.manifold import EXECUTION_DEFINITION
+    f.attrs["manifold_metrics"] = MANIFOLD_DEFINITION
+    f.attrs["execution_modes"] = EXECUTION_DEFINITION
 
 
 def _update_file_attrs(f, session: dict):
@@ -523,8 +533,9 @@ def _append_config_rows(f, cid: str, rows: list) -> int:
     hp = result0["hyperparameters"]
     hp = json.loads(hp) if isinstance(hp, str) else hp
     geometry = str(result0["geometries"][i0])
+    execution = str(result0.get("execution", DEFAULT_EXECUTION))
     key = config_key(geometry, result0["d"], result0["horizon"], result0["planner"],
-                     result0["geometry_usage"], hp)
+                     result0["geometry_usage"], hp, execution)
     if config_id(key) != cid:
         raise FastplanError(f"work unit result for {cid} does not match its configuration key")
     g = _hold(_hold(f.require_group("configs")).get(cid))
@@ -540,6 +551,12 @@ def _append_config_rows(f, cid: str, rows: list) -> int:
         g.attrs["gradient"] = str(hp.get("gradient", ""))
         g.attrs["lam"] = float(hp["lam"])
         g.attrs["hyperparameters"] = canonical_json(hp)
+        g.attrs["execution"] = execution
+        for name in ("density", "projection"):
+            if f"{name}_notes" in result0:
+                g.attrs[name] = str(result0[f"{name}_notes"][i0])
+    if "manifold_metrics" not in f.attrs:   # a file written before the manifold fields
+        _manifold_attrs(f)
     cols = {name: [] for name in RUN_FIELDS}
     for result, i, session, size in rows:
         for name in RUN_FIELDS:
@@ -554,6 +571,15 @@ def _append_config_rows(f, cid: str, rows: list) -> int:
     for name in RUN_FIELDS:
         _append(g, name, np.stack(cols[name]) if np.ndim(cols[name][0]) else np.array(cols[name]),
                 np.int64 if name in INT_FIELDS else np.float64)
+    n_old = g["complete"].shape[0] if "complete" in g else 0
+    extra = MANIFOLD_FIELDS + (DECODED_FIELDS if execution != DEFAULT_EXECUTION else ())
+    for name in extra:
+        values = np.stack([np.asarray(r[name][i], dtype=np.float64) if name in r
+                           else np.full(np.shape(result0[name][i0]) if name in result0 else (), np.nan)
+                           for r, i, _, _ in rows])
+        if name not in g and n_old:       # rows of an older version: NaN
+            _append(g, name, np.full((n_old,) + values.shape[1:], np.nan), np.float64)
+        _append(g, name, values, np.float64)
     for name in BASELINE_FIELDS:    # optional: NaN for rows of older files and older journal units
         if name not in g and n_before:
             _append(g, name, np.full(n_before, np.nan), np.float64)
