@@ -49,6 +49,7 @@ WORLD_A, WORLD_B, WORLD_BIAS, START, GOAL = 1, 2, 3, 4, 5
 GEOM_CENTERS, GEOM_SAMPLE_COMPONENT, GEOM_SAMPLE_NOISE, GEOM_SAMPLE_SUPPORT = 6, 7, 8, 9
 PLAN_INIT, PLAN_NOISE, PLAN_LANGEVIN = 10, 11, 12
 METRICS = 13
+MPC_REPLAN = 20          # planner seed of an MPC controller's k-th replan (fastplan.MPC)
 
 
 @exact_kernel(inline=True)

@@ -21,7 +21,10 @@ File layout (everything readable with h5py + NumPy alone)::
         states                 (n, T+1, d) float64   s_0..s_T under Eq. 4
         goal_distance, smoothness, cost    (n,) float64   ||s_T - s*||, Eq. 11, Eq. 5
         samples, steps         (n,)        int64     rollouts / single-step evaluations
-        wall_time              (n,)        float64   planning time of the batch / batch size
+        wall_time              (n,)        float64   planning time of the batch / batch size (a share)
+        batch_wall_time        (n,)        float64   planning time of the whole batch the run was in
+                                                     (kernel only, never compilation; files written
+                                                     before it existed: wall_time * batch_size)
         batch_size, threads, session       (n,) int64
         complete               (n,)        bool      set last; a row counts only when True
     /geometry_metrics/         attrs: concentration_definition
