@@ -107,7 +107,7 @@ class Progress:
         elif self.mode == "bar":
             from tqdm.auto import tqdm
             self._bar = tqdm(total=max(self.weight_total, 1e-300), file=self.stream, desc=self.label,
-                             bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}", dynamic_ncols=True,
+                             bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}{postfix}", dynamic_ncols=True,
                              mininterval=0.1, leave=True)
             self._bar.set_postfix_str(self._bar_text(), refresh=True)
 
@@ -174,10 +174,9 @@ class Progress:
         return s + f"ETA {format_seconds(self.eta)}"
 
     def _bar_text(self, final: bool = False) -> str:
-        tail = (f"elapsed {format_seconds(self.elapsed)}" if final
-                else f"{format_seconds(self.elapsed)} elapsed, ETA {format_seconds(self.eta)}")
+        """After tqdm's elapsed time (tqdm puts ", " before a postfix)."""
         return (f"{self.configs_done}/{self.configs_total} configs, {self.runs_done}/{self.runs_total} runs, "
-                f"{self.rate:.1f} runs/s, {tail}")
+                f"{self.rate:.1f} runs/s" + ("" if final else f", ETA {format_seconds(self.eta)}"))
 
     def _print(self, line: str) -> None:
         self.stream.write(line + "\n")
