@@ -66,12 +66,12 @@ def figure(width: str | float = "one", height: float | None = None, ncols: int =
     """A new figure of paper size and its axes: ``fig, axes = figure("two", ncols=2)``.
 
     ``width``: ``"one"`` (3.5 in), ``"two"`` (7.2 in) or inches; ``height`` defaults to
-    0.75 x width for one panel (2.6 in at one column).  ``pyplot=False`` builds a bare
+    0.75 x the width of a panel, at most 2.8 in (2.6 in at one column).  ``pyplot=False`` builds a bare
     :class:`matplotlib.figure.Figure` (no global state; what the report uses).
     Returns ``(fig, ax)`` for one column of panels, else ``(fig, [ax, ...])``.
     """
     w = {"one": ONE_COLUMN, "two": TWO_COLUMN}.get(width, width)
-    h = height if height is not None else min(0.75 * float(w) / ncols, 2.8) if ncols > 1 else 0.75 * float(w)
+    h = height if height is not None else min(0.75 * float(w) / ncols, 2.8)
     with style():
         if pyplot:
             import matplotlib.pyplot as plt
@@ -85,13 +85,12 @@ def figure(width: str | float = "one", height: float | None = None, ncols: int =
 
 @contextlib.contextmanager
 def _target(ax, width="one"):
-    """Yield the axes to draw on: ``ax``, or a new paper-size one, styled while drawing."""
-    if ax is not None:
-        yield ax
-        return
-    _, new = figure(width)
+    """Yield the axes to draw on: ``ax``, or a new paper-size one; drawn in :data:`STYLE`
+    either way (fastplan's artists and labels at 8 pt; the rest of your figure is yours)."""
+    if ax is None:
+        _, ax = figure(width)
     with style():
-        yield new
+        yield ax
 
 
 # --------------------------------------------------------------------------- data
@@ -108,7 +107,7 @@ def _results(data, select: bool = True):
         records = load_records(path)
         metrics = store.load_geometry_metrics(path)
     elif hasattr(data, "columns") and hasattr(data, "to_numpy"):      # a DataFrame
-        records = {c: data[c].to_numpy() for c in data.columns}
+        records = {c: _column(data[c]) for c in data.columns}
     elif isinstance(data, dict):
         records = dict(data)
     else:
@@ -118,6 +117,13 @@ def _results(data, select: bool = True):
     if "hyperparameters" not in records and "planner" in records:
         records["hyperparameters"] = _hp_json(records)
     return Results(records, metrics, select=select)
+
+
+def _column(series) -> np.ndarray:
+    """A DataFrame column as NumPy; nullable integers stay integers (NA -> None)."""
+    if type(series.dtype).__module__.startswith("pandas"):        # an extension dtype (Int64, ...)
+        return series.to_numpy(dtype=object, na_value=None)
+    return series.to_numpy()
 
 
 def _hp_json(records: dict) -> np.ndarray:
@@ -639,8 +645,11 @@ def hyperparameter_sweep(data, planner: str, param: str, ax=None, *, metric: str
                     ax.errorbar(xs, mean, yerr=err, marker="o", color=planner_style(planner)[0],
                                 label=f"{planner_label(planner)}" + (f" (variant {gi + 1})" if len(groups) > 1 else ""))
             if vals and all(sort_key(v)[0] == 0 and float(json.loads(v)) > 0 for v in vals):
+                ticks = sorted({float(json.loads(v)) for v in vals})
                 ax.set_xscale("log")
-            ax.set_xlabel(param)
+                ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+                ax.minorticks_off()
+            ax.set_xlabel(f"{planner_label(planner)} {param}")
         else:
             axis_vals = dims if x == "d" else hs
             k = 0
