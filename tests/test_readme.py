@@ -56,9 +56,20 @@ def folder(tmp_path_factory):
     return path
 
 
+@pytest.fixture
+def registries():
+    """Blocks may register planners (README "Add a planner"): undo it after each block."""
+    from fastplan.engine import registry
+    regs = (registry.planners(), registry.geometries(), registry.worlds())
+    saved = [(dict(r._specs), dict(r._aliases)) for r in regs]
+    yield
+    for r, (specs, aliases) in zip(regs, saved):
+        r._specs, r._aliases = specs, aliases
+
+
 @pytest.mark.parametrize("line,code", [(line, code) for line, code, runs in BLOCKS if runs],
                          ids=[f"README.md:{line}" for line, _, runs in BLOCKS if runs])
-def test_readme_block_runs(line, code, folder, monkeypatch):
+def test_readme_block_runs(line, code, folder, registries, monkeypatch):
     import matplotlib
     matplotlib.use("Agg")
     monkeypatch.chdir(folder)
