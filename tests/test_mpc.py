@@ -77,6 +77,10 @@ def test_bad_controller_settings_are_one_line_errors():
         fastplan.MPC(prob, "cem", lr=0.1)
     with pytest.raises(FastplanError, match="state must have shape"):
         fastplan.MPC(prob, "cem").command(np.zeros(4))
+    with pytest.raises(FastplanError, match="geometry usage"):
+        fastplan.MPC(prob, "cem", geometry_usage="posterior")
+    with pytest.raises(FastplanError, match="step"):
+        fastplan.closed_loop(fastplan.MPC(prob, "cem"), world=object())
 
 
 @pytest.fixture(scope="module")

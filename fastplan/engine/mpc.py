@@ -23,8 +23,8 @@ import numpy as np
 
 from . import rng
 from .api import plan
-from .errors import FastplanError, as_array, check_positive_int, check_seed
-from .planners import canonical_planner, resolve
+from .errors import FastplanError, as_array, check_choice, check_positive_int, check_seed
+from .planners import GEOMETRY_USAGES, canonical_planner, resolve
 from .problem import Problem
 
 HORIZONS = ("shrinking", "fixed")
@@ -81,7 +81,7 @@ class MPC:
                                 f"({problem.T}): the plan would run out")
         self.warm_start = bool(warm_start)
         self.seed = problem.seed if seed is None else check_seed(seed)
-        self.geometry_usage = geometry_usage
+        self.geometry_usage = check_choice(geometry_usage, GEOMETRY_USAGES, "geometry usage")
         self.reset()
 
     def reset(self) -> None:
@@ -173,8 +173,12 @@ def closed_loop(controller: MPC, world=None, steps: int | None = None, s0=None) 
         ``goal_distance`` (steps+1,): ||s_t - s*|| along the way; ``final_distance``: its
         last entry.
     """
+    if not isinstance(controller, MPC):
+        raise FastplanError("closed_loop expects an MPC controller (see fastplan.MPC)")
     prob = controller.problem
     world = prob.world if world is None else world
+    if not callable(getattr(world, "step", None)):
+        raise FastplanError("the world must have a step(state, action) method (e.g. a WorldModel)")
     steps = prob.T if steps is None else check_positive_int(steps, "steps")
     s = prob.s0 if s0 is None else as_array(s0, "s0", (prob.d,))
     controller.reset()
