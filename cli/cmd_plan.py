@@ -88,7 +88,7 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
         "planner": res.planner, "geometry": geometry, "d": dim, "horizon": horizon, "seed": seed,
         "geometry_usage": res.geometry_usage, "goal_distance": res.goal_distance,
         "smoothness": res.smoothness, "cost": res.cost, "samples": res.samples, "steps": res.steps,
-        "wall_time": res.wall_time, "hyperparameters": res.hyperparameters, "finite": finite,
+        "wall_time": res.wall_time, "compile_time": res.compile_time, "hyperparameters": res.hyperparameters, "finite": finite,
         "execution": res.execution,
         **manifold, "realised_goal_distance": res.realised_goal_distance,
         "exploitation_gap": res.exploitation_gap,
@@ -110,7 +110,8 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
     click.echo(f"  cost (Eq. 5)     {res.cost:.6f}")
     click.echo(f"  samples          {res.samples} world-model rollouts")
     click.echo(f"  steps            {res.steps} single-step evaluations")
-    click.echo(f"  wall time        {res.wall_time * 1e3:.2f} ms")
+    compiled = f"; before it, {res.compile_time:.2f} s loading/compiling kernels" if res.compile_time else ""
+    click.echo(f"  wall time        {res.wall_time * 1e3:.2f} ms (planning kernel{compiled})")
     click.echo(f"  hyperparameters  {hps}")
     if execution != "latent":
         click.echo(f"  realised goal    {res.realised_goal_distance:.6f} (decoded: actions projected onto "

@@ -7,6 +7,9 @@ Quick use::
     res = fastplan.plan(prob, "cem")
     print(res.goal_distance, res.smoothness, res.samples)
 
+In the loop: ``fastplan.MPC(prob, "cem").command(state)``; plots of results files:
+``fastplan.plot``; ``python -m fastplan`` is the ``fastplan`` command.
+
 Heavy modules (and Numba compilation) load on first use.  Importing fastplan changes no
 global state of other libraries (Numba's configuration, click).
 """
@@ -27,6 +30,7 @@ _LAZY = {
     "geometry_metrics": "fastplan.engine.metrics",
     "plan": "fastplan.engine.api", "plan_batch": "fastplan.engine.api",
     "PlanResult": "fastplan.engine.api", "BatchResult": "fastplan.engine.api",
+    "MPC": "fastplan.engine.mpc", "closed_loop": "fastplan.engine.mpc",
     "PLANNERS": "fastplan.engine.planners", "DEFAULTS": "fastplan.engine.planners",
     "FastplanError": "fastplan.engine.errors", "FastplanWarning": "fastplan.engine.errors",
     "registry": "fastplan.engine",
@@ -37,9 +41,13 @@ _LAZY = {
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
+#: Subpackages and modules reachable as attributes (imported on first use).
+_SUBMODULES = ("engine", "runs", "store", "paper", "plot")
 
 
 def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"fastplan.{name}")
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         if name not in ("PLANNERS",):        # live views stay live
@@ -50,4 +58,4 @@ def __getattr__(name):
 
 def __dir__():
     """Public names, including the lazy ones (tab completion in notebooks)."""
-    return sorted(set(__all__) | {"engine", "runs", "store", "paper"})
+    return sorted(set(__all__) | set(_SUBMODULES))

@@ -32,7 +32,7 @@ GRID = dict(planners=tuple(TINY), dims=(2, 3), horizons=(2, 3), seeds=(0, 1), ov
             metric_samples=64)
 N_RUNS = 5 * 3 * 2 * 2 * 2
 #: Per-run fields that are measurements of how a run was computed, not results.
-MEASUREMENTS = {"wall_time", "batch_size", "threads", "session"}
+MEASUREMENTS = {"wall_time", "batch_wall_time", "batch_size", "threads", "session"}
 
 
 def content(path) -> dict:

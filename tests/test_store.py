@@ -160,8 +160,19 @@ def test_load_as_frame_with_or_without_pandas(sweep_file):
         with pytest.raises(FastplanError, match="pandas"):
             store.load(path, as_frame=True)
     else:
-        df = store.load(path, as_frame=True)
-        assert list(df.columns) == list(store.RECORD_COLUMNS) and len(df) == 120
+        df = store.load(path, as_frame=True)        # tidy: one column per hyperparameter
+        plain = [c for c in store.RECORD_COLUMNS if c != "hyperparameters"]
+        assert list(df.columns[:len(plain)]) == plain and len(df) == 120
+        assert "hyperparameters" not in df.columns and "variant" in df.columns
+        rec = store.load(path)
+        for i in (0, 57, 119):
+            hp = json.loads(rec["hyperparameters"][i])
+            for k, v in hp.items():
+                col = k if k in ("lam", "gradient") else f"hp_{k}"
+                assert df[col].iloc[i] == v
+            missing = {c[3:] for c in df.columns if c.startswith("hp_")} - set(hp)
+            assert all(pandas.isna(df[f"hp_{k}"].iloc[i]) for k in missing) and missing
+        assert str(df["hp_population"].dtype) == "Int64"
 
 
 def test_geometry_metrics_are_stored_per_geometry_dim_seed(sweep_file):

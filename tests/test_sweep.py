@@ -19,7 +19,7 @@ from fastplan.runs.progress import Progress, format_seconds
 from fastplan.runs.sweep import (Grid, compute_unit, expand_grid, make_units, run_sweep)
 from test_store import TINY, recheck_file, small_sweep
 
-VOLATILE = {"wall_time", "batch_size", "threads", "session"}   # measurements, not results
+VOLATILE = {"wall_time", "batch_wall_time", "batch_size", "threads", "session"}   # measurements, not results
 
 
 def content(path) -> dict:
@@ -248,10 +248,16 @@ def test_progress_modes():
     assert "2/4 configurations, 4/8 runs (50%)" in lines[1] and "ETA" in lines[1] and "runs/s" in lines[1]
     assert "4/4 configurations, 8/8 runs (100%)" in lines[-1] and "elapsed" in lines[-1]
     out = io.StringIO()
-    _drive(Progress("bar", stream=out))
+    bar = Progress("bar", stream=out)            # tqdm's bar, advanced by work-unit weight
+    bar.start(configs_total=4, configs_done=1, runs_total=8, runs_done=2, weight_total=10.0, units=3)
+    bar.advance(runs=2, configs=1, weight=5.0)
+    assert (bar._bar.n, bar._bar.total) == (5.0, 10.0)    # half the weight after the first unit
+    bar.advance(runs=4, configs=2, weight=5.0)
+    bar.finish()
     text = out.getvalue()
-    assert text.startswith("\r[") and "8/8 runs" in text and "4/4 configs" in text and text.endswith("\n")
-    assert "#" * 10 in text
+    last = text.rstrip("\n").split("\r")[-1]
+    assert last.startswith("sweep: 100%|") and "8/8 runs" in last and "4/4 configs" in last
+    assert text.endswith("\n")
     out = io.StringIO()
     _drive(Progress("quiet", stream=out))
     assert out.getvalue() == ""

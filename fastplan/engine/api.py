@@ -1,16 +1,24 @@
-"""The Python API: plan one problem or a batch of problems with one planner."""
+"""The Python API: plan one problem or a batch of problems with one planner.
+
+Timing is honest: a planner's first call in a process loads or compiles its kernels, and
+that time is reported apart (``compile_time``), never inside ``wall_time``, which covers
+the planning kernel alone.  A batch's time is one number for the whole batch
+(``BatchResult.wall_time``); a plan taken from a batch carries it as ``batch_wall_time``
+with ``batch_size``.
+"""
 from __future__ import annotations
 
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from . import budget, registry, rng
+from . import budget, display, registry, rng
 from .errors import FastplanError, FastplanWarning, as_array, check_choice, check_positive_int, check_seed
 from .planners import GEOMETRY_USAGES, canonical_planner, resolve
-from .problem import Problem
+from .problem import Problem, make_problem
 from .cost import evaluate
 from .manifold import check_execution, realised
 
@@ -31,6 +39,7 @@ class Batch:
     seeds: np.ndarray
     T: int
     geometries: list
+    init_actions: np.ndarray | None = None
 
     @property
     def P(self) -> int:
@@ -68,6 +77,14 @@ class Batch:
                 std[p] = geom.std()
         return mean, std
 
+    def centred_draws(self, n: int, usage: str, centre: np.ndarray) -> np.ndarray:
+        """``n`` initial sequences per problem centred on ``centre`` (P, T, d): the draws of
+        :meth:`initial_draws` minus their law's mean (``prior``: the geometry's exact mean;
+        ``none``: 0) plus ``centre``.  Shape (P, n, T, d)."""
+        draws = self.initial_draws(n, usage)
+        mean, _ = self.prior_mean_std(usage)
+        return draws - mean[:, None] + centre[:, None]
+
 
 @dataclass
 class BatchResult:
@@ -78,7 +95,11 @@ class BatchResult:
     cost, goal_distance, smoothness : (P,) Eq. 5, ||s_T - s*||, Eq. 11
     samples : (P,) int64 world-model rollouts the planner performed (counted in-kernel)
     steps : (P,) int64 single-step world-model evaluations (a partial rollout counts its steps)
-    wall_time : float, seconds for the whole batch (planning kernel only)
+    wall_time : float, seconds for the whole batch: the planning kernel only (no compilation,
+        no input preparation, no evaluation of the result)
+    compile_time : float, seconds this call spent loading or compiling the planner's
+        kernels before timing (0.0 once warm in this process)
+    trace : None, reserved for per-iteration traces (best cost, mean cost, rollouts)
     execution : "latent" (the environment receives the planned actions) or "decoded" (their
         projections onto the geometry; see :mod:`fastplan.engine.manifold`)
     executed_actions : (P, T, d) what the environment received
@@ -103,9 +124,17 @@ class BatchResult:
     executed_actions: np.ndarray | None = None
     realised_goal_distance: np.ndarray | None = None
     exploitation_gap: np.ndarray | None = None
+    compile_time: float = 0.0
+    trace: Any = None
 
     def __len__(self) -> int:
         return self.actions.shape[0]
+
+    def __repr__(self) -> str:
+        return display.batch_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.batch_html(self)
 
     def __getitem__(self, p: int) -> "PlanResult":
         return PlanResult(
@@ -114,7 +143,9 @@ class BatchResult:
             actions=self.actions[p], states=self.states[p], cost=float(self.cost[p]),
             goal_distance=float(self.goal_distance[p]), smoothness=float(self.smoothness[p]),
             samples=int(self.samples[p]), steps=int(self.steps[p]),
-            wall_time=self.wall_time / len(self), execution=self.execution,
+            wall_time=self.wall_time / len(self), batch_wall_time=self.wall_time,
+            batch_size=len(self), compile_time=self.compile_time,
+            trace=None if self.trace is None else self.trace[p], execution=self.execution,
             executed_actions=None if self.executed_actions is None else self.executed_actions[p],
             realised_goal_distance=_item(self.realised_goal_distance, p),
             exploitation_gap=_item(self.exploitation_gap, p))
@@ -128,7 +159,11 @@ def _item(values, p):
 class PlanResult:
     """Result of planning one problem (fields as :class:`BatchResult`, without the P axis).
 
-    ``wall_time`` is the batch's time divided by its size when taken from a batch.
+    ``batch_wall_time`` is the time of the kernel call that planned this problem together
+    with ``batch_size - 1`` others (``batch_size`` is 1 for :func:`plan`); ``wall_time`` is
+    ``batch_wall_time / batch_size``, a share, not a measurement of this plan alone.
+    ``compile_time``: seconds the call spent loading or compiling kernels, never part of
+    ``wall_time``.  ``trace``: None (reserved for per-iteration traces).
     """
 
     planner: str
@@ -147,13 +182,29 @@ class PlanResult:
     executed_actions: np.ndarray | None = None
     realised_goal_distance: float | None = None
     exploitation_gap: float | None = None
+    batch_wall_time: float | None = None
+    batch_size: int = 1
+    compile_time: float = 0.0
+    trace: Any = None
+
+    def __post_init__(self):
+        if self.batch_wall_time is None:
+            self.batch_wall_time = self.wall_time * self.batch_size
+
+    def __repr__(self) -> str:
+        return display.plan_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.plan_html(self)
 
 
-def stack(problems, seeds=None, check=None) -> Batch:
+def stack(problems, seeds=None, check=None, init_actions=None) -> Batch:
     """Stack problems of equal d and horizon into a :class:`Batch` (seeds default to theirs).
 
     Every problem's arrays are checked (shapes, NaN and inf); ``check(P, T, d)``, if given,
-    runs after the checks and before the stacks are allocated (a memory check)."""
+    runs after the checks and before the stacks are allocated (a memory check).
+    ``init_actions``: None, or an initial plan of shape (T, d) (shared) or (P, T, d).
+    """
     problems = list(problems)
     if not problems:
         raise FastplanError("no problems to plan")
@@ -176,7 +227,50 @@ def stack(problems, seeds=None, check=None) -> Batch:
         A=arr([p.world.A for p in problems]), B=arr([p.world.B for p in problems]),
         b=arr([p.world.b for p in problems]), s0=arr([p.s0 for p in problems]),
         goal=arr([p.goal for p in problems]), seeds=np.asarray(seeds, dtype=np.uint64),
-        T=T, geometries=[p.geometry for p in problems])
+        T=T, geometries=[p.geometry for p in problems],
+        init_actions=_init_actions(init_actions, len(problems), T, d))
+
+
+def _init_actions(init, P: int, T: int, d: int):
+    """Validate an initial plan: (T, d) for every problem or (P, T, d); None stays None."""
+    if init is None:
+        return None
+    arr = as_array(init, "init_actions")
+    if arr.shape == (T, d):
+        return np.ascontiguousarray(np.broadcast_to(arr, (P, T, d)))
+    if arr.shape != (P, T, d):
+        raise FastplanError(f"init_actions must have shape (T, d) = ({T}, {d}) or (P, T, d) = "
+                            f"({P}, {T}, {d}), got {arr.shape}")
+    return arr.copy()
+
+
+_WARM: set = set()
+
+
+def warm(planner: str, hp: dict | None = None, usage: str = "prior") -> float:
+    """Load (or compile) the kernels of ``planner`` once per process, by planning one tiny
+    problem; returns the seconds spent (0.0 when already warm).  Changes no result."""
+    planner = canonical_planner(planner)
+    key = (planner, (hp or {}).get("gradient"), usage)
+    if key in _WARM:
+        return 0.0
+    t0 = time.perf_counter()
+    spec = registry.planner(planner)
+    tiny = spec.resolve(spec.tiny_overrides(hp))
+    batch = stack([make_problem("vae", 2, 2, 0)])
+    actions = _run(batch, planner, tiny, usage)[0]
+    evaluate(batch.A, batch.B, batch.b, batch.s0, batch.goal, actions, tiny["lam"])
+    _WARM.add(key)
+    return time.perf_counter() - t0
+
+
+def _run(batch: Batch, planner: str, hp: dict, usage: str):
+    """Prepare and run the planner's kernel; (actions, samples, steps, kernel seconds)."""
+    module = registry.planner(planner).module()
+    inputs = module.prepare(batch, hp, usage)
+    t0 = time.perf_counter()
+    actions, samples, steps = module.run(batch, hp, inputs)
+    return actions, samples, steps, time.perf_counter() - t0
 
 
 def _problem_shape(p: Problem, where: str) -> tuple[int, int]:
@@ -207,7 +301,7 @@ def _warn_not_finite(planner: str, cost: np.ndarray, actions: np.ndarray) -> Non
 
 
 def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "prior",
-               execution: str = "latent", **overrides) -> BatchResult:
+               execution: str = "latent", init_actions=None, **overrides) -> BatchResult:
     """Plan a batch of problems (same d and horizon) with one planner in one kernel call.
 
     Parameters
@@ -224,8 +318,18 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
         What the environment receives: the planned actions (default) or their projections onto
         each problem's geometry (the planner still plans with the unconstrained world model);
         fills ``realised_goal_distance`` and ``exploitation_gap``.
+    init_actions : array, shape (T, d) or (P, T, d), optional
+        An initial plan (a warm start), used in place of the geometry / N(0, I) start:
+        CEM's and MPPI's initial mean (CEM keeps its initial std), the gradient and SGLD
+        start, the centre of diffusion's initial samples (which diffusion forgets, README).
     **overrides
         Hyperparameters to change from the paper's values (see ``planners.DEFAULTS``).
+
+    Returns
+    -------
+    BatchResult
+        ``wall_time`` is the planning kernel's time for the whole batch; the time spent
+        loading or compiling kernels on a first call is ``compile_time``.
     """
     planner = canonical_planner(planner)
     execution = check_execution(execution)
@@ -233,12 +337,9 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
     hp = resolve(planner, overrides)
     problems = list(problems)
     batch = stack(problems, seeds, check=lambda P, T, d: budget.check_plan(
-        planner, hp, P, T, d, usage=geometry_usage))       # refused before anything is allocated
-    module = registry.planner(planner).module()
-    inputs = module.prepare(batch, hp, geometry_usage)
-    t0 = time.perf_counter()
-    actions, samples, steps = module.run(batch, hp, inputs)
-    wall = time.perf_counter() - t0
+        planner, hp, P, T, d, usage=geometry_usage), init_actions=init_actions)  # refused before allocating
+    compile_time = warm(planner, hp, geometry_usage)
+    actions, samples, steps, wall = _run(batch, planner, hp, geometry_usage)
     cost, goal_distance, smoothness, states = evaluate(batch.A, batch.B, batch.b, batch.s0,
                                                       batch.goal, actions, hp["lam"])
     _warn_not_finite(planner, cost, actions)
@@ -247,11 +348,11 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
         planner=planner, hyperparameters=hp, geometry_usage=geometry_usage, seeds=batch.seeds,
         actions=actions, states=states, cost=cost, goal_distance=goal_distance,
         smoothness=smoothness, samples=samples, steps=steps, wall_time=wall, execution=execution,
-        **real)
+        compile_time=compile_time, **real)
 
 
 def plan(problem: Problem, planner: str, seed: int | None = None, *, geometry_usage: str = "prior",
-         execution: str = "latent", **overrides) -> PlanResult:
+         execution: str = "latent", init_actions=None, **overrides) -> PlanResult:
     """Plan one problem; see :func:`plan_batch` for the arguments.
 
     Example
@@ -262,5 +363,8 @@ def plan(problem: Problem, planner: str, seed: int | None = None, *, geometry_us
     >>> res.goal_distance, res.samples
     """
     seeds = None if seed is None else [seed]
+    if not isinstance(problem, Problem):
+        raise FastplanError("plan expects a Problem (see fastplan.make_problem); "
+                            "use plan_batch for a list of problems")
     return plan_batch([problem], planner, seeds, geometry_usage=geometry_usage, execution=execution,
-                      **overrides)[0]
+                      init_actions=init_actions, **overrides)[0]

@@ -194,6 +194,10 @@ class Geometry(GeometryBase):
     def label(self) -> str:
         return registry.geometry(self.kind).label
 
+    def __repr__(self) -> str:
+        from .display import geometry_repr
+        return geometry_repr(self)
+
     @property
     def n_active(self) -> int:
         """Active coordinates per sample (sparse EBM: floor(0.3 d); others: d)."""

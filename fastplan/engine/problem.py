@@ -41,6 +41,10 @@ class Problem:
     def d(self) -> int:
         return self.world.d
 
+    def __repr__(self) -> str:
+        from .display import problem_repr
+        return problem_repr(self)
+
 
 def make_problem(geometry, d: int, horizon: int, seed: int) -> Problem:
     """The problem of the paper's grid cell (geometry, d, horizon) for replicate ``seed``.

@@ -50,6 +50,7 @@ GEOM_CENTERS, GEOM_SAMPLE_COMPONENT, GEOM_SAMPLE_NOISE, GEOM_SAMPLE_SUPPORT = 6,
 PLAN_INIT, PLAN_NOISE, PLAN_LANGEVIN = 10, 11, 12
 METRICS = 13
 GEOM_FIT = 14   # initialisation of geometries fitted from data (k-means++), counter = fit kind id
+MPC_REPLAN = 20          # planner seed of an MPC controller's k-th replan (fastplan.MPC)
 
 
 @exact_kernel(inline=True)

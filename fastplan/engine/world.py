@@ -48,6 +48,10 @@ class WorldModel:
     def d(self) -> int:
         return self.A.shape[0]
 
+    def __repr__(self) -> str:
+        from .display import world_repr
+        return world_repr(self)
+
     def step(self, s: np.ndarray, a: np.ndarray) -> np.ndarray:
         """One step of Eq. 4 for states ``s`` (..., d) and actions ``a`` (..., d)."""
         return np.tanh(s @ self.A.T + a @ self.B.T + self.b)

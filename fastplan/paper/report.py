@@ -7,7 +7,9 @@ for every (geometry, d, seed) the runs use) and the paper's reported numbers
 
 * ``table1.md`` .. ``table4.md`` and ``.csv`` at the paper's 10 seeds, ``table5`` (equal
   budgets, when the file has budget runs) and ``baselines`` at all seeds (:mod:`.tables`);
-* ``fig1.png`` .. ``fig8.png`` and the same as PDF (:mod:`.figures`);
+* ``fig1.png`` .. ``fig8.png`` and the same as PDF (:mod:`.figures`, drawn by
+  :mod:`fastplan.plot`), and ``sweep-<planner>-<hyperparameter>.png/.pdf`` when the file
+  sweeps a hyperparameter;
 * ``claims.json``: every claim of the paper with its verdict, interval and numbers at all
   seeds and at the paper's seeds (:mod:`.claims`, :mod:`.verdicts`);
 * ``report.md``: provenance, modelling choices, missing cells, the claims with verdicts
@@ -483,13 +485,29 @@ def render_report(*, results_path, res, tables, figures, claims, paper_claims, p
         add("Figures were not written (`write_report(..., figures=False)`).")
         add("")
     for f in figures:
+        if f.get("sweep"):
+            continue
         n = f["key"][3:]
         add(f"### Figure {n}: {f['title']}")
         add("")
         add(f"![Figure {n}]({os.path.basename(f['png'])})")
         add("")
-        add(f"{f['caption']} PDF: [`{os.path.basename(f['pdf'])}`]({os.path.basename(f['pdf'])}).")
+        add(f"*Figure {n}.* {f['caption']} PDF: [`{os.path.basename(f['pdf'])}`]({os.path.basename(f['pdf'])}).")
         add("")
+    sweeps = [f for f in figures if f.get("sweep")]
+    if sweeps:
+        add("## Hyperparameter sweeps (beyond the paper)")
+        add("")
+        add("The file holds several values of these hyperparameters; the tables, figures and claims above use "
+            "one variant per planner, and these figures show them all.")
+        add("")
+        for f in sweeps:
+            add(f"### {f['title']}")
+            add("")
+            add(f"![{f['key']}]({os.path.basename(f['png'])})")
+            add("")
+            add(f"{f['caption']} PDF: [`{os.path.basename(f['pdf'])}`]({os.path.basename(f['pdf'])}).")
+            add("")
 
     add("## Known inconsistencies in the paper")
     add("")
@@ -560,7 +578,8 @@ def write_report(results_path: str, out_dir: str, *, paper: dict | None = None,
     for t in tables + extra:
         table_paths.append(_write_text(os.path.join(out_dir, f"{t.key}.md"), t.to_markdown(heading_level=1)))
         table_paths.append(_write_text(os.path.join(out_dir, f"{t.key}.csv"), t.to_csv()))
-    figs = figures_mod.write_figures(res10, paper, out_dir) if figures else []
+    all_res = results_mod.Results(records, gm, select=False)
+    figs = figures_mod.write_figures(res10, paper, out_dir, all_res) if figures else []
     claims = claims_mod.evaluate(res, paper)
     claims10 = claims_mod.evaluate(res10, paper) if res10 is not res else None
     paper_claims = claims_mod.evaluate(claims_mod.paper_results(paper), paper)

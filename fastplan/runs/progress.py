@@ -1,15 +1,16 @@
-"""Progress of a sweep: a bar on a terminal, plain periodic lines otherwise, or nothing.
+"""Progress of a sweep: a tqdm bar (terminal or notebook), plain lines in logs, or nothing.
 
-The bar shows configurations done, runs done, runs per second and an ETA.  Runs per
-second counts the runs computed in this session only.  The ETA models the time of a work
-unit as ``a + b * weight`` (a fixed cost per unit: Python dispatch, thread wake-ups, the
-journal; plus a cost per flop, from the rough flop count
-:attr:`fastplan.sweep.WorkUnit.weight`, since a d=32 run costs far more than a d=4 run)
-and fits ``a, b >= 0`` by least squares to the units finished so far.
+The bar is ``tqdm.auto``'s (a widget in Jupyter when ipywidgets is installed, text
+elsewhere) and advances by each work unit's estimated cost
+(:attr:`fastplan.runs.sweep.WorkUnit.weight`, a rough flop count), not by runs: a d=32 unit
+moves it much further than a d=4 unit.  The ETA models the time of a unit as
+``a + b * weight`` (a fixed cost per unit: dispatch, thread wake-ups, the journal; plus a
+cost per flop), fitted by least squares with ``a, b >= 0`` to the units finished so far,
+with kernel compilation left out (it does not recur).  Without a terminal or notebook (CI,
+a log file) a plain line is printed every ``interval`` seconds.
 """
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 
@@ -47,19 +48,29 @@ def fit_unit_time(obs) -> tuple[float, float]:
     return st / n, 0.0           # no weights: a fixed time per unit
 
 
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (where tqdm.auto draws a widget)."""
+    shell = sys.modules.get("IPython")
+    try:
+        ip = shell.get_ipython() if shell is not None else None
+        return ip is not None and "IPKernelApp" in ip.config
+    except Exception:       # noqa: BLE001  (any IPython oddity: not a notebook)
+        return False
+
+
 class Progress:
     """Progress reporter.
 
     Parameters
     ----------
     mode : {"auto", "bar", "lines", "quiet"}
-        ``auto``: ``bar`` when ``stream`` is a terminal, else ``lines``.
+        ``auto``: ``bar`` on a terminal or in a notebook, else ``lines``.
     stream : file, optional
         Default ``sys.stderr``.
     interval : float
         Seconds between two lines in ``lines`` mode.
     label : str
-        Prefix of the lines.
+        Prefix of the lines and the bar.
     """
 
     def __init__(self, mode: str = "auto", stream=None, interval: float = 10.0, label: str = "sweep"):
@@ -68,12 +79,13 @@ class Progress:
         self.stream = stream if stream is not None else sys.stderr
         if mode == "auto":
             isatty = getattr(self.stream, "isatty", None)
-            mode = "bar" if isatty is not None and isatty() else "lines"
+            mode = "bar" if (isatty is not None and isatty()) or in_notebook() else "lines"
         self.mode = mode
         self.interval = float(interval)
         self.label = label
         self._started = False
         self._finished = False
+        self._bar = None
 
     # state -------------------------------------------------------------------------------
     def start(self, *, configs_total: int, configs_done: int, runs_total: int, runs_done: int,
@@ -86,9 +98,7 @@ class Progress:
         self._obs: list[tuple[float, float]] = []   # (weight, seconds) per finished unit
         self.t0 = time.monotonic()
         self._last_unit = self.t0
-        self._last_draw = 0.0
         self._last_line = self.t0
-        self._width = 0
         self._started = True
         todo = self.runs_total - self.runs_done
         if self.mode == "lines":
@@ -96,15 +106,17 @@ class Progress:
                         f"{self.runs_done} already done, {todo} to compute in {units} work units"
                         + (f" ({note})" if note else ""))
         elif self.mode == "bar":
-            if note:
-                self._print(f"{self.label}: {note}")
-            self._draw(force=True)
+            from tqdm.auto import tqdm
+            self._bar = tqdm(total=max(self.weight_total, 1e-300), file=self.stream, desc=self.label,
+                             bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}{postfix}", dynamic_ncols=True,
+                             mininterval=0.1, leave=True)
+            self._bar.set_postfix_str(self._bar_text(), refresh=True)
 
     def advance(self, *, runs: int, configs: int, weight: float, overhead: float = 0.0) -> None:
         """Record a finished work unit: ``runs`` runs, ``configs`` configurations completed.
 
-        ``overhead``: seconds of this unit's time that will not recur (kernel compilation),
-        left out of the ETA model.
+        ``weight``: the unit's estimated cost.  ``overhead``: seconds of this unit's time
+        that will not recur (kernel compilation), left out of the ETA model.
         """
         if not self._started:
             return
@@ -115,8 +127,9 @@ class Progress:
         now = time.monotonic()
         self._obs.append((float(weight), max(now - self._last_unit - float(overhead), 0.0)))
         self._last_unit = now
-        if self.mode == "bar":
-            self._draw()
+        if self._bar is not None:
+            self._bar.set_postfix_str(self._bar_text(), refresh=False)
+            self._bar.update(float(weight))
         elif self.mode == "lines" and now - self._last_line >= self.interval:
             self._last_line = now
             self._print(f"{self.label}: {self.status()}")
@@ -125,10 +138,10 @@ class Progress:
         if not self._started or self._finished:
             return
         self._finished = True
-        if self.mode == "bar":
-            self._draw(force=True)
-            self.stream.write("\n")
-            self.stream.flush()
+        if self._bar is not None:
+            self._bar.n = self._bar.total          # done, whatever the estimates said
+            self._bar.set_postfix_str(self._bar_text(final=True), refresh=True)
+            self._bar.close()
         elif self.mode == "lines":
             self._print(f"{self.label}: {self.status(final=True)}")
 
@@ -161,38 +174,14 @@ class Progress:
             return s + f"elapsed {format_seconds(self.elapsed)}"
         return s + f"ETA {format_seconds(self.eta)}"
 
-    # output ---------------------------------------------------------------------------------
+    def _bar_text(self, final: bool = False) -> str:
+        """After tqdm's elapsed time (tqdm puts ", " before a postfix)."""
+        return (f"{self.configs_done}/{self.configs_total} configs, {self.runs_done}/{self.runs_total} runs, "
+                f"{self.rate:.1f} runs/s" + ("" if final else f", ETA {format_seconds(self.eta)}"))
+
     def _print(self, line: str) -> None:
         self.stream.write(line + "\n")
         self.stream.flush()
-
-    def _draw(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last_draw < 0.1:
-            return
-        self._last_draw = now
-        cols = shutil.get_terminal_size((100, 20)).columns
-        eta = self.eta if self.units_done < self.units else 0.0
-        if self._finished or self.units_done >= self.units:
-            frac = 1.0
-        elif eta is None:
-            frac = self.runs_done / self.runs_total if self.runs_total else 0.0
-        else:                          # share of the (modelled) time spent so far
-            frac = self.elapsed / (self.elapsed + eta) if self.elapsed + eta > 0 else 0.0
-        text = (f" {self.configs_done}/{self.configs_total} configs  {self.runs_done}/{self.runs_total} runs"
-                f"  {self.rate:.1f} runs/s  ETA {format_seconds(eta)}")
-        width = max(10, min(40, cols - len(text) - 3))
-        fill = int(round(frac * width))
-        line = "[" + "#" * fill + "." * (width - fill) + "]" + text
-        pad = " " * max(0, self._width - len(line))
-        self._width = len(line)
-        self.stream.write("\r" + line + pad)
-        self.stream.flush()
-
-
-class _Quiet(Progress):
-    def __init__(self):
-        super().__init__(mode="quiet")
 
 
 def make_progress(progress) -> Progress:
@@ -200,5 +189,5 @@ def make_progress(progress) -> Progress:
     if isinstance(progress, Progress):
         return progress
     if progress is None or progress is False:
-        return _Quiet()
+        return Progress(mode="quiet")
     return Progress(mode=str(progress))

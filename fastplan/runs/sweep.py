@@ -311,8 +311,9 @@ def compute_unit(unit: WorkUnit) -> dict:
         ``states`` (P, T+1, d), ``goal_distance``, ``smoothness``, ``cost`` (P,) float64,
         ``samples``, ``steps`` (P,) int64, ``zero_action_distance`` (P,) (goal distance of
         the zero action sequence ``a = 0``) and ``initial_distance`` (P,) (``||s0 - s*||``),
-        ``wall_time`` (float, whole batch), ``threads``,
-        ``warm_time`` (seconds spent loading/compiling kernels before timing; not stored),
+        ``wall_time`` (float, whole batch, planning kernel only), ``threads``, ``warm_time``
+        (seconds :func:`fastplan.plan_batch` spent loading/compiling kernels before timing:
+        ``compile_time``; not stored),
         ``execution``; the manifold fields ``log_density``, ``ood_rate``, ``ood_threshold``,
         ``realised_goal_distance``, ``exploitation_gap`` (P,), ``density_notes``,
         ``projection_notes`` (P,) str and, for decoded execution, ``executed_actions`` (P, T, d).
@@ -324,13 +325,11 @@ def compute_unit(unit: WorkUnit) -> dict:
         return _compute_metrics(unit)
     if unit.kind != "plan":
         raise FastplanError(f"unknown work unit kind {unit.kind!r}")
-    from ..engine.api import plan_batch
+    from ..engine.api import plan_batch, warm
     from ..engine.cost import baselines
     from ..engine.problem import make_problem
     hp = json.loads(unit.hp_json)
-    t_warm = time.perf_counter()
-    _warm(unit.planner, hp, unit.geometry_usage)
-    t_warm = time.perf_counter() - t_warm
+    t_warm = warm(unit.planner, hp, unit.geometry_usage)   # before anything else compiles
     problems = [make_problem(g, unit.d, unit.horizon, s) for g, s in zip(unit.geometries, unit.seeds)]
     with warnings.catch_warnings():     # NaN plans are stored as such and counted in the summary
         warnings.filterwarnings("ignore", message=r".* plans are not finite", category=FastplanWarning)
@@ -354,7 +353,7 @@ def compute_unit(unit: WorkUnit) -> dict:
         "samples": np.asarray(res.samples, dtype=np.int64), "steps": np.asarray(res.steps, dtype=np.int64),
         "zero_action_distance": zero_gd, "initial_distance": init_gd,
         "wall_time": float(res.wall_time), "threads": int(numba.get_num_threads()),
-        "warm_time": float(t_warm), **_manifold_fields(problems, res),
+        "warm_time": float(t_warm + res.compile_time), **_manifold_fields(problems, res),
     }
 
 
@@ -375,27 +374,21 @@ def _manifold_fields(problems, res) -> dict:
     return out
 
 
-_WARM: set = set()
-
-
-def _warm(planner: str, hp: dict, usage: str) -> None:
-    """Load (or compile) the planner's kernels once per process before anything is timed,
-    so that stored wall times never include compilation.  Does not change any result."""
-    key = (planner, hp.get("gradient"), usage)
-    if key in _WARM:
-        return
-    from ..engine.api import plan_batch
-    from ..engine.problem import make_problem
-    tiny = registry.planner(planner).tiny_overrides(hp)
-    plan_batch([make_problem("vae", 2, 2, 0)], planner, geometry_usage=usage, **tiny)
-    _WARM.add(key)
+_METRICS_WARM: list = []
 
 
 def _compute_metrics(unit: WorkUnit) -> dict:
-    from ..engine.metrics import metric_columns
+    from ..engine.geometry import make_geometry
+    from ..engine.metrics import geometry_metrics, metric_columns
+    t_warm = 0.0
+    if not _METRICS_WARM:            # compile the metric kernels apart from the timed work
+        t0 = time.perf_counter()
+        geometry_metrics(make_geometry("vae", 2, 0), n=4)
+        t_warm = time.perf_counter() - t0
+        _METRICS_WARM.append(True)
     cols = metric_columns([(unit.geometries[0], unit.d, s) for s in unit.seeds], n=unit.n_samples)
     return {"kind": "metrics", "unit_id": unit.unit_id, "geometry": unit.geometries[0], "d": unit.d,
-            "n_samples": unit.n_samples, "seeds": cols["seed"],
+            "n_samples": unit.n_samples, "seeds": cols["seed"], "warm_time": t_warm,
             **{k: cols[k] for k in store.METRIC_FLOATS}}
 
 

@@ -23,7 +23,10 @@ File layout (everything readable with h5py + NumPy alone)::
         samples, steps         (n,)        int64     rollouts / single-step evaluations
         zero_action_distance, initial_distance   (n,) float64   baselines: ||s_T - s*|| of
                                            a = 0 and ||s_0 - s*|| (absent in older files)
-        wall_time              (n,)        float64   planning time of the batch / batch size
+        wall_time              (n,)        float64   planning time of the batch / batch size (a share)
+        batch_wall_time        (n,)        float64   planning time of the whole batch the run was in
+                                                     (kernel only, never compilation; files written
+                                                     before it existed: wall_time * batch_size)
         log_density, ood_rate, ood_threshold (n,) float64  manifold metrics of the plan
         realised_goal_distance, exploitation_gap (n,) float64  what the environment did
         executed_actions       (n, T, d)   float64   only with execution="decoded"

@@ -7,17 +7,17 @@ FORMAT_VERSION = 1
 
 #: Per-run datasets of a configuration group, in the order they are written (``complete`` last).
 RUN_FIELDS = ("seed", "A", "B", "b", "s0", "goal", "actions", "states", "goal_distance",
-              "smoothness", "cost", "samples", "steps", "wall_time", "batch_size", "threads",
-              "session")
+              "smoothness", "cost", "samples", "steps", "wall_time", "batch_wall_time", "batch_size",
+              "threads", "session")
 INT_FIELDS = {"seed", "samples", "steps", "batch_size", "threads", "session"}
 #: Per-run fields the writer sets itself (the others are copied from a work unit's result).
-DERIVED_FIELDS = ("seed", "wall_time", "batch_size", "threads", "session")
+DERIVED_FIELDS = ("seed", "wall_time", "batch_wall_time", "batch_size", "threads", "session")
 #: Shape of one row of a per-run field in the configuration's ``d`` and horizon ``T``
 #: (``"T+1"``: the states s_0..s_T); ``()``: one number per run.  Every journaled unit is
 #: checked against it; a field not listed here is checked for one row per run only.
 RUN_SHAPES = {"A": ("d", "d"), "B": ("d", "d"), "b": ("d",), "s0": ("d",), "goal": ("d",),
               "actions": ("T", "d"), "states": ("T+1", "d"), "goal_distance": (), "smoothness": (),
-              "cost": (), "samples": (), "steps": (), "seed": (), "wall_time": (), "batch_size": (),
+              "cost": (), "samples": (), "steps": (), "seed": (), "wall_time": (), "batch_wall_time": (), "batch_size": (),
               "threads": (), "session": ()}
 #: Per-run baselines (float64, one value per run), written since fastplan 0.2: the goal distance
 #: of the zero action sequence ``a = 0`` and the initial distance ``||s0 - s*||``.  Files written
@@ -38,7 +38,7 @@ METRIC_FLOATS = ("effective_dimension", "mean_pairwise_distance", "concentration
 #: Columns of :func:`load` (one row per run), in order.
 RECORD_COLUMNS = ("config_id", "geometry", "d", "horizon", "planner", "geometry_usage",
                   "gradient", "lam", "seed", "goal_distance", "smoothness", "cost", "samples",
-                  "steps", "wall_time", "hyperparameters", "zero_action_distance", "initial_distance",
+                  "steps", "wall_time", "batch_wall_time", "batch_size", "hyperparameters", "zero_action_distance", "initial_distance",
                   "execution", "log_density", "ood_rate",
                   "realised_goal_distance", "exploitation_gap")
 #: Columns of :func:`load_geometry_metrics`.

@@ -114,13 +114,21 @@ def read_config(path, config_id: str) -> tuple[dict, dict]:
         a = _config_attrs(g)
         a["hyperparameters"] = json.loads(a["hyperparameters"])
         done = g["complete"][()]
-        arrays = {k: g[k][()][done] for k in RUN_FIELDS}
+        arrays = {k: _field(g, k)[done] for k in RUN_FIELDS}
         for k in BASELINE_FIELDS:      # absent in files written before the baselines
             arrays[k] = g[k][()][done] if k in g else np.full(int(done.sum()), np.nan)
         arrays.update({k: _manifold_column(g, k, done) for k in MANIFOLD_FIELDS})
         arrays.update({k: g[k][()][done] for k in DECODED_FIELDS if k in g})
     order = np.argsort(arrays["seed"], kind="stable")
     return a, {k: v[order] for k, v in arrays.items()}
+
+
+def _field(g, name: str) -> np.ndarray:
+    """A per-run dataset; ``batch_wall_time`` of files written before it was stored is
+    derived as ``wall_time * batch_size`` (what those files' shares were made from)."""
+    if name == "batch_wall_time" and name not in g:
+        return g["wall_time"][()] * g["batch_size"][()]
+    return g[name][()]
 
 
 def load(path, as_frame: bool = False):
@@ -139,11 +147,17 @@ def load(path, as_frame: bool = False):
         Columns :data:`RECORD_COLUMNS`: ``config_id``, ``geometry``, ``d``, ``horizon``,
         ``planner``, ``geometry_usage``, ``gradient`` ("" for planners without one),
         ``lam``, ``seed``, ``goal_distance``, ``smoothness``, ``cost``, ``samples``,
-        ``steps``, ``wall_time``, ``hyperparameters`` (JSON string), ``zero_action_distance``
-        and ``initial_distance`` (the baselines), ``execution`` ("latent" or "decoded"),
-        ``log_density``, ``ood_rate``, ``realised_goal_distance``, ``exploitation_gap`` (NaN in
-        files written before them).  Rows are sorted by planner, geometry, d, horizon,
-        configuration and seed.
+        ``steps``, ``wall_time`` (the run's share of its batch), ``batch_wall_time`` (the
+        batch's planning time), ``batch_size``, ``hyperparameters`` (JSON string),
+        ``zero_action_distance`` and ``initial_distance`` (the baselines), ``execution``
+        ("latent" or "decoded"), ``log_density``, ``ood_rate``, ``realised_goal_distance``,
+        ``exploitation_gap`` (NaN in files written before them).  Rows are sorted by planner,
+        geometry, d, horizon, configuration and seed.
+    pandas.DataFrame (``as_frame=True``)
+        Tidy: the same rows and columns, but one column ``hp_<name>`` per hyperparameter
+        (missing where a planner lacks it; ``lam`` and ``gradient`` keep their own
+        columns) and a ``variant`` column (``population=400``, or ``paper``) in place of
+        the JSON string.  Needs pandas (``pip install "fastplan[pandas]"``).
     """
     cols = {k: [] for k in RECORD_COLUMNS}
     with _reading(path) as f:
@@ -158,8 +172,9 @@ def load(path, as_frame: bool = False):
                       "gradient", "lam", "hyperparameters", "execution"):
                 cols[k].append(np.full(n, a[k], dtype=object))
             cols["seed"].append(seed[order])
-            for k in ("goal_distance", "smoothness", "cost", "samples", "steps", "wall_time"):
-                cols[k].append(g[k][()][done][order])
+            for k in ("goal_distance", "smoothness", "cost", "samples", "steps", "wall_time",
+                      "batch_wall_time", "batch_size"):
+                cols[k].append(_field(g, k)[done][order])
             for k in BASELINE_FIELDS:      # NaN where a file predates the baselines
                 cols[k].append(g[k][()][done][order] if k in g else np.full(n, np.nan))
             for k in ("log_density", "ood_rate", "realised_goal_distance", "exploitation_gap"):
@@ -168,12 +183,15 @@ def load(path, as_frame: bool = False):
     for k, parts in cols.items():
         arr = np.concatenate(parts) if parts else np.empty(0, dtype=object)
         out[k] = _typed(k, arr)
-    return _maybe_frame(out, as_frame)
+    if not as_frame:
+        return out
+    from .frame import tidy_frame
+    return tidy_frame(out)
 
 
-_INT_COLUMNS = {"d", "horizon", "seed", "samples", "steps", "n_samples"}
-_FLOAT_COLUMNS = {"lam", "goal_distance", "smoothness", "cost", "wall_time", *METRIC_FLOATS,
-                  *BASELINE_FIELDS, *MANIFOLD_FIELDS}
+_INT_COLUMNS = {"d", "horizon", "seed", "samples", "steps", "n_samples", "batch_size"}
+_FLOAT_COLUMNS = {"lam", "goal_distance", "smoothness", "cost", "wall_time", "batch_wall_time",
+                  *METRIC_FLOATS, *BASELINE_FIELDS, *MANIFOLD_FIELDS}
 
 
 def _typed(name, arr):
@@ -187,11 +205,8 @@ def _typed(name, arr):
 def _maybe_frame(cols: dict, as_frame: bool):
     if not as_frame:
         return cols
-    try:
-        import pandas as pd
-    except ImportError:
-        raise FastplanError("as_frame=True needs pandas (pip install pandas)") from None
-    return pd.DataFrame(cols)
+    from .frame import pandas
+    return pandas().DataFrame(cols)
 
 
 def load_geometry_metrics(path, as_frame: bool = False):

@@ -564,9 +564,13 @@ def _append_config_rows(f, cid: str, rows: list) -> int:
                 cols[name].append(result[name][i])
         cols["seed"].append(int(result["seeds"][i]))
         cols["wall_time"].append(float(result["wall_time"]) / size)
+        cols["batch_wall_time"].append(float(result["wall_time"]))
         cols["batch_size"].append(size)
         cols["threads"].append(int(result.get("threads", 0)))
         cols["session"].append(session)
+    if "batch_wall_time" not in g and "seed" in g and g["seed"].shape[0]:
+        # a group written before batch times were stored: its rows get theirs first
+        _append(g, "batch_wall_time", g["wall_time"][()] * g["batch_size"][()], np.float64)
     n_before = g["complete"].shape[0] if "complete" in g else 0
     for name in RUN_FIELDS:
         _append(g, name, np.stack(cols[name]) if np.ndim(cols[name][0]) else np.array(cols[name]),

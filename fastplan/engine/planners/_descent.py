@@ -330,7 +330,10 @@ def scratch_bytes(P, T, d, hp, threads):
 
 
 def prepare(batch, hp, usage):
-    """Start a^(0) (P, T, d): one geometry draw per time step (``prior``) or N(0, I) (``none``)."""
+    """Start a^(0) (P, T, d): one geometry draw per time step (``prior``) or N(0, I) (``none``);
+    a warm start (``batch.init_actions``) is the start itself."""
+    if batch.init_actions is not None:
+        return {"a0": batch.init_actions.copy()}
     return {"a0": batch.initial_draws(1, usage)[:, 0]}
 
 

@@ -116,8 +116,14 @@ def cem_kernel(A, B, b, s0, goal, mu0, sig0, seeds, lam, population, iterations,
 
 
 def prepare(batch, hp, usage):
-    """Initial mean and std (P, T, d) from the geometry (``prior``) or N(0, I) (``none``)."""
+    """Initial mean and std (P, T, d) from the geometry (``prior``) or N(0, I) (``none``).
+
+    A warm start (``batch.init_actions``, (P, T, d)) replaces the initial mean; the initial
+    std stays the usage's (so a warm start narrows nothing and can still move away).
+    """
     mean, std = batch.prior_mean_std(usage)
+    if batch.init_actions is not None:
+        mean = batch.init_actions.copy()
     return {"mu0": mean, "sig0": std}
 
 

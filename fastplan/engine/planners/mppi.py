@@ -110,7 +110,10 @@ def mppi_kernel(A, B, b, s0, goal, mu0, seeds, lam, n_samples, iterations, noise
 
 
 def prepare(batch, hp, usage):
-    """Initial mean (P, T, d): the geometry's mean (``prior``) or 0 (``none``)."""
+    """Initial mean (P, T, d): the geometry's mean (``prior``) or 0 (``none``); a warm start
+    (``batch.init_actions``) replaces it.  The perturbation law is unchanged."""
+    if batch.init_actions is not None:
+        return {"mu0": batch.init_actions.copy()}
     mean, _ = batch.prior_mean_std(usage)
     return {"mu0": mean}
 
