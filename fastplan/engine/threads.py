@@ -1,0 +1,182 @@
+"""The thread policy: how many threads a call gets and how a batch is spread over them.
+
+Why (README, "On a busy machine"): Numba's OpenMP layer splits a ``prange`` loop statically,
+one equal block per thread, and its threads *spin* at every fork-join.  On a machine whose
+cores are shared with other processes, one of our threads is descheduled now and then, and
+every fork-join waits for it (while its partner spins on a core it could have used): two
+threads ran up to 20x slower than one.  The policy avoids fork-joins that have little work
+behind them and balances the rest dynamically:
+
+* **Batches** of P >= 2 problems (:func:`map_dynamic`): a small pool of Python threads, each
+  running the planner kernel with *one* Numba thread on a slice of the problems (no OpenMP
+  team, no spinning), takes slices from a shared counter, so a thread that gets more CPU
+  plans more problems.  Waiting threads sleep.  Slices are results-neutral: a problem's plan
+  does not depend on the batch it is in (tests/test_planners.py).
+* **Single problems** (P smaller than the thread count, the only case with a fork-join per
+  iteration): all threads only when the plan is big enough to gain from them
+  (:data:`CHUNKED_MIN_S`) *and* the machine has idle cores right now (:func:`machine_idle`);
+  otherwise one thread.
+* **Small parallel kernels** (geometry samples, rollouts): one thread below
+  :data:`SMALL_WORK_S` of estimated work (:func:`threads_for`).
+
+The thread count a user sets (:func:`fastplan.engine.jit.set_threads`) is an upper bound; no
+policy decision changes a result (every kernel is bit-identical for any thread count).
+``numba.set_num_threads`` is per calling thread; :func:`limited` restores it.
+"""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import threading
+import time
+
+import numba
+
+#: Estimated one-thread seconds per unit of ``rollouts * T * (4 d^2 + 30 d)`` (measured on
+#: the paper's planners: 0.05-0.07 ns; only orders of magnitude matter here).
+SECONDS_PER_UNIT = 6e-11
+#: Below this much estimated work a call runs on one thread: a fork-join or a hand-over to
+#: another thread costs about as much.
+SMALL_WORK_S = 3e-4
+#: Least estimated work of one slice of a batch (hand-over costs ~20-50 us).
+ITEM_WORK_S = 1e-3
+#: Most slices per thread: more balance the load better, fewer cost less Python.
+ITEMS_PER_THREAD = 4
+#: A single problem uses every thread (sample chunks, one fork-join per iteration) only from
+#: this much estimated work on, and only on a machine with idle cores.
+CHUNKED_MIN_S = 3e-4
+#: Our own OpenMP workers may still spin this long after a multi-threaded call.
+_SPIN_WINDOW_S = 5e-3
+
+_state = threading.local()
+_last_parallel_end = [0.0]
+_pool = None
+_pool_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def limited(n: int):
+    """Run the block with at most ``n`` (>= 1) Numba threads in this thread; restore after."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(n), before)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+        if before > 1 and n > 1:
+            _last_parallel_end[0] = time.monotonic()
+
+
+def plan_seconds(planner_spec, hp: dict, T: int, d: int) -> float:
+    """Rough one-thread seconds of one plan (from the planner's rollout estimate)."""
+    return planner_spec.expected_rollouts(hp, T, d) * T * (4.0 * d * d + 30.0 * d) * SECONDS_PER_UNIT
+
+
+def _runnable_others() -> int | None:
+    """Runnable threads of other processes right now (Linux ``/proc/loadavg``), or None."""
+    try:
+        with open("/proc/loadavg", "rb") as fh:
+            running = int(fh.read().split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return running - 1          # the reading thread itself
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def machine_idle(threads: int) -> bool:
+    """True when ``threads`` threads of ours would each find a core: the runnable threads of
+    others leave at least that many cores free (our own OpenMP workers, which may spin for a
+    moment after a multi-threaded call, are not counted as others).  True where unknown."""
+    others = _runnable_others()
+    if others is None:
+        return True
+    if time.monotonic() - _last_parallel_end[0] < _SPIN_WINDOW_S:
+        others -= threads - 1
+    return others <= _cores() - threads
+
+
+def threads_for(work_s: float) -> int:
+    """Numba threads for one parallel kernel call of ``work_s`` estimated one-thread seconds:
+    one below :data:`SMALL_WORK_S`, else the calling thread's count."""
+    return 1 if work_s < SMALL_WORK_S else numba.get_num_threads()
+
+
+def batch_split(P: int, seconds_each: float) -> tuple[int, int, int]:
+    """How to run P problems of ``seconds_each`` estimated work: ``(workers, slices, numba
+    threads per worker)``.  ``workers == 1`` runs one kernel call in the calling thread."""
+    threads = numba.get_num_threads()
+    total = P * seconds_each
+    if threads == 1 or total < SMALL_WORK_S:
+        return 1, 1, 1
+    if P < threads and total >= CHUNKED_MIN_S and machine_idle(threads):
+        return 1, 1, threads                 # sample chunks over every thread
+    if P == 1:
+        return 1, 1, 1
+    workers = min(threads, P)
+    slices = int(min(P, ITEMS_PER_THREAD * workers, max(workers, total // ITEM_WORK_S)))
+    return workers, slices, 1
+
+
+def _executor():
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            _pool = ThreadPoolExecutor(max_workers=max(1, int(numba.config.NUMBA_NUM_THREADS) - 1),
+                                       thread_name_prefix="fastplan")
+        return _pool
+
+
+def _forget_pool():          # a forked child has none of the parent's threads
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def map_dynamic(fn, n_items: int, workers: int) -> list:
+    """``[fn(0), ..., fn(n_items - 1)]`` computed by ``workers`` threads (this one included),
+    each with one Numba thread, taking items in order from a shared counter.
+
+    Items must be independent; results come back in item order whoever computed them.  The
+    calling thread works too, so the call finishes even if no pool thread is free; items not
+    started when it runs out of work are left to it, and an error stops the remaining items.
+    """
+    results = [None] * n_items
+    counter = itertools.count()
+    failed = []
+
+    def work():
+        with limited(1):
+            while not failed:
+                i = next(counter)
+                if i >= n_items:
+                    return
+                try:
+                    results[i] = fn(i)
+                except BaseException as exc:
+                    failed.append(exc)
+                    raise
+
+    helpers = [_executor().submit(work) for _ in range(max(0, min(workers, n_items) - 1))]
+    try:
+        work()
+    finally:
+        if not failed:
+            failed.append(None)                        # stop the helpers (done, or error here)
+        for fut in helpers:
+            if not fut.cancel():
+                fut.exception()                        # wait; an error is re-raised below
+    errors = [e for e in failed if e is not None]
+    if errors:
+        raise errors[0]
+    return results
