@@ -59,12 +59,15 @@ _pool_lock = threading.Lock()
 def limited(n: int):
     """Run the block with at most ``n`` (>= 1) Numba threads in this thread; restore after."""
     before = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(int(n), before)))
+    n = max(1, min(int(n), before))
+    if n != before:
+        numba.set_num_threads(n)
     try:
         yield
     finally:
-        numba.set_num_threads(before)
-        if before > 1 and n > 1:
+        if n != before:
+            numba.set_num_threads(before)
+        if n > 1:
             _last_parallel_end[0] = time.monotonic()
 
 
@@ -73,12 +76,17 @@ def plan_seconds(planner_spec, hp: dict, T: int, d: int) -> float:
     return planner_spec.expected_rollouts(hp, T, d) * T * (4.0 * d * d + 30.0 * d) * SECONDS_PER_UNIT
 
 
+_loadavg = {"fd": None, "pid": None}
+
+
 def _runnable_others() -> int | None:
     """Runnable threads of other processes right now (Linux ``/proc/loadavg``), or None."""
     try:
-        with open("/proc/loadavg", "rb") as fh:
-            running = int(fh.read().split()[3].split(b"/")[0])
-    except (OSError, ValueError, IndexError):
+        if _loadavg["pid"] != os.getpid():       # one descriptor per process: 2 us a read
+            _loadavg["fd"] = os.open("/proc/loadavg", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            _loadavg["pid"] = os.getpid()
+        running = int(os.pread(_loadavg["fd"], 128, 0).split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError, AttributeError):
         return None
     return running - 1          # the reading thread itself
 
@@ -105,13 +113,30 @@ def machine_idle(threads: int) -> bool:
 def threads_for(work_s: float) -> int:
     """Numba threads for one parallel kernel call of ``work_s`` estimated one-thread seconds:
     one below :data:`SMALL_WORK_S`, else the calling thread's count."""
-    return 1 if work_s < SMALL_WORK_S else numba.get_num_threads()
+    if work_s < SMALL_WORK_S and not getattr(_state, "fixed", False):
+        return 1
+    return numba.get_num_threads()
+
+
+@contextlib.contextmanager
+def fixed():
+    """Switch the policy off in this thread for the block: every call is one kernel call on
+    all of this thread's Numba threads (fastplan's behaviour before the policy; for
+    measurements and for tests that need a particular work split)."""
+    before = getattr(_state, "fixed", False)
+    _state.fixed = True
+    try:
+        yield
+    finally:
+        _state.fixed = before
 
 
 def batch_split(P: int, seconds_each: float) -> tuple[int, int, int]:
     """How to run P problems of ``seconds_each`` estimated work: ``(workers, slices, numba
     threads per worker)``.  ``workers == 1`` runs one kernel call in the calling thread."""
     threads = numba.get_num_threads()
+    if getattr(_state, "fixed", False):
+        return 1, 1, threads
     total = P * seconds_each
     if threads == 1 or total < SMALL_WORK_S:
         return 1, 1, 1
