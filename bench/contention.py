@@ -43,6 +43,13 @@ def loadavg() -> str:
         return ""
 
 
+def save_json(path, obj) -> None:
+    """Write ``obj`` as indented JSON to ``path`` (nothing when ``path`` is None)."""
+    if path:
+        with open(path, "w") as fh:
+            json.dump(obj, fh, indent=1)
+
+
 class Competitors:
     """``n`` CPU-bound processes, each in its own session, for the ``with`` block."""
 
@@ -231,9 +238,7 @@ def main(argv=None):
         recs = measure(comps, args.rounds, args.singles)
     print(table(recs))
     print(f"load after: {loadavg()}")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(recs, fh, indent=1)
+    save_json(args.json, recs)
     return 0
 
 

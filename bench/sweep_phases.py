@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 import tempfile
 import threading
 import time
+
+from bench.contention import loadavg, save_json
 
 
 class _Clock:
@@ -88,14 +89,6 @@ def _patched(clock):
             setattr(obj, name, fn)
 
 
-def _loadavg():
-    try:
-        with open("/proc/loadavg") as fh:
-            return " ".join(fh.read().split()[:4])
-    except OSError:
-        return ""
-
-
 def run(seeds: int = 10, out: str | None = None, metric_samples: int = 4000) -> dict:
     """Run the paper grid with ``seeds`` seeds into a fresh file; phase seconds and sizes."""
     from fastplan.runs import sweep
@@ -119,7 +112,7 @@ def run(seeds: int = 10, out: str | None = None, metric_samples: int = 4000) -> 
             packing["t"] += time.perf_counter() - t0 - inside - float(res.get("warm_time", 0.0))
         return res
 
-    load0 = _loadavg()
+    load0 = loadavg()
     with _patched(clock):
         sweep.compute_unit = unit_timed
         try:
@@ -138,7 +131,7 @@ def run(seeds: int = 10, out: str | None = None, metric_samples: int = 4000) -> 
     res = {"seeds": seeds, "runs": summary.runs_computed, "total_s": total, "phases_s": phases,
            "total_cpu_s": total_cpu, "phases_cpu_s": cpu,
            "file_bytes": size, "bytes_per_run": size / max(1, summary.runs_computed),
-           "threads": summary.threads, "load_before": load0, "load_after": _loadavg(), "path": out}
+           "threads": summary.threads, "load_before": load0, "load_after": loadavg(), "path": out}
     if tmp is not None:
         os.unlink(out)
         os.rmdir(tmp)
@@ -177,9 +170,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     res = run(args.seeds, args.out, args.metric_samples)
     print(report(res))
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(res, fh, indent=1)
+    save_json(args.json, res)
     return 0
 
 

@@ -10,18 +10,11 @@ import numpy as np
 import pytest
 
 from conftest import numba_threads
+from test_work_split import SMALL        # chunk-sized settings: 3 chunks, the last partial
 
 import fastplan
 from fastplan.engine import registry, threads
 from fastplan.engine.metrics import _pair_row_sum, _pairwise_row_sums
-
-SMALL = {
-    "cem": {"population": 150, "iterations": 3},
-    "mppi": {"samples": 150, "iterations": 3},
-    "gradient": {"iterations": 4},
-    "sgld": {"iterations": 4},
-    "diffusion": {"samples": 70, "steps": 3},
-}
 
 
 @pytest.fixture
