@@ -9,8 +9,9 @@ Usage (from the repository root)::
 
 For each number of competitors (CPU-bound ``python -c "while True: pass"`` processes, each
 started in its own session, as another user's process would be: Linux's autogroup scheduler
-shares the CPU between sessions before threads), the two variants run interleaved, round after
-round, in this one process:
+shares the CPU between sessions before threads), the two variants run interleaved in this one
+process, round after round, in alternating order (A B, B A, ...) so that a drift in the
+machine's other load does not favour either:
 
 * **grid**: the reduced grid, 5 planners x d {4, 8} x h {4, 8}, one ``plan_batch`` of 30
   problems (3 geometries x 10 seeds) per (planner, d, h), kernels warm;
@@ -123,8 +124,9 @@ def measure(competitors=(0, 1, 2), rounds: int = 3, singles: int = 30, variants=
             res = {k: {"grid": [], "single": []} for k in variants}
             with Competitors(c):
                 la0, s0 = loadavg(), cpu_sample()
-                for _ in range(rounds):
-                    for name, n in variants.items():
+                for r in range(rounds):
+                    order = list(variants.items())
+                    for name, n in (order if r % 2 == 0 else order[::-1]):   # ABBA: drift cancels
                         set_threads(n)
                         res[name]["grid"].append(_grid_once(grid, planners))
                         res[name]["single"] += _single_once(one, singles)
@@ -201,8 +203,9 @@ def levers(competitors=(0, 1), rounds: int = 2, singles: int = 20) -> list[dict]
         res = {k: [] for k in variants}
         with Competitors(c):
             la0 = loadavg()
-            for _ in range(rounds):
-                for name, env in variants.items():
+            for r in range(rounds):
+                order = list(variants.items())
+                for name, env in (order if r % 2 == 0 else order[::-1]):
                     full = dict(os.environ, **env,
                                 PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
                     proc = subprocess.run([sys.executable, "-c", _LEVER_CHILD, "1", str(singles)], cwd=ROOT,

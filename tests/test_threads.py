@@ -43,11 +43,11 @@ def test_batch_split_decisions(two_threads, monkeypatch):
     assert threads.batch_split(3, 1e-2) == (2, 3, 1)
     # too little work for two threads
     assert threads.batch_split(2, 1e-5) == (1, 1, 1)
-    # one problem: every thread (sample chunks) only on an idle machine
-    assert threads.batch_split(1, 1e-3) == (1, 1, 2)
+    # one problem: every thread (sample chunks) only when big and on an idle machine
+    assert threads.batch_split(1, 1e-2) == (1, 1, 2)
+    assert threads.batch_split(1, 1e-3) == (1, 1, 1)      # CEM at d = h = 8: one thread
     idle["v"] = False
-    assert threads.batch_split(1, 1e-3) == (1, 1, 1)
-    assert threads.batch_split(1, 1e-5) == (1, 1, 1)
+    assert threads.batch_split(1, 1e-2) == (1, 1, 1)
     with threads.fixed():                   # the policy off: one call on every thread
         assert threads.batch_split(30, 1e-3) == (1, 1, 2)
         assert threads.threads_for(0.0) == 2
@@ -58,9 +58,16 @@ def test_batch_split_decisions(two_threads, monkeypatch):
 def test_machine_idle_counts_other_processes(monkeypatch):
     monkeypatch.setattr(threads, "_cores", lambda: 2)
     monkeypatch.setattr(threads, "_last_parallel_end", [0.0])
+    monkeypatch.setattr(threads, "_recent_others", lambda: None)
     for others, want in [(0, True), (1, False), (5, False)]:
         monkeypatch.setattr(threads, "_runnable_others", lambda o=others: o)
         assert threads.machine_idle(2) is want
+    # idle now but busy over the last moments (load that comes and goes): not idle
+    monkeypatch.setattr(threads, "_runnable_others", lambda: 0)
+    for recent, want in [(0.1, True), (0.9, False)]:
+        monkeypatch.setattr(threads, "_recent_others", lambda r=recent: r)
+        assert threads.machine_idle(2) is want
+    monkeypatch.setattr(threads, "_recent_others", lambda: None)
     # our own OpenMP worker may still spin just after a multi-threaded call
     monkeypatch.setattr(threads, "_runnable_others", lambda: 1)
     monkeypatch.setattr(threads, "_last_parallel_end", [time.monotonic()])
@@ -69,6 +76,19 @@ def test_machine_idle_counts_other_processes(monkeypatch):
     assert threads.machine_idle(2) is True
     if threads._runnable_others() is not None:                        # Linux: a plain count
         assert threads._runnable_others() >= 0
+
+
+def test_recent_others_measures_other_processes_cpu(monkeypatch):
+    """Cores used by others = machine busy time minus ours, over windows of >= 0.25 s."""
+    samples = iter([(100.0, 10.0, 0.0), (100.5, 10.4, 0.1), (101.0, 10.5, 1.0),
+                    (101.2, 10.6, 1.1), (111.0, 10.6, 100.0)])
+    monkeypatch.setattr(threads, "_cpu_sample", lambda: next(samples))
+    monkeypatch.setattr(threads, "_window", {"sample": None, "others": None})
+    assert threads._recent_others() is None            # first sample: no window yet
+    assert threads._recent_others() is None            # 0.1 s: too short, nothing yet
+    assert threads._recent_others() == pytest.approx((1.0 - 0.5) / 1.0)
+    assert threads._recent_others() == pytest.approx(0.5)   # too short: the last value
+    assert threads._recent_others() is None            # 99 s later: stale, a new window
 
 
 def test_map_dynamic_keeps_order_one_numba_thread_each(two_threads):

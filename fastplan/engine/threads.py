@@ -14,8 +14,8 @@ behind them and balances the rest dynamically:
   does not depend on the batch it is in (tests/test_planners.py).
 * **Single problems** (P smaller than the thread count, the only case with a fork-join per
   iteration): all threads only when the plan is big enough to gain from them
-  (:data:`CHUNKED_MIN_S`) *and* the machine has idle cores right now (:func:`machine_idle`);
-  otherwise one thread.
+  (:data:`CHUNKED_MIN_S`) *and* the machine has idle cores, now and over the last moments
+  (:func:`machine_idle`); otherwise one thread.
 * **Small parallel kernels** (geometry samples, rollouts): one thread below
   :data:`SMALL_WORK_S` of estimated work (:func:`threads_for`).
 
@@ -44,8 +44,9 @@ ITEM_WORK_S = 1e-3
 #: Most slices per thread: more balance the load better, fewer cost less Python.
 ITEMS_PER_THREAD = 4
 #: A single problem uses every thread (sample chunks, one fork-join per iteration) only from
-#: this much estimated work on, and only on a machine with idle cores.
-CHUNKED_MIN_S = 3e-4
+#: this much estimated work on, and only on a machine with idle cores: a wrong guess (load
+#: arriving during the plan) costs a descheduled thread per fork-join.
+CHUNKED_MIN_S = 2e-3
 #: Our own OpenMP workers may still spin this long after a multi-threaded call.
 _SPIN_WINDOW_S = 5e-3
 
@@ -76,19 +77,58 @@ def plan_seconds(planner_spec, hp: dict, T: int, d: int) -> float:
     return planner_spec.expected_rollouts(hp, T, d) * T * (4.0 * d * d + 30.0 * d) * SECONDS_PER_UNIT
 
 
-_loadavg = {"fd": None, "pid": None}
+_procfs = {"pid": None}
+
+
+def _proc_read(name: str) -> bytes:
+    """The start of ``/proc/<name>`` through a descriptor kept open per process (2-5 us)."""
+    if _procfs["pid"] != os.getpid():
+        _procfs.clear()
+        _procfs["pid"] = os.getpid()
+    fd = _procfs.get(name)
+    if fd is None:
+        fd = _procfs[name] = os.open(f"/proc/{name}", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    return os.pread(fd, 256, 0)
 
 
 def _runnable_others() -> int | None:
     """Runnable threads of other processes right now (Linux ``/proc/loadavg``), or None."""
     try:
-        if _loadavg["pid"] != os.getpid():       # one descriptor per process: 2 us a read
-            _loadavg["fd"] = os.open("/proc/loadavg", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-            _loadavg["pid"] = os.getpid()
-        running = int(os.pread(_loadavg["fd"], 128, 0).split()[3].split(b"/")[0])
+        running = int(_proc_read("loadavg").split()[3].split(b"/")[0])
     except (OSError, ValueError, IndexError, AttributeError):
         return None
     return running - 1          # the reading thread itself
+
+
+#: Shortest window over which :func:`_recent_others` measures (``/proc/stat`` counts in 10 ms).
+_WINDOW_MIN_S = 0.25
+#: A window older than this is not "recent": the next check starts a new one.
+_WINDOW_MAX_S = 30.0
+_window = {"sample": None, "others": None}
+
+
+def _cpu_sample():
+    """(busy CPU seconds of the whole machine, CPU seconds of this process, wall clock)."""
+    vals = [int(x) for x in _proc_read("stat").split(b"\n", 1)[0].split()[1:9]]
+    t = os.times()
+    return ((sum(vals) - vals[3] - vals[4]) / os.sysconf("SC_CLK_TCK"), t.user + t.system,
+            time.monotonic())
+
+
+def _recent_others() -> float | None:
+    """Cores used by other processes, averaged since the previous check (at least
+    :data:`_WINDOW_MIN_S` ago, else the last value is kept); None when unknown."""
+    try:
+        now = _cpu_sample()
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+    last = _window["sample"]
+    if last is None or now[2] - last[2] > _WINDOW_MAX_S:
+        _window["sample"], _window["others"] = now, None
+    elif now[2] - last[2] >= _WINDOW_MIN_S:
+        _window["others"] = max(0.0, ((now[0] - last[0]) - (now[1] - last[1])) / (now[2] - last[2]))
+        _window["sample"] = now
+    return _window["others"]
 
 
 def _cores() -> int:
@@ -99,15 +139,20 @@ def _cores() -> int:
 
 
 def machine_idle(threads: int) -> bool:
-    """True when ``threads`` threads of ours would each find a core: the runnable threads of
-    others leave at least that many cores free (our own OpenMP workers, which may spin for a
-    moment after a multi-threaded call, are not counted as others).  True where unknown."""
+    """True when ``threads`` threads of ours would each find a core: other processes leave
+    that many cores free right now (runnable threads) and did so recently (CPU time since
+    the previous check).  Our own OpenMP workers, which may spin for a moment after a
+    multi-threaded call, are not counted as others.  True where /proc is missing."""
+    free = _cores() - threads
     others = _runnable_others()
     if others is None:
         return True
     if time.monotonic() - _last_parallel_end[0] < _SPIN_WINDOW_S:
         others -= threads - 1
-    return others <= _cores() - threads
+    if others > free:
+        return False
+    recent = _recent_others()
+    return recent is None or recent <= free + 0.25
 
 
 def threads_for(work_s: float) -> int:
