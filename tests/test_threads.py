@@ -35,8 +35,8 @@ def test_limited_caps_and_restores():
 
 
 def test_batch_split_decisions(two_threads, monkeypatch):
-    idle = {"v": True}
-    monkeypatch.setattr(threads, "machine_idle", lambda n: idle["v"])
+    free = {"v": 2.0}
+    monkeypatch.setattr(threads, "free_cores", lambda n: free["v"])
     # a batch: every thread takes slices of ~ITEM_WORK_S, at most 4 per thread, 1 Numba thread each
     assert threads.batch_split(30, 1e-3) == (2, 8, 1)
     assert threads.batch_split(30, 1e-5) == (2, 2, 1)   # 0.3 ms in all: one slice per thread
@@ -46,8 +46,15 @@ def test_batch_split_decisions(two_threads, monkeypatch):
     # one problem: every thread (sample chunks) only when big and on an idle machine
     assert threads.batch_split(1, 1e-2) == (1, 1, 2)
     assert threads.batch_split(1, 1e-3) == (1, 1, 1)      # CEM at d = h = 8: one thread
-    idle["v"] = False
+    free["v"] = 1.6                                      # others use 0.4 cores lately
     assert threads.batch_split(1, 1e-2) == (1, 1, 1)
+    assert threads.batch_split(30, 1e-3) == (2, 8, 1)     # but there is room for 2 workers
+    free["v"] = 0.9                                      # a competing process: one worker
+    assert threads.batch_split(30, 1e-3) == (1, 1, 1)
+    free["v"] = float("inf")                             # unknown (no /proc): every thread
+    assert threads.batch_split(30, 1e-3) == (2, 8, 1)
+    assert [threads.workers_for(n, f) for n, f in [(10, 2.0), (10, 0.9), (10, 1.6), (1, 2.0)]] \
+        == [2, 1, 2, 1]
     with threads.fixed():                   # the policy off: one call on every thread
         assert threads.batch_split(30, 1e-3) == (1, 1, 2)
         assert threads.threads_for(0.0) == 2
@@ -55,25 +62,27 @@ def test_batch_split_decisions(two_threads, monkeypatch):
         assert threads.batch_split(30, 1e-3) == (1, 1, 1)
 
 
-def test_machine_idle_counts_other_processes(monkeypatch):
+def test_free_cores_counts_other_processes(monkeypatch):
     monkeypatch.setattr(threads, "_cores", lambda: 2)
     monkeypatch.setattr(threads, "_last_parallel_end", [0.0])
     monkeypatch.setattr(threads, "_recent_others", lambda: None)
-    for others, want in [(0, True), (1, False), (5, False)]:
+    for others, free, idle in [(0, 2, True), (1, 1, False), (5, -3, False)]:
         monkeypatch.setattr(threads, "_runnable_others", lambda o=others: o)
-        assert threads.machine_idle(2) is want
-    # idle now but busy over the last moments (load that comes and goes): not idle
+        assert threads.free_cores(2) == free
+        assert threads.machine_idle(2) is idle
+    # free now but busy over the last moments (load that comes and goes): the fewer counts
     monkeypatch.setattr(threads, "_runnable_others", lambda: 0)
-    for recent, want in [(0.1, True), (0.9, False)]:
+    for recent, idle in [(0.1, True), (0.9, False)]:
         monkeypatch.setattr(threads, "_recent_others", lambda r=recent: r)
-        assert threads.machine_idle(2) is want
+        assert threads.free_cores(2) == pytest.approx(2 - recent)
+        assert threads.machine_idle(2) is idle
     monkeypatch.setattr(threads, "_recent_others", lambda: None)
     # our own OpenMP worker may still spin just after a multi-threaded call
     monkeypatch.setattr(threads, "_runnable_others", lambda: 1)
     monkeypatch.setattr(threads, "_last_parallel_end", [time.monotonic()])
     assert threads.machine_idle(2) is True
     monkeypatch.setattr(threads, "_runnable_others", lambda: None)     # unknown: idle
-    assert threads.machine_idle(2) is True
+    assert threads.free_cores(2) == float("inf") and threads.machine_idle(2) is True
     if threads._runnable_others() is not None:                        # Linux: a plain count
         assert threads._runnable_others() >= 0
 
@@ -151,6 +160,7 @@ def test_slices_on_threads_equal_one_kernel_call(planner, two_threads, monkeypat
         serial = fastplan.plan_batch(probs, planner, **SMALL[planner])
     monkeypatch.setattr(threads, "SMALL_WORK_S", 0.0)
     monkeypatch.setattr(threads, "ITEM_WORK_S", 1e-12)     # as many slices as allowed
+    monkeypatch.setattr(threads, "free_cores", lambda n: float(n))
     calls = _recorder(monkeypatch, planner)
     sliced = fastplan.plan_batch(probs, planner, **SMALL[planner])
     assert sorted(P for P, _ in calls) == [1] * 7 + [2]     # 9 problems, at most 4 x 2 slices
@@ -168,9 +178,9 @@ def test_single_problem_chunks_only_on_an_idle_machine(planner, two_threads, mon
     monkeypatch.setattr(threads, "CHUNKED_MIN_S", 0.0)
     monkeypatch.setattr(threads, "SMALL_WORK_S", 0.0)
     calls = _recorder(monkeypatch, planner)
-    monkeypatch.setattr(threads, "machine_idle", lambda n: True)
+    monkeypatch.setattr(threads, "free_cores", lambda n: float(n))
     chunked = fastplan.plan(prob, planner, **SMALL[planner])
-    monkeypatch.setattr(threads, "machine_idle", lambda n: False)
+    monkeypatch.setattr(threads, "free_cores", lambda n: n - 1.0)
     busy = fastplan.plan(prob, planner, **SMALL[planner])
     assert calls == [(1, two_threads), (1, 1)]
     for res in (chunked, busy):

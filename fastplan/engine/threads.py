@@ -10,8 +10,9 @@ behind them and balances the rest dynamically:
 * **Batches** of P >= 2 problems (:func:`map_dynamic`): a small pool of Python threads, each
   running the planner kernel with *one* Numba thread on a slice of the problems (no OpenMP
   team, no spinning), takes slices from a shared counter, so a thread that gets more CPU
-  plans more problems.  Waiting threads sleep.  Slices are results-neutral: a problem's plan
-  does not depend on the batch it is in (tests/test_planners.py).
+  plans more problems.  Waiting threads sleep.  There are no more threads than cores that
+  other processes leave free (:func:`free_cores`), at least one.  Slices are results-neutral:
+  a problem's plan does not depend on the batch it is in (tests/test_planners.py).
 * **Single problems** (P smaller than the thread count, the only case with a fork-join per
   iteration): all threads only when the plan is big enough to gain from them
   (:data:`CHUNKED_MIN_S`) *and* the machine has idle cores, now and over the last moments
@@ -138,21 +139,24 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def machine_idle(threads: int) -> bool:
-    """True when ``threads`` threads of ours would each find a core: other processes leave
-    that many cores free right now (runnable threads) and did so recently (CPU time since
-    the previous check).  Our own OpenMP workers, which may spin for a moment after a
-    multi-threaded call, are not counted as others.  True where /proc is missing."""
-    free = _cores() - threads
+def free_cores(threads: int) -> float:
+    """Cores that other processes leave free: right now (their runnable threads) and lately
+    (their CPU time since the previous check), whichever is fewer.  Our own OpenMP workers,
+    which may spin for a moment after a ``threads``-thread call, are not counted as others.
+    Infinite where /proc is missing."""
     others = _runnable_others()
     if others is None:
-        return True
+        return float("inf")
     if time.monotonic() - _last_parallel_end[0] < _SPIN_WINDOW_S:
-        others -= threads - 1
-    if others > free:
-        return False
+        others = max(0, others - (threads - 1))
     recent = _recent_others()
-    return recent is None or recent <= free + 0.25
+    return _cores() - max(float(others), recent if recent is not None else 0.0)
+
+
+def machine_idle(threads: int) -> bool:
+    """True when ``threads`` threads of ours would each find a free core (a quarter of a
+    core of recent use by others is tolerated)."""
+    return free_cores(threads) >= threads - 0.25
 
 
 def threads_for(work_s: float) -> int:
@@ -176,6 +180,19 @@ def fixed():
         _state.fixed = before
 
 
+def workers_for(n_items: int, free: float | None = None) -> int:
+    """Threads for ``n_items`` independent items (:func:`map_dynamic`): as many as there are
+    free cores (:func:`free_cores`), at least one, at most the calling thread's Numba count.
+    A thread more than the free cores only queues for a core (and under Linux's autogroup
+    scheduling gets this process no more CPU)."""
+    threads = numba.get_num_threads()
+    if threads == 1 or n_items < 2:
+        return 1
+    if free is None:
+        free = free_cores(threads)
+    return int(min(threads, n_items, max(1.0, free + 0.5)))
+
+
 def batch_split(P: int, seconds_each: float) -> tuple[int, int, int]:
     """How to run P problems of ``seconds_each`` estimated work: ``(workers, slices, numba
     threads per worker)``.  ``workers == 1`` runs one kernel call in the calling thread."""
@@ -185,11 +202,12 @@ def batch_split(P: int, seconds_each: float) -> tuple[int, int, int]:
     total = P * seconds_each
     if threads == 1 or total < SMALL_WORK_S:
         return 1, 1, 1
-    if P < threads and total >= CHUNKED_MIN_S and machine_idle(threads):
+    free = free_cores(threads)
+    if P < threads and total >= CHUNKED_MIN_S and free >= threads - 0.25:
         return 1, 1, threads                 # sample chunks over every thread
-    if P == 1:
+    workers = workers_for(P, free)
+    if workers == 1:
         return 1, 1, 1
-    workers = min(threads, P)
     slices = int(min(P, ITEMS_PER_THREAD * workers, max(workers, total // ITEM_WORK_S)))
     return workers, slices, 1
 
