@@ -43,11 +43,14 @@ def test_batch_split_decisions(two_threads, monkeypatch):
     assert threads.batch_split(3, 1e-2) == (2, 3, 1)
     # too little work for two threads
     assert threads.batch_split(2, 1e-5) == (1, 1, 1)
-    # one problem: every thread (sample chunks) only when big and on an idle machine
-    assert threads.batch_split(1, 1e-2) == (1, 1, 2)
-    assert threads.batch_split(1, 1e-3) == (1, 1, 1)      # CEM at d = h = 8: one thread
+    # one problem: every thread (sample chunks) only with enough work per fork-join, and on
+    # an idle machine
+    assert threads.batch_split(1, 5e-4, 10) == (1, 1, 2)  # CEM d=h=8: 10 iterations, 50 us each
+    assert threads.batch_split(1, 5e-4, 100) == (1, 1, 1)  # gradient: 100 of 5 us each
+    assert threads.batch_split(1, 3e-2, 100) == (1, 1, 2)  # gradient d=32, h=16: 300 us each
+    assert threads.batch_split(1, 5e-4) == (1, 1, 2)        # diffusion: one fork-join
     free["v"] = 1.6                                      # others use 0.4 cores lately
-    assert threads.batch_split(1, 1e-2) == (1, 1, 1)
+    assert threads.batch_split(1, 1e-2, 10) == (1, 1, 1)
     assert threads.batch_split(30, 1e-3) == (2, 8, 1)     # but there is room for 2 workers
     free["v"] = 0.9                                      # a competing process: one worker
     assert threads.batch_split(30, 1e-3) == (1, 1, 1)
@@ -175,7 +178,7 @@ def test_single_problem_chunks_only_on_an_idle_machine(planner, two_threads, mon
     prob = fastplan.make_problem("ebm", 5, 3, 4)
     with threads.limited(1):
         alone = fastplan.plan(prob, planner, **SMALL[planner])
-    monkeypatch.setattr(threads, "CHUNKED_MIN_S", 0.0)
+    monkeypatch.setattr(threads, "FORK_JOIN_MIN_S", 0.0)
     monkeypatch.setattr(threads, "SMALL_WORK_S", 0.0)
     calls = _recorder(monkeypatch, planner)
     monkeypatch.setattr(threads, "free_cores", lambda n: float(n))
