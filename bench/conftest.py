@@ -34,6 +34,7 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "cold: compiles in a fresh process with an empty Numba cache (slow)")
+    config.addinivalue_line("markers", "contention: runs with competing CPU-bound processes (1-2 minutes)")
 
 
 def cpu_sample():

@@ -3,7 +3,8 @@
 Usage (from the repository root)::
 
     python -m bench.run_benchmarks                 # everything (about 3.5 minutes on 2 cores)
-    python -m bench.run_benchmarks --quick         # skip the cold-cache compile probes
+    python -m bench.run_benchmarks --quick         # skip the cold-cache compile probes and contention
+    python -m bench.run_benchmarks --contention    # only the busy-machine table (bench/contention.py)
     python -m bench.run_benchmarks --save out/     # also write out/summary.{md,json} and pytest-benchmark JSON
     python -m bench.run_benchmarks -- -k rollout   # extra arguments after -- go to pytest
     FASTPLAN_BENCH_DIMS=4,8 FASTPLAN_BENCH_HORIZONS=4 python -m bench.run_benchmarks   # reduced grid
@@ -323,6 +324,14 @@ def summarize(records):
                    "compiled for an earlier one shows about 0 s).")
         out.append("")
 
+    cont = next((r for r in records if r["section"] == "contention"), None)
+    if cont and cont.get("records"):
+        from bench.contention import table
+        out.append("On a busy machine (bench/contention.py): reduced grid and one CEM plan, competing "
+                   "CPU-bound processes in their own sessions, default threads vs one thread")
+        out.append(table(cont["records"]))
+        out.append("")
+
     targets = []
     if threads and (GRID_DIMS, GRID_HORIZONS) == (DIMS, HORIZONS):
         tw = t[max(threads)]
@@ -347,7 +356,10 @@ def summarize(records):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="skip the cold-cache compile probes")
+    parser.add_argument("--quick", action="store_true",
+                        help="skip the cold-cache compile probes and the contention table")
+    parser.add_argument("--contention", action="store_true",
+                        help="only the contention table (competing processes, default vs 1 thread)")
     parser.add_argument("--numpy-full-grid", action="store_true",
                         help="also time the whole NumPy grid (slow) instead of only extrapolating it")
     parser.add_argument("--save", metavar="DIR", help="write summary.md, summary.json and benchmark.json here")
@@ -356,8 +368,10 @@ def main(argv=None):
     cmd = [str(ROOT / "bench"), "--benchmark-only", "-p", "no:cacheprovider", "-q",
            "--benchmark-columns=min,median,rounds,iterations", "--benchmark-group-by=group",
            "--benchmark-sort=name"]
-    if args.quick:
-        cmd += ["-m", "not cold"]
+    if args.contention:
+        cmd += ["-m", "contention"]
+    elif args.quick:
+        cmd += ["-m", "not cold and not contention"]
     if args.numpy_full_grid:
         cmd += ["--numpy-full-grid"]
     if args.save:

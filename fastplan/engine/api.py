@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 
-from . import budget, display, registry, rng
+from . import budget, display, registry, rng, threads
 from .errors import FastplanError, FastplanWarning, as_array, check_choice, check_positive_int, check_seed
 from .planners import GEOMETRY_USAGES, canonical_planner, resolve
 from .problem import Problem, make_problem
@@ -44,6 +44,14 @@ class Batch:
     @property
     def P(self) -> int:
         return self.A.shape[0]
+
+    def slice(self, lo: int, hi: int) -> "Batch":
+        """Problems lo..hi-1 (views): every array or list field is per problem (axis 0)."""
+        P = self.P
+        cut = {f.name: getattr(self, f.name)[lo:hi] for f in fields(self)
+               if isinstance(getattr(self, f.name), (np.ndarray, list))
+               and len(getattr(self, f.name)) == P}
+        return replace(self, **cut)
 
     @property
     def d(self) -> int:
@@ -265,12 +273,31 @@ def warm(planner: str, hp: dict | None = None, usage: str = "prior") -> float:
 
 
 def _run(batch: Batch, planner: str, hp: dict, usage: str):
-    """Prepare and run the planner's kernel; (actions, samples, steps, kernel seconds)."""
+    """Prepare and run the planner's kernel; (actions, samples, steps, kernel start, end)."""
     module = registry.planner(planner).module()
     inputs = module.prepare(batch, hp, usage)
     t0 = time.perf_counter()
     actions, samples, steps = module.run(batch, hp, inputs)
-    return actions, samples, steps, time.perf_counter() - t0
+    return actions, samples, steps, t0, time.perf_counter()
+
+
+def _run_policy(batch: Batch, planner: str, hp: dict, usage: str):
+    """:func:`_run` as the thread policy (:mod:`fastplan.engine.threads`) decides: one kernel
+    call, or slices of the batch taken by a few threads (one Numba thread each); the same
+    bits either way.  Returns (actions, samples, steps, seconds from the first kernel's start
+    to the last one's end)."""
+    P = batch.P
+    workers, slices, n_threads = threads.batch_split(
+        P, threads.plan_seconds(planner, hp, batch.T, batch.d), hp.get("iterations", 1))
+    if workers == 1:                       # one kernel call (README, "On a busy machine")
+        with threads.limited(n_threads):
+            actions, samples, steps, t0, t1 = _run(batch, planner, hp, usage)
+        return actions, samples, steps, t1 - t0
+    cut = [(i * P) // slices for i in range(slices + 1)]
+    parts = threads.map_dynamic(lambda i: _run(batch.slice(cut[i], cut[i + 1]), planner, hp, usage),
+                                slices, workers)
+    actions, samples, steps = (np.concatenate([part[k] for part in parts]) for k in range(3))
+    return actions, samples, steps, max(p[4] for p in parts) - min(p[3] for p in parts)
 
 
 def _problem_shape(p: Problem, where: str) -> tuple[int, int]:
@@ -302,7 +329,9 @@ def _warn_not_finite(planner: str, cost: np.ndarray, actions: np.ndarray) -> Non
 
 def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "prior",
                execution: str = "latent", init_actions=None, **overrides) -> BatchResult:
-    """Plan a batch of problems (same d and horizon) with one planner in one kernel call.
+    """Plan a batch of problems (same d and horizon) with one planner: one kernel call, or
+    slices of the batch on a few threads, as the thread policy (:mod:`fastplan.engine.threads`)
+    decides; the result is the same bits either way.
 
     Parameters
     ----------
@@ -328,8 +357,9 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
     Returns
     -------
     BatchResult
-        ``wall_time`` is the planning kernel's time for the whole batch; the time spent
-        loading or compiling kernels on a first call is ``compile_time``.
+        ``wall_time`` is the planning kernels' time for the whole batch (from the first
+        kernel's start to the last one's end when slices run on several threads); the time
+        spent loading or compiling kernels on a first call is ``compile_time``.
     """
     planner = canonical_planner(planner)
     execution = check_execution(execution)
@@ -339,7 +369,7 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
     batch = stack(problems, seeds, check=lambda P, T, d: budget.check_plan(
         planner, hp, P, T, d, usage=geometry_usage), init_actions=init_actions)  # refused before allocating
     compile_time = warm(planner, hp, geometry_usage)
-    actions, samples, steps, wall = _run(batch, planner, hp, geometry_usage)
+    actions, samples, steps, wall = _run_policy(batch, planner, hp, geometry_usage)
     cost, goal_distance, smoothness, states = evaluate(batch.A, batch.B, batch.b, batch.s0,
                                                       batch.goal, actions, hp["lam"])
     _warn_not_finite(planner, cost, actions)

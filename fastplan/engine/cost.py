@@ -17,6 +17,7 @@ import math
 import numba
 import numpy as np
 
+from . import threads
 from .jit import kernel, parallel_kernel
 from .errors import FastplanError, as_array
 from .planners._common import CHUNK, n_chunks, rollout_cols, states_cols
@@ -150,7 +151,10 @@ def rollout(A, B, b, s0, goal, actions, lam: float = LAMBDA, return_states: bool
     N, T = actions.shape[1], actions.shape[2]
     cost, gd, sm = (np.empty((P, N)) for _ in range(3))
     states = np.empty((P, N, T + 1, d)) if return_states else np.empty((1, 1, 1, 1))
-    _rollout_kernel(A, B, b, s0, goal, actions, float(lam), bool(return_states), cost, gd, sm, states)
+    work = P * N * T * (4.0 * d * d + 30.0 * d) * threads.SECONDS_PER_UNIT
+    with threads.limited(threads.threads_for(work)):     # small batches: 1 thread
+        _rollout_kernel(A, B, b, s0, goal, actions, float(lam), bool(return_states), cost, gd,
+                        sm, states)
     out = {"cost": cost, "goal_distance": gd, "smoothness": sm}
     if return_states:
         out["states"] = states

@@ -34,7 +34,7 @@ import numpy as np
 
 from . import geometry_density as gd
 from . import geometry_kernels as gk
-from . import registry, rng
+from . import registry, rng, threads
 from .jit import parallel_kernel
 from .errors import FastplanError, check_dim, check_positive_int, check_seed
 
@@ -219,7 +219,8 @@ class Geometry(GeometryBase):
                 for tag in (rng.GEOM_SAMPLE_COMPONENT, rng.GEOM_SAMPLE_NOISE, rng.GEOM_SAMPLE_SUPPORT)]
         out = np.empty((n, self.d))
         family = _SPARSE if self.kind == "ebm" else _MIXTURE
-        _sample_kernel(family, self.centers, self.component_std, self.n_active, *keys, out)
+        with threads.limited(threads.threads_for(n * self.d * 5e-9)):   # few rows: 1 thread
+            _sample_kernel(family, self.centers, self.component_std, self.n_active, *keys, out)
         return out
 
     @cached_property

@@ -21,8 +21,8 @@ import warnings
 import numba
 import numpy as np
 
-from . import budget
-from .jit import parallel_kernel
+from . import budget, threads
+from .jit import kernel, parallel_kernel
 from .errors import FastplanError, as_array, check_positive_int
 from .geometry import Geometry
 
@@ -46,19 +46,122 @@ def effective_dimension(samples: np.ndarray) -> float:
     return float(np.sum(lam) ** 2 / denom)
 
 
+#: Columns per tile of the pairwise kernel (4 rows x 256 columns of scratch stay in L1).
+PAIR_TILE = 256
+
+
+@kernel
+def _pair_row_sum(xt, i):
+    """sum_{j > i} ||x_i - x_j||_2 for xt (d, n) = x transposed, terms added in j order."""
+    d, n = xt.shape
+    acc = 0.0
+    for j in range(i + 1, n):
+        s2 = 0.0
+        for k in range(d):
+            diff = xt[k, i] - xt[k, j]
+            s2 += diff * diff
+        acc += math.sqrt(s2)
+    return acc
+
+
+@kernel
+def _pair_rows4(xt, i0, buf, out):
+    """out[i] = sum_{j > i} ||x_i - x_j||_2 for the four rows i = i0..i0+3 of xt (d, n).
+
+    Bit-identical to :func:`_pair_row_sum` row by row: every squared distance sums k in
+    order, and every row adds its terms in j order, but the four rows' columns j >= i0 + 4
+    go together in tiles of :data:`PAIR_TILE` (one load of x_j serves four rows, the
+    squared distances and square roots vectorise over j, and the four running sums are
+    independent chains).  buf : (4, PAIR_TILE) scratch.
+    """
+    d, n = xt.shape
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    for j in range(i0 + 1, i0 + 4):        # the pairs inside the group come first
+        s2 = 0.0
+        for k in range(d):
+            diff = xt[k, i0] - xt[k, j]
+            s2 += diff * diff
+        a0 += math.sqrt(s2)
+    for j in range(i0 + 2, i0 + 4):
+        s2 = 0.0
+        for k in range(d):
+            diff = xt[k, i0 + 1] - xt[k, j]
+            s2 += diff * diff
+        a1 += math.sqrt(s2)
+    s2 = 0.0
+    for k in range(d):
+        diff = xt[k, i0 + 2] - xt[k, i0 + 3]
+        s2 += diff * diff
+    a2 += math.sqrt(s2)
+    a3 = 0.0
+    b0 = buf[0]
+    b1 = buf[1]
+    b2 = buf[2]
+    b3 = buf[3]
+    for lo in range(i0 + 4, n, PAIR_TILE):
+        m = min(PAIR_TILE, n - lo)
+        for j in range(m):
+            b0[j] = 0.0
+        for j in range(m):
+            b1[j] = 0.0
+        for j in range(m):
+            b2[j] = 0.0
+        for j in range(m):
+            b3[j] = 0.0
+        for k in range(d):
+            xk = xt[k, lo:lo + m]
+            x0 = xt[k, i0]
+            x1 = xt[k, i0 + 1]
+            x2 = xt[k, i0 + 2]
+            x3 = xt[k, i0 + 3]
+            for j in range(m):
+                v = xk[j]
+                e0 = x0 - v
+                e1 = x1 - v
+                e2 = x2 - v
+                e3 = x3 - v
+                b0[j] += e0 * e0
+                b1[j] += e1 * e1
+                b2[j] += e2 * e2
+                b3[j] += e3 * e3
+        for j in range(m):               # one loop per row: each vectorises
+            b0[j] = math.sqrt(b0[j])
+        for j in range(m):
+            b1[j] = math.sqrt(b1[j])
+        for j in range(m):
+            b2[j] = math.sqrt(b2[j])
+        for j in range(m):
+            b3[j] = math.sqrt(b3[j])
+        for j in range(m):
+            a0 += b0[j]
+            a1 += b1[j]
+            a2 += b2[j]
+            a3 += b3[j]
+    out[i0] = a0
+    out[i0 + 1] = a1
+    out[i0 + 2] = a2
+    out[i0 + 3] = a3
+
+
 @parallel_kernel
-def _pairwise_row_sums(x, out):
-    """out[i] = sum_{j > i} ||x_i - x_j||_2 for x (n, d); one row per item."""
-    n, d = x.shape
-    for i in numba.prange(n):
-        acc = 0.0
-        for j in range(i + 1, n):
-            s2 = 0.0
-            for k in range(d):
-                diff = x[i, k] - x[j, k]
-                s2 += diff * diff
-            acc += math.sqrt(s2)
-        out[i] = acc
+def _pairwise_row_sums(xt, out):
+    """out[i] = sum_{j > i} ||x_i - x_j||_2 for xt (d, n) = x transposed.
+
+    Work items are pairs of 4-row groups, one from each end (g and G-1-g), so that every
+    item has the same number of pairs; the last n % 4 rows run alone.
+    """
+    d, n = xt.shape
+    G = n // 4
+    items = (G + 1) // 2
+    buf = np.empty((items, 4, PAIR_TILE))
+    for it in numba.prange(items):
+        _pair_rows4(xt, 4 * it, buf[it], out)
+        if G - 1 - it != it:
+            _pair_rows4(xt, 4 * (G - 1 - it), buf[it], out)
+    for i in range(4 * G, n):
+        out[i] = _pair_row_sum(xt, i)
 
 
 def mean_pairwise_distance(samples: np.ndarray) -> float:
@@ -68,7 +171,8 @@ def mean_pairwise_distance(samples: np.ndarray) -> float:
     if n < 2:
         raise FastplanError(f"mean pairwise distance needs at least 2 samples, got {n}")
     rows = np.empty(n)
-    _pairwise_row_sums(x, rows)
+    with threads.limited(threads.threads_for(n * n * (x.shape[1] + 6) * 2.5e-10)):
+        _pairwise_row_sums(np.ascontiguousarray(x.T), rows)
     return float(np.sum(rows) / (n * (n - 1) / 2))  # fixed-order reduction: deterministic
 
 
@@ -138,10 +242,13 @@ def metric_columns(keys, n: int = N_METRIC_SAMPLES) -> dict:
     from .geometry import make_geometry
     keys = list(keys)
     cols = {k: [] for k in METRIC_NAMES}
-    for kind, d, seed in keys:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            m = geometry_metrics(make_geometry(kind, d, seed), n=n)
+    one = lambda i: geometry_metrics(make_geometry(*keys[i]), n=n)  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        # keys spread over the threads, one Numba thread each, taken in turn (README, "On a
+        # busy machine"): no fork-join per metric, and a thread that gets more CPU does more
+        ms = threads.map_dynamic(one, len(keys), threads.workers_for(len(keys)))
+    for m in ms:
         for k in METRIC_NAMES:
             cols[k].append(m[k])
     out = {"geometry": np.array([k[0] for k in keys], dtype=object),

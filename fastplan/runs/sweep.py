@@ -18,6 +18,7 @@ returns an iterable of the results, in any order.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import time
@@ -327,10 +328,9 @@ def compute_unit(unit: WorkUnit) -> dict:
         raise FastplanError(f"unknown work unit kind {unit.kind!r}")
     from ..engine.api import plan_batch, warm
     from ..engine.cost import baselines
-    from ..engine.problem import make_problem
     hp = json.loads(unit.hp_json)
     t_warm = warm(unit.planner, hp, unit.geometry_usage)   # before anything else compiles
-    problems = [make_problem(g, unit.d, unit.horizon, s) for g, s in zip(unit.geometries, unit.seeds)]
+    problems = [_problem(g, unit.d, unit.horizon, s) for g, s in zip(unit.geometries, unit.seeds)]
     with warnings.catch_warnings():     # NaN plans are stored as such and counted in the summary
         warnings.filterwarnings("ignore", message=r".* plans are not finite", category=FastplanWarning)
         res = plan_batch(problems, unit.planner, geometry_usage=unit.geometry_usage, execution=unit.execution, **hp)
@@ -372,6 +372,14 @@ def _manifold_fields(problems, res) -> dict:
     if res.execution != "latent":
         out["executed_actions"] = np.ascontiguousarray(res.executed_actions, dtype=np.float64)
     return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _problem(geometry: str, d: int, horizon: int, seed: int):
+    """:func:`fastplan.make_problem`, kept for the other planners of the same cell: a sweep's
+    five planners face the same problems (immutable: read-only arrays, frozen dataclasses)."""
+    from ..engine.problem import make_problem
+    return make_problem(geometry, d, horizon, seed)
 
 
 _METRICS_WARM: list = []
