@@ -206,3 +206,18 @@ def test_pairwise_kernel_equals_serial_rows_bit_for_bit(n, d, thread_counts):
     i = n // 2
     ref = np.sum(np.sqrt(np.sum((x[i] - x[i + 1:]) ** 2, axis=1)))
     assert want[i] == pytest.approx(ref, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("planner", ["cem", "gradient"])
+def test_slices_carry_per_problem_inputs(planner, two_threads, monkeypatch):
+    """Every per-problem field of the batch (here a warm start per problem) is sliced with it."""
+    probs = [fastplan.make_problem("vae", 4, 3, s) for s in range(5)]
+    init = np.random.default_rng(0).standard_normal((5, 3, 4)) * 0.3
+    with threads.fixed():
+        one_call = fastplan.plan_batch(probs, planner, init_actions=init, **SMALL[planner])
+    monkeypatch.setattr(threads, "SMALL_WORK_S", 0.0)
+    monkeypatch.setattr(threads, "ITEM_WORK_S", 1e-12)
+    monkeypatch.setattr(threads, "free_cores", lambda n: float(n))
+    sliced = fastplan.plan_batch(probs, planner, init_actions=init, **SMALL[planner])
+    _same(sliced, one_call)
+    assert not np.array_equal(one_call.actions, fastplan.plan_batch(probs, planner, **SMALL[planner]).actions)
