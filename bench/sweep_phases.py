@@ -13,8 +13,10 @@ file) with timers wrapped around its steps, all in this process:
   ``evaluation`` is the part of it spent in the final rollout that gives cost and states
   (summed over threads);
 * ``metrics``: the geometry-metric units (samples, covariance, pairwise distances);
+* ``manifold``: the planned actions' manifold metrics (log densities, out-of-distribution
+  rates against each geometry's threshold, computed once per geometry from 20,000 samples);
 * ``problems``: building the problems (world models, geometries, starts and goals);
-* ``packing``: stacking a unit's arrays into its result;
+* ``packing``: the rest of a unit's result (stacking its arrays, the trivial baselines);
 * ``journal``: writing each finished unit to the journal; ``file``: folding the journal into
   the HDF5 file (copy, append, fsync, replace);
 * ``other``: the rest (grid expansion, progress, bookkeeping).
@@ -66,10 +68,12 @@ def _patched(clock):
     from fastplan.store import writer
     saved = [(api, "plan_batch", api.plan_batch), (api, "evaluate", api.evaluate),
              (sweep, "_compute_metrics", sweep._compute_metrics),
+             (sweep, "_manifold_fields", sweep._manifold_fields),
              (sweep, "_problem", sweep._problem), (writer.Writer, "add", writer.Writer.add),
              (writer.Writer, "commit", writer.Writer.commit)]
     inner = {"plan_batch": "planning", "evaluate": "evaluation", "_compute_metrics": "metrics",
-             "_problem": "problems", "add": "journal", "commit": "file"}
+             "_manifold_fields": "manifold", "_problem": "problems", "add": "journal",
+             "commit": "file"}
     for obj, name, fn in saved:
         setattr(obj, name, clock.wrap(inner[name], fn))
     add = writer.Writer.add
@@ -108,7 +112,8 @@ def run(seeds: int = 10, out: str | None = None, metric_samples: int = 4000) -> 
         before = dict(clock.t)
         res = compute_unit(unit)
         if unit.kind == "plan":
-            inside = sum(clock.t.get(k, 0.0) - before.get(k, 0.0) for k in ("planning", "problems"))
+            inside = sum(clock.t.get(k, 0.0) - before.get(k, 0.0)
+                         for k in ("planning", "problems", "manifold"))
             packing["t"] += time.perf_counter() - t0 - inside - float(res.get("warm_time", 0.0))
         return res
 
@@ -146,7 +151,8 @@ def report(res: dict) -> str:
     lines = [f"{res['runs']} runs ({res['seeds']} seeds), {res['threads']} threads: "
              f"{res['total_s']:.2f} s in all; load {res['load_before']} -> {res['load_after']}"]
     cpu = res.get("phases_cpu_s", {})
-    for k in ("planning", "evaluation", "metrics", "problems", "packing", "journal", "file", "other"):
+    for k in ("planning", "evaluation", "metrics", "manifold", "problems", "packing", "journal", "file",
+              "other"):
         if k in ph:
             note = " (inside planning, summed over threads)" if k == "evaluation" else \
                 (f"; CPU {cpu[k]:7.2f} s" if k in cpu else "")

@@ -360,8 +360,13 @@ def compute_unit(unit: WorkUnit) -> dict:
 def _manifold_fields(problems, res) -> dict:
     """Issue 13's per-run fields: manifold metrics of the planned actions under each run's
     geometry, and what the environment did with them (see :mod:`fastplan.engine.manifold`)."""
+    from ..engine import threads
     from ..engine.manifold import has_density, manifold_metrics
     geoms = [p.geometry for p in problems]
+    # each geometry's OOD threshold (20,000 samples and their log densities, once per process):
+    # spread over the threads, one each, instead of a fork-join per geometry
+    todo = list({g.fingerprint: g for g in geoms if has_density(g)}.values())
+    threads.map_dynamic(lambda i: todo[i].ood_threshold(), len(todo), threads.workers_for(len(todo)))
     out = {k: np.asarray(v, dtype=np.float64) for k, v in manifold_metrics(geoms, res.actions).items()}
     out["realised_goal_distance"] = np.asarray(res.realised_goal_distance, dtype=np.float64)
     out["exploitation_gap"] = np.asarray(res.exploitation_gap, dtype=np.float64)
