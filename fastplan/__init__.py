@@ -23,6 +23,8 @@ _LAZY = {
     "make_problem": "fastplan.engine.problem", "Problem": "fastplan.engine.problem",
     "make_geometry": "fastplan.engine.geometry", "Geometry": "fastplan.engine.geometry",
     "make_world": "fastplan.engine.world", "WorldModel": "fastplan.engine.world",
+    "TanhWorld": "fastplan.engine.worlds.tanh", "MLPWorld": "fastplan.engine.worlds.mlp",
+    "load_world": "fastplan.engine.worlds", "save_world": "fastplan.engine.worlds",
     "GeometryBase": "fastplan.engine.geometry",
     "geometry_from_samples": "fastplan.engine.geometry_fit", "FittedGeometry": "fastplan.engine.geometry_fit",
     "manifold_metrics": "fastplan.engine.manifold", "execute_decoded": "fastplan.engine.manifold",

@@ -26,7 +26,7 @@ def test_reprs_are_short_and_informative():
     assert repr(prob).startswith("Problem(vae, d=8, T=8, seed=0")
     assert repr(prob.geometry) == "Geometry(vae, d=8, seed=0, 8 centres)"
     assert "active coordinates" in repr(fastplan.make_geometry("ebm", 8, 0))
-    assert repr(prob.world).startswith("WorldModel(d=8, seed=0")
+    assert repr(prob.world).startswith("TanhWorld(d=8, seed=0")
     probs = [fastplan.make_problem(g, 8, 8, s) for g in ("vae", "ebm", "vqvae") for s in range(10)]
     batch = fastplan.plan_batch(probs, "cem", **TINY["cem"])
     text = repr(batch)

@@ -110,8 +110,12 @@ GEOMETRIES = (
 
 WORLDS = (
     WorldSpec(name="tanh", label="tanh(As+Ba+b)", stream_id=0, paper=True,
-              factory="fastplan.engine.world:make_world",
+              factory="fastplan.engine.worlds.tanh:make_world",
+              loader="fastplan.engine.worlds.tanh:TanhWorld.from_arrays",
               description="Eq. 4: s' = tanh(A s + B a + b), spectral radius of A 0.8"),
+    WorldSpec(name="mlp", label="MLP", stream_id=1, factory=None,
+              loader="fastplan.engine.worlds.mlp:MLPWorld.from_arrays",
+              description="s' = f(s, a) or s + f(s, a): dense layers, tanh/relu/elu/identity"),
 )
 
 for _spec in PLANNERS:

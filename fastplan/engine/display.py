@@ -120,4 +120,5 @@ def geometry_repr(geom) -> str:
 
 
 def world_repr(world) -> str:
-    return f"WorldModel(d={world.d}, seed={world.seed}: s' = tanh(A s + B a + b))"
+    seed = f", seed={world.seed}" if world.seed >= 0 else ""
+    return f"TanhWorld(d={world.d}{seed}: s' = tanh(A s + B a + b))"

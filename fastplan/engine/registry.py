@@ -47,7 +47,9 @@ def _load(ref):
         return ref
     module, _, attr = ref.partition(":")
     obj = importlib.import_module(module)
-    return getattr(obj, attr) if attr else obj
+    for part in attr.split(".") if attr else ():
+        obj = getattr(obj, part)
+    return obj
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,12 @@ class GeometrySpec:
 
 @dataclass(frozen=True)
 class WorldSpec:
-    """A world-model family: ``factory(d, seed)`` builds the paper-style synthetic instance."""
+    """A world-model family.
+
+    ``factory(d, seed)`` builds a synthetic instance (the paper's family; ``None`` for
+    families that only come from data); ``loader(arrays) -> World`` builds one from the
+    arrays of a ``.npz`` file (:func:`fastplan.engine.worlds.load_world`).
+    """
 
     name: str
     label: str
@@ -174,9 +181,18 @@ class WorldSpec:
     stream_id: int
     paper: bool = False
     description: str = ""
+    loader: Any = None
 
     def make(self, d: int, seed: int):
+        if self.factory is None:
+            raise FastplanError(f"world family {self.name!r} has no synthetic instances; "
+                                "load one from a file (--world model.npz)")
         return _load(self.factory)(d, seed)
+
+    @property
+    def from_arrays(self):
+        """The loader, imported (``None`` if the family cannot be loaded from arrays)."""
+        return None if self.loader is None else _load(self.loader)
 
 
 class Registry:
@@ -288,6 +304,11 @@ def planner(name) -> PlannerSpec:
 def geometry(name) -> GeometrySpec:
     """The spec of geometry ``name`` or alias (``sparse-ebm``, ``VQ-VAE``)."""
     return geometries().get(name)
+
+
+def world(name) -> WorldSpec:
+    """The spec of world-model family ``name`` (``tanh``, ``mlp``)."""
+    return worlds().get(name)
 
 
 def coerce(owner: str, key: str, value, rule):
