@@ -47,10 +47,11 @@ def test_rollout(timer, impl, N, T, d):
         fn = lambda: rollout_module.rollout(A, B, b, s0, goal, actions)  # noqa: E731
         check = lambda: fn()["cost"]  # noqa: E731
     elif impl == "fastplan-kernel":
-        P = (A[None], B[None], b[None], s0[None], goal[None], actions[None])
+        P = ((A[None], B[None], b[None]), s0[None], goal[None], actions[None])
         out = [np.empty((1, N)) for _ in range(3)]
         states = np.empty((1, 1, 1, 1))
-        fn = lambda: rollout_module._rollout_kernel(*P, 0.1, False, *out, states)  # noqa: E731
+        cost = rollout_module.paper_cost(0.1, d)
+        fn = lambda: rollout_module._rollout_kernel(*P, cost, False, *out, states)  # noqa: E731
         check = lambda: (fn(), out[0][0])[1]  # noqa: E731
     else:
         fn = lambda: npp.rollout(A, B, b, s0, goal, actions)  # noqa: E731

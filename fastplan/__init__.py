@@ -21,6 +21,7 @@ __version__ = "0.2.0"
 
 _LAZY = {
     "make_problem": "fastplan.engine.problem", "Problem": "fastplan.engine.problem",
+    "Cost": "fastplan.engine.cost",
     "make_geometry": "fastplan.engine.geometry", "Geometry": "fastplan.engine.geometry",
     "make_world": "fastplan.engine.world", "WorldModel": "fastplan.engine.world",
     "TanhWorld": "fastplan.engine.worlds.tanh", "MLPWorld": "fastplan.engine.worlds.mlp",

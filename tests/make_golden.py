@@ -1,8 +1,8 @@
 """Regenerate tests/data/golden_plans.npz: the paper's default plans, saved bit for bit.
 
-Run only on purpose (``python tests/make_golden.py``): the file pins the paper's results, and
-every change that is not meant to change a number must leave it matching
-(tests/test_golden.py).
+Run only on purpose (``python tests/make_golden.py``), from the audited engine, on a CPU that
+has no set yet: the file (``golden_plans-<cpu>.npz``) pins the paper's results on that CPU, and
+every change that is not meant to change a number must leave it matching (tests/test_golden.py).
 """
 import os
 import sys
@@ -20,6 +20,12 @@ CASES = [  # (planner, geometry, d, horizon, overrides, geometry_usage)
 ]
 
 
+def host_cpu() -> str:
+    """LLVM's name of this machine's CPU (what Numba compiles the kernels for)."""
+    import llvmlite.binding as ll
+    return ll.get_host_cpu_name()
+
+
 def compute():
     import fastplan
     out = {}
@@ -33,6 +39,7 @@ def compute():
 
 
 if __name__ == "__main__":
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "golden_plans.npz")
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data",
+                        f"golden_plans-{host_cpu()}.npz")
     np.savez_compressed(path, **compute())
     print("wrote", path, file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fastplan.engine.cost import paper_cost
 from fastplan.engine.planners._descent import descent_kernel, fd_groups, fd_tile_width
 from fastplan.engine.world import make_world, start_and_goal
 
@@ -26,8 +27,8 @@ def _descend(P, T, d, G, W, langevin):
     actions = np.empty((P, T, d))
     samples = np.zeros(P, dtype=np.int64)
     steps = np.zeros(P, dtype=np.int64)
-    descent_kernel(A, B, b, s0, goal, a0, seeds, 0.1, 6, 0.05, 0.005, 1e-3, langevin, False,
-                   G, W, actions, samples, steps)
+    descent_kernel((A, B, b), s0, goal, a0, seeds, paper_cost(0.1, d), 6, 0.05, 0.005, 1e-3,
+                   langevin, False, G, W, d, d, actions, samples, steps)
     return actions, samples, steps
 
 

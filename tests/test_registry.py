@@ -74,8 +74,8 @@ class RandomShooting:
         actions = np.empty((P, batch.T, batch.d))
         for p in range(P):
             rep = lambda x: np.repeat(x[p:p + 1], N, axis=0)  # noqa: E731
-            cost = evaluate(rep(batch.A), rep(batch.B), rep(batch.b), rep(batch.s0), rep(batch.goal),
-                            draws[p], hp["lam"])[0]
+            cost = evaluate(tuple(rep(x) for x in batch.world), rep(batch.s0), rep(batch.goal),
+                            draws[p], batch.cost_bundle(hp))[0]
             actions[p] = draws[p, int(np.argmin(cost))]
         n = np.full(P, N, dtype=np.int64)
         return actions, n, n * batch.T

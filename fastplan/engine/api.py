@@ -19,31 +19,42 @@ from . import budget, display, registry, rng, threads
 from .errors import FastplanError, FastplanWarning, as_array, check_choice, check_positive_int, check_seed
 from .planners import GEOMETRY_USAGES, canonical_planner, resolve
 from .problem import Problem, make_problem
-from .cost import evaluate
+from .cost import check_cost, evaluate
 from .manifold import check_execution, realised
+from .worlds import World, ops as world_ops
 
 
 @dataclass
 class Batch:
     """Problems stacked into contiguous arrays for a kernel call.
 
-    A, B : (P, d, d); b, s0, goal : (P, d); seeds : (P,) uint64; T : int;
-    geometries : list of Geometry (length P).
+    world : the world bundle (a tuple of arrays with a leading P axis,
+    :func:`fastplan.engine.worlds.ops.bundle`); s0, goal : (P, n); seeds : (P,) uint64;
+    T : int; d : action dimension; geometries : list of Geometry (length P);
+    cost : the :class:`~fastplan.engine.cost.Cost` (terms beyond Eq. 5, bounds);
+    tape_width, shared_width : sizes of the world's adjoint tape and shared step.
     """
 
-    A: np.ndarray
-    B: np.ndarray
-    b: np.ndarray
+    world: tuple
     s0: np.ndarray
     goal: np.ndarray
     seeds: np.ndarray
     T: int
+    d: int
     geometries: list
+    cost: Any = None
+    tape_width: int = 0
+    shared_width: int = 0
     init_actions: np.ndarray | None = None
 
     @property
     def P(self) -> int:
-        return self.A.shape[0]
+        return self.s0.shape[0]
+
+    @property
+    def n(self) -> int:
+        """State dimension."""
+        return self.s0.shape[1]
 
     def slice(self, lo: int, hi: int) -> "Batch":
         """Problems lo..hi-1 (views): every array or list field is per problem (axis 0)."""
@@ -51,11 +62,12 @@ class Batch:
         cut = {f.name: getattr(self, f.name)[lo:hi] for f in fields(self)
                if isinstance(getattr(self, f.name), (np.ndarray, list))
                and len(getattr(self, f.name)) == P}
-        return replace(self, **cut)
+        return replace(self, world=world_ops.slice_bundle(self.world, lo, hi), **cut)
 
-    @property
-    def d(self) -> int:
-        return self.A.shape[1]
+    def cost_bundle(self, hp: dict) -> tuple:
+        """The kernels' cost tuple for hyperparameters ``hp`` (Eq. 5's ``lam`` is a planner
+        hyperparameter; the other terms and the bounds come from the batch's cost)."""
+        return check_cost(self.cost).bundle(hp["lam"], self.d)
 
     def initial_draws(self, n: int, usage: str) -> np.ndarray:
         """``n`` initial action sequences per problem, shape (P, n, T, d).
@@ -99,7 +111,7 @@ class BatchResult:
     """Result of planning P problems with one planner.
 
     actions : (P, T, d) planned latent actions a_1..a_T
-    states : (P, T+1, d) state trajectory s_0..s_T under Eq. 4
+    states : (P, T+1, n) state trajectory s_0..s_T under the world model
     cost, goal_distance, smoothness : (P,) Eq. 5, ||s_T - s*||, Eq. 11
     samples : (P,) int64 world-model rollouts the planner performed (counted in-kernel)
     steps : (P,) int64 single-step world-model evaluations (a partial rollout counts its steps)
@@ -206,36 +218,44 @@ class PlanResult:
         return display.plan_html(self)
 
 
-def stack(problems, seeds=None, check=None, init_actions=None) -> Batch:
-    """Stack problems of equal d and horizon into a :class:`Batch` (seeds default to theirs).
+def stack(problems, seeds=None, check=None, init_actions=None, cost=None) -> Batch:
+    """Stack problems of equal dimensions and horizon into a :class:`Batch` (seeds default
+    to theirs).
 
     Every problem's arrays are checked (shapes, NaN and inf); ``check(P, T, d)``, if given,
     runs after the checks and before the stacks are allocated (a memory check).
     ``init_actions``: None, or an initial plan of shape (T, d) (shared) or (P, T, d).
+    ``cost``: the cost terms beyond Eq. 5 (:class:`~fastplan.engine.cost.Cost`, default none).
     """
     problems = list(problems)
     if not problems:
         raise FastplanError("no problems to plan")
     if not all(isinstance(p, Problem) for p in problems):
         raise FastplanError("plan_batch expects Problem objects (see fastplan.make_problem)")
-    d, T = _problem_shape(problems[0], "problem 0" if len(problems) > 1 else "the problem")
-    if any(_problem_shape(p, f"problem {i}") != (d, T) for i, p in enumerate(problems)):
-        raise FastplanError("all problems of a batch must share d and the horizon")
+    n, d, T = _problem_shape(problems[0], "problem 0" if len(problems) > 1 else "the problem")
+    if any(_problem_shape(p, f"problem {i}") != (n, d, T) for i, p in enumerate(problems)):
+        raise FastplanError("all problems of a batch must share the state and action dimensions "
+                            "and the horizon")
     for i, p in enumerate(problems):
-        _check_problem_arrays(p, d, f"problem {i}: " if len(problems) > 1 else "the problem's ")
+        _check_problem_arrays(p, n, d, f"problem {i}: " if len(problems) > 1 else "the problem's ")
     if seeds is None:
         seeds = [p.seed for p in problems]
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__len__"):
+        raise FastplanError(f"seeds must be a sequence of integers, got {seeds!r}")
     seeds = [check_seed(s) for s in seeds]
     if len(seeds) != len(problems):
         raise FastplanError(f"got {len(seeds)} seeds for {len(problems)} problems")
+    cost = check_cost(cost)
+    cost.box(d)                                         # bounds of the right size
     if check is not None:
         check(len(problems), T, d)
     arr = lambda xs: np.array(xs, dtype=np.float64)  # noqa: E731  (a fresh C-contiguous stack)
+    w0 = problems[0].world
     return Batch(
-        A=arr([p.world.A for p in problems]), B=arr([p.world.B for p in problems]),
-        b=arr([p.world.b for p in problems]), s0=arr([p.s0 for p in problems]),
+        world=world_ops.bundle([p.world for p in problems]), s0=arr([p.s0 for p in problems]),
         goal=arr([p.goal for p in problems]), seeds=np.asarray(seeds, dtype=np.uint64),
-        T=T, geometries=[p.geometry for p in problems],
+        T=T, d=d, geometries=[p.geometry for p in problems], cost=cost,
+        tape_width=world_ops.tape_width(w0), shared_width=world_ops.shared_width(w0),
         init_actions=_init_actions(init_actions, len(problems), T, d))
 
 
@@ -267,7 +287,7 @@ def warm(planner: str, hp: dict | None = None, usage: str = "prior") -> float:
     tiny = spec.resolve(spec.tiny_overrides(hp))
     batch = stack([make_problem("vae", 2, 2, 0)])
     actions = _run(batch, planner, tiny, usage)[0]
-    evaluate(batch.A, batch.B, batch.b, batch.s0, batch.goal, actions, tiny["lam"])
+    evaluate(batch.world, batch.s0, batch.goal, actions, batch.cost_bundle(tiny))
     _WARM.add(key)
     return time.perf_counter() - t0
 
@@ -300,22 +320,35 @@ def _run_policy(batch: Batch, planner: str, hp: dict, usage: str):
     return actions, samples, steps, max(p[4] for p in parts) - min(p[3] for p in parts)
 
 
-def _problem_shape(p: Problem, where: str) -> tuple[int, int]:
-    """(d, T) of a problem, refusing a world model that is not a square matrix."""
-    shape = np.shape(p.world.A)
-    if len(shape) != 2 or shape[0] != shape[1] or shape[0] < 1:
-        raise FastplanError(f"{where}: the world model's A must be a square (d, d) matrix, got shape {shape}")
-    return int(shape[0]), check_positive_int(p.T, "horizon")
+def _problem_shape(p: Problem, where: str) -> tuple[int, int, int]:
+    """(n, d, T) of a problem: its world's state and action dimensions and its horizon."""
+    if not isinstance(p.world, World):
+        raise FastplanError(f"{where}: the world model must be a fastplan World (TanhWorld, "
+                            f"MLPWorld), got {type(p.world).__name__}")
+    if p.world.family == "tanh":
+        shape = np.shape(p.world.A)
+        if len(shape) != 2 or shape[0] != shape[1] or shape[0] < 1:
+            raise FastplanError(f"{where}: the world model's A must be a square (n, n) matrix, "
+                                f"got shape {shape}")
+        bshape = np.shape(p.world.B)
+        if len(bshape) != 2 or bshape[0] != shape[0] or bshape[1] < 1:
+            raise FastplanError(f"{where}: the world model's B must have shape (n, d) = "
+                                f"({shape[0]}, d), got {bshape}")
+    return int(p.world.n), int(p.world.d), check_positive_int(p.T, "horizon")
 
 
-def _check_problem_arrays(p: Problem, d: int, where: str) -> None:
-    """Shapes (d, d) / (d,) and finiteness of A, B, b, s0 and goal: NaN or inf in a problem
+def _check_problem_arrays(p: Problem, n: int, d: int, where: str) -> None:
+    """Shapes and finiteness of the world's arrays, s0 and goal: NaN or inf in a problem
     would give NaN plans silently."""
-    for name, x, shape in (("A", p.world.A, (d, d)), ("B", p.world.B, (d, d)), ("b", p.world.b, (d,)),
-                           ("s0", p.s0, (d,)), ("goal", p.goal, (d,))):
-        as_array(x, f"{where}{name}", shape=shape)
+    if p.world.family == "tanh":
+        for name, x, shape in (("A", p.world.A, (n, n)), ("B", p.world.B, (n, d)),
+                               ("b", p.world.b, (n,))):
+            as_array(x, f"{where}{name}", shape=shape)
+    for name, x in (("s0", p.s0), ("goal", p.goal)):
+        as_array(x, f"{where}{name}", shape=(n,))
     if getattr(p.geometry, "d", d) != d:
-        raise FastplanError(f"{where}geometry has d={p.geometry.d} but the world model has d={d}")
+        raise FastplanError(f"{where}geometry has d={p.geometry.d} but the world model's actions "
+                            f"have d={d}")
 
 
 def _warn_not_finite(planner: str, cost: np.ndarray, actions: np.ndarray) -> None:
@@ -328,7 +361,8 @@ def _warn_not_finite(planner: str, cost: np.ndarray, actions: np.ndarray) -> Non
 
 
 def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "prior",
-               execution: str = "latent", init_actions=None, **overrides) -> BatchResult:
+               execution: str = "latent", init_actions=None, cost=None,
+               **overrides) -> BatchResult:
     """Plan a batch of problems (same d and horizon) with one planner: one kernel call, or
     slices of the batch on a few threads, as the thread policy (:mod:`fastplan.engine.threads`)
     decides; the result is the same bits either way.
@@ -351,6 +385,9 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
         An initial plan (a warm start), used in place of the geometry / N(0, I) start:
         CEM's and MPPI's initial mean (CEM keeps its initial std), the gradient and SGLD
         start, the centre of diffusion's initial samples (which diffusion forgets, README).
+    cost : Cost or dict, optional
+        Cost terms beyond Eq. 5 and action bounds (:class:`fastplan.Cost`: ``running``,
+        ``effort``, ``lower``, ``upper``); default the paper's Eq. 5 alone.
     **overrides
         Hyperparameters to change from the paper's values (see ``planners.DEFAULTS``).
 
@@ -367,22 +404,24 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
     hp = resolve(planner, overrides)
     problems = list(problems)
     batch = stack(problems, seeds, check=lambda P, T, d: budget.check_plan(
-        planner, hp, P, T, d, usage=geometry_usage), init_actions=init_actions)  # refused before allocating
+        planner, hp, P, T, d, usage=geometry_usage), init_actions=init_actions,
+        cost=cost)  # refused before allocating
     compile_time = warm(planner, hp, geometry_usage)
     actions, samples, steps, wall = _run_policy(batch, planner, hp, geometry_usage)
-    cost, goal_distance, smoothness, states = evaluate(batch.A, batch.B, batch.b, batch.s0,
-                                                      batch.goal, actions, hp["lam"])
-    _warn_not_finite(planner, cost, actions)
-    real = realised(problems, actions, goal_distance, execution, hp["lam"])
+    actions = batch.cost.clip(actions)          # plans inside the action box (if any)
+    L, goal_distance, smoothness, states = evaluate(batch.world, batch.s0, batch.goal, actions,
+                                                    batch.cost_bundle(hp))
+    _warn_not_finite(planner, L, actions)
+    real = realised(problems, actions, goal_distance, execution, batch.cost_bundle(hp))
     return BatchResult(
         planner=planner, hyperparameters=hp, geometry_usage=geometry_usage, seeds=batch.seeds,
-        actions=actions, states=states, cost=cost, goal_distance=goal_distance,
+        actions=actions, states=states, cost=L, goal_distance=goal_distance,
         smoothness=smoothness, samples=samples, steps=steps, wall_time=wall, execution=execution,
         compile_time=compile_time, **real)
 
 
 def plan(problem: Problem, planner: str, seed: int | None = None, *, geometry_usage: str = "prior",
-         execution: str = "latent", init_actions=None, **overrides) -> PlanResult:
+         execution: str = "latent", init_actions=None, cost=None, **overrides) -> PlanResult:
     """Plan one problem; see :func:`plan_batch` for the arguments.
 
     Example
@@ -397,4 +436,4 @@ def plan(problem: Problem, planner: str, seed: int | None = None, *, geometry_us
         raise FastplanError("plan expects a Problem (see fastplan.make_problem); "
                             "use plan_batch for a list of problems")
     return plan_batch([problem], planner, seeds, geometry_usage=geometry_usage, execution=execution,
-                      init_actions=init_actions, **overrides)[0]
+                      init_actions=init_actions, cost=cost, **overrides)[0]

@@ -13,6 +13,8 @@ Cost of Eq. 5 with ``lam`` = lambda::
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
@@ -21,124 +23,282 @@ from . import threads
 from .jit import kernel, parallel_kernel
 from .errors import FastplanError, as_array
 from .planners._common import CHUNK, n_chunks, rollout_cols, states_cols
+from .worlds import ops
 
 LAMBDA = 0.1   # weight of the smoothness term in Eq. 5
 
 
+@dataclass(frozen=True)
+class Cost:
+    """The cost family (Eq. 5 and its extensions), recorded with every configuration.
+
+    ``L = ||s_T - s*|| + lam (1/T) sum_t ||s_t - s_{t-1}|| + running sum_{t=1..T} ||s_t - s*||
+    + effort sum_t ||a_t||^2``, with actions limited to the box ``[lower, upper]``.
+    ``lam`` is each planner's hyperparameter (Eq. 5's lambda, 0.1); the paper's cost is
+    ``Cost()`` (no running term, no action penalty, no bounds).
+
+    Attributes
+    ----------
+    running : float
+        Weight of the running goal cost (>= 0).
+    effort : float
+        Weight of the quadratic action penalty (>= 0).
+    lower, upper : float or array (d,) or None
+        Action bounds (None: unbounded on that side).  Planners respect them: every rollout
+        clips its actions into the box (sampling planners' samples, gradient iterates: a
+        projection), and plans are returned inside the box.
+    """
+
+    running: float = 0.0
+    effort: float = 0.0
+    lower: Any = None
+    upper: Any = None
+
+    def __post_init__(self):
+        for name in ("running", "effort"):
+            v = getattr(self, name)
+            try:
+                v = float(v)
+            except (TypeError, ValueError):
+                raise FastplanError(f"cost {name} must be a finite number >= 0, got {v!r}") from None
+            if not math.isfinite(v) or v < 0:
+                raise FastplanError(f"cost {name} must be a finite number >= 0, got {v}")
+            object.__setattr__(self, name, v)
+        for name in ("lower", "upper"):
+            v = getattr(self, name)
+            if v is None:
+                continue
+            try:
+                arr = np.array(v, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise FastplanError(f"cost {name} bound must be a number or an array, got {v!r}") from None
+            if arr.ndim > 1 or np.isnan(arr).any():
+                raise FastplanError(f"cost {name} bound must be a number or a (d,) array without NaN")
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+
+    @property
+    def bounded(self) -> bool:
+        return self.lower is not None or self.upper is not None
+
+    @property
+    def is_paper(self) -> bool:
+        """True for the paper's Eq. 5 alone."""
+        return self.running == 0.0 and self.effort == 0.0 and not self.bounded
+
+    def box(self, d: int):
+        """(lower, upper) as (d,) arrays, or two empty arrays when unbounded."""
+        if not self.bounded:
+            return np.empty(0), np.empty(0)
+        lo = np.full(d, -np.inf) if self.lower is None else np.broadcast_to(self.lower, (d,)).copy() \
+            if self.lower.ndim == 0 or self.lower.shape == (d,) else None
+        hi = np.full(d, np.inf) if self.upper is None else np.broadcast_to(self.upper, (d,)).copy() \
+            if self.upper.ndim == 0 or self.upper.shape == (d,) else None
+        if lo is None or hi is None:
+            raise FastplanError(f"action bounds must be numbers or (d,) = ({d},) arrays")
+        if np.any(lo > hi):
+            raise FastplanError("every lower action bound must be <= the upper one")
+        return np.ascontiguousarray(lo), np.ascontiguousarray(hi)
+
+    def bundle(self, lam: float, d: int) -> tuple:
+        """The kernels' cost tuple ``(lam, running, effort, lower (d,), upper (d,))``."""
+        lo, hi = self.box(d)
+        return (float(lam), self.running, self.effort, lo, hi)
+
+    def clip(self, actions: np.ndarray) -> np.ndarray:
+        """Actions (..., d) clipped into the box (a copy; the same array when unbounded)."""
+        if not self.bounded:
+            return actions
+        lo, hi = self.box(actions.shape[-1])
+        return np.ascontiguousarray(np.clip(actions, lo, hi))
+
+    def record(self) -> dict:
+        """Plain values for a results file (bounds as lists, None when unbounded)."""
+        as_list = lambda v: None if v is None else np.asarray(v).tolist()  # noqa: E731
+        return {"running": self.running, "effort": self.effort,
+                "lower": as_list(self.lower), "upper": as_list(self.upper)}
+
+
+#: The paper's cost (Eq. 5 alone).
+PAPER_COST = Cost()
+
+
+def check_cost(cost) -> Cost:
+    """``None`` -> the paper's cost; a :class:`Cost` as is; a mapping -> ``Cost(**mapping)``."""
+    if cost is None:
+        return PAPER_COST
+    if isinstance(cost, Cost):
+        return cost
+    if isinstance(cost, dict):
+        unknown = set(cost) - {"running", "effort", "lower", "upper"}
+        if unknown:
+            raise FastplanError(f"unknown cost term(s) {', '.join(sorted(unknown))}; choose from "
+                                "running, effort, lower, upper")
+        return Cost(**cost)
+    raise FastplanError(f"cost must be a fastplan.Cost or a dict, got {type(cost).__name__}")
+
+
 @parallel_kernel
-def _rollout_kernel(A, B, b, s0, goal, actions, lam, want_states, cost, gd, sm, states):
+def _rollout_kernel(world, s0, goal, actions, cost, want_states, L, gd, sm, states):
     """prange over (problem, chunk of CHUNK sequences); each item writes its own rows.
 
     Uses the planners' own rollout (:func:`fastplan.planners._common.rollout_cols`), so a
     cost reported here is bit-identical to the cost a planner saw for the same actions.
     """
     P, N, T, d = actions.shape
+    ns = s0.shape[1]
     C = n_chunks(N)
     X = np.empty((P * C, T, d, CHUNK))
-    S = np.empty((P * C, d, CHUNK))
-    U = np.empty((P * C, d, CHUNK))
-    path = np.empty((P * C, 2, CHUNK))
+    S = np.empty((P * C, ns, CHUNK))
+    U = np.empty((P * C, ns, CHUNK))
+    path = np.empty((P * C, 4, CHUNK))
     c = np.empty((P * C, CHUNK))
-    Z = np.empty((P * C if want_states else 1, T + 1, d, CHUNK))
+    Z = np.empty((P * C if want_states else 1, T + 1, ns, CHUNK))
     for item in numba.prange(P * C):
         p = item // C
         lo = (item % C) * CHUNK
         n = min(lo + CHUNK, N) - lo
         Xi = X[item]
+        w = ops.world_at(world, p)
         for i in range(n):
             for t in range(T):
                 for j in range(d):
                     Xi[t, j, i] = actions[p, lo + i, t, j]
-        rollout_cols(A[p], B[p], b[p], s0[p], goal[p], Xi, np.int64(0), n, lam, S[item], U[item],
+        rollout_cols(w, s0[p], goal[p], Xi, np.int64(0), n, cost, S[item], U[item],
                      path[item], c[item])
         for i in range(n):
-            cost[p, lo + i] = c[item, i]
+            L[p, lo + i] = c[item, i]
             gd[p, lo + i] = math.sqrt(path[item, 1, i])
             sm[p, lo + i] = path[item, 0, i] / T
         if want_states:
             Zi = Z[item]
-            states_cols(A[p], B[p], b[p], s0[p], Xi, np.int64(0), n, Zi)
+            states_cols(w, s0[p], Xi, np.int64(0), n, Zi)
             for i in range(n):
                 for t in range(T + 1):
-                    for j in range(d):
+                    for j in range(ns):
                         states[p, lo + i, t, j] = Zi[t, j, i]
 
 
 @kernel
-def _evaluate_kernel(A, B, b, s0, goal, actions, lam, cost, gd, sm, states):
+def _evaluate_kernel(world, s0, goal, actions, cost, L, gd, sm, states):
     """Serial twin of :func:`_rollout_kernel` for one sequence per problem (a planner's
-    result): actions (P, T, d) -> cost, gd, sm (P,) and states (P, T+1, d).  Same
+    result): actions (P, T, d) -> L, gd, sm (P,) and states (P, T+1, n).  Same
     per-column arithmetic, so the same bits; serial because P rollouts are no work, and a
     parallel kernel costs seconds of compilation."""
     P, T, d = actions.shape
+    ns = s0.shape[1]
     X = np.empty((T, d, 1))          # one column: scratch one column wide
-    S = np.empty((d, 1))
-    U = np.empty((d, 1))
-    path = np.empty((2, 1))
+    S = np.empty((ns, 1))
+    U = np.empty((ns, 1))
+    path = np.empty((4, 1))
     c = np.empty(1)
-    Z = np.empty((T + 1, d, 1))
+    Z = np.empty((T + 1, ns, 1))
     one = np.int64(1)
     zero = np.int64(0)
     for p in range(P):
+        w = ops.world_at(world, p)
         for t in range(T):
             for j in range(d):
                 X[t, j, 0] = actions[p, t, j]
-        rollout_cols(A[p], B[p], b[p], s0[p], goal[p], X, zero, one, lam, S, U, path, c)
-        cost[p] = c[0]
+        rollout_cols(w, s0[p], goal[p], X, zero, one, cost, S, U, path, c)
+        L[p] = c[0]
         gd[p] = math.sqrt(path[1, 0])
         sm[p] = path[0, 0] / T
-        states_cols(A[p], B[p], b[p], s0[p], X, zero, one, Z)
+        states_cols(w, s0[p], X, zero, one, Z)
         for t in range(T + 1):
-            for j in range(d):
+            for j in range(ns):
                 states[p, t, j] = Z[t, j, 0]
 
 
-def evaluate(A, B, b, s0, goal, actions, lam):
-    """Eq. 5 / Eq. 11 and the states of one validated sequence per problem.
+def evaluate(world, s0, goal, actions, cost):
+    """The cost, Eq. 11 and the states of one validated sequence per problem.
 
-    A, B : (P, d, d); b, s0, goal : (P, d); actions : (P, T, d) float64, C-contiguous.
-    Returns cost, goal_distance, smoothness (P,) and states (P, T+1, d); the same bits as
-    :func:`rollout` gives for these sequences.
+    world : a batch's world bundle (:func:`fastplan.engine.worlds.ops.bundle`);
+    s0, goal : (P, n); actions : (P, T, d) float64, C-contiguous; cost : the cost bundle
+    (:meth:`Cost.bundle`).  Returns cost, goal_distance, smoothness (P,) and states
+    (P, T+1, n); the same bits as :func:`rollout` gives for these sequences (actions outside
+    the cost's box are evaluated clipped).
     """
     P, T, d = actions.shape
-    cost, gd, sm = np.empty(P), np.empty(P), np.empty(P)
-    states = np.empty((P, T + 1, d))
-    _evaluate_kernel(A, B, b, s0, goal, actions, float(lam), cost, gd, sm, states)
-    return cost, gd, sm, states
+    L, gd, sm = np.empty(P), np.empty(P), np.empty(P)
+    states = np.empty((P, T + 1, s0.shape[1]))
+    _evaluate_kernel(world, s0, goal, np.array(actions, dtype=np.float64), cost, L, gd, sm, states)
+    return L, gd, sm, states
 
 
-def rollout(A, B, b, s0, goal, actions, lam: float = LAMBDA, return_states: bool = False):
-    """Roll out P problems x N action sequences and evaluate Eq. 5 and Eq. 11.
+def paper_cost(lam: float, d: int) -> tuple:
+    """The cost bundle of Eq. 5 alone with weight ``lam``."""
+    return PAPER_COST.bundle(lam, d)
+
+
+def rollout(world, *args, lam: float = LAMBDA, return_states: bool = False, cost=None):
+    """Roll out P problems x N action sequences and evaluate the cost (Eq. 5) and Eq. 11.
+
+    Call as ``rollout(world, s0, goal, actions)`` with a world model object
+    (:class:`~fastplan.engine.worlds.World`, e.g. ``prob.world``), or with the paper's
+    arrays, ``rollout(A, B, b, s0, goal, actions)``.
 
     Parameters
     ----------
-    A, B : array, shape (P, d, d) or (d, d)
-    b, s0, goal : array, shape (P, d) or (d,)
+    world : World, or A : array (P, n, n) / (n, n) followed by B (P, n, d) / (n, d) and
+        b (P, n) / (n,)
+    s0, goal : array, shape (P, n) or (n,)
     actions : array, shape (P, N, T, d), or (N, T, d) for one problem
     lam : float
         Smoothness weight lambda of Eq. 5 (default 0.1).
     return_states : bool
         Also return the state trajectories.
+    cost : Cost or dict, optional
+        Extra cost terms and action bounds (default: Eq. 5 alone).
 
     Returns
     -------
     dict with ``cost``, ``goal_distance``, ``smoothness`` of shape (P, N) (or (N,)) and,
-    on request, ``states`` of shape (P, N, T+1, d) (or (N, T+1, d)).
+    on request, ``states`` of shape (P, N, T+1, n) (or (N, T+1, n)).
     """
-    A = as_array(A, "A")
-    single = A.ndim == 2
+    from .worlds import World
+    from .worlds.tanh import TanhWorld
+    if isinstance(world, World):
+        if len(args) != 3:
+            raise FastplanError("rollout(world, s0, goal, actions): expected 3 arrays after the world")
+        s0, goal, actions = args
+        wobj = world
+        A = None
+    else:
+        if len(args) != 5:
+            raise FastplanError("rollout(A, B, b, s0, goal, actions): expected 6 arrays "
+                                "(or a world model object and 3 arrays)")
+        A = as_array(world, "A")
+        B, b, s0, goal, actions = args
+        wobj = None
+    actions = as_array(actions, "actions")
+    single = actions.ndim == 3
     if single:
-        B, b, s0, goal, actions = (as_array(x, name) for x, name in
-                                   zip((B, b, s0, goal, actions), ("B", "b", "s0", "goal", "actions")))
-        A, B, b, s0, goal, actions = (x[None] for x in (A, B, b, s0, goal, actions))
-    if A.ndim != 3 or A.shape[1] != A.shape[2]:
-        raise FastplanError(f"A must have shape (P, d, d), got {A.shape}")
-    P, d = A.shape[0], A.shape[1]
-    A = as_array(A, "A", (P, d, d))
-    B = as_array(B, "B", (P, d, d))
-    b = as_array(b, "b", (P, d))
-    s0 = as_array(s0, "s0", (P, d))
-    goal = as_array(goal, "goal", (P, d))
+        actions = actions[None]
+        s0 = as_array(s0, "s0", ndim=1)[None]
+        goal = as_array(goal, "goal", ndim=1)[None]
+        if A is not None:
+            A = as_array(A, "A", ndim=2)[None]
+            B = as_array(B, "B", ndim=2)[None]
+            b = as_array(b, "b", ndim=1)[None]
+    if actions.ndim != 4:
+        raise FastplanError(f"actions must have shape (P, N, T, d) or (N, T, d), got {actions.shape}")
+    P = actions.shape[0]
+    if A is not None:
+        if A.ndim != 3 or A.shape[1] != A.shape[2]:
+            raise FastplanError(f"A must have shape (P, n, n), got {A.shape}")
+        n = A.shape[1]
+        A = as_array(A, "A", (P, n, n))
+        B = as_array(B, "B", (P, n, None))
+        d = B.shape[2]
+        b = as_array(b, "b", (P, n))
+        bundle = (A, B, b)
+    else:
+        n, d = wobj.n, wobj.d
+        from .worlds.ops import bundle as make_bundle
+        bundle = make_bundle([wobj] * P)
+    s0 = as_array(s0, "s0", (P, n))
+    goal = as_array(goal, "goal", (P, n))
     actions = as_array(actions, "actions", (P, None, None, d))
     if actions.shape[1] < 1 or actions.shape[2] < 1:
         raise FastplanError(f"actions must hold at least one sequence of length >= 1, got {actions.shape}")
@@ -148,14 +308,14 @@ def rollout(A, B, b, s0, goal, actions, lam: float = LAMBDA, return_states: bool
         raise FastplanError(f"lambda must be a finite number >= 0, got {lam!r}") from None
     if not np.isfinite(lam) or lam < 0:
         raise FastplanError(f"lambda must be a finite number >= 0, got {lam}")
+    cost_b = check_cost(cost).bundle(lam, d)
     N, T = actions.shape[1], actions.shape[2]
-    cost, gd, sm = (np.empty((P, N)) for _ in range(3))
-    states = np.empty((P, N, T + 1, d)) if return_states else np.empty((1, 1, 1, 1))
-    work = P * N * T * (4.0 * d * d + 30.0 * d) * threads.SECONDS_PER_UNIT
+    L, gd, sm = (np.empty((P, N)) for _ in range(3))
+    states = np.empty((P, N, T + 1, n)) if return_states else np.empty((1, 1, 1, 1))
+    work = P * N * T * (4.0 * n * (n + d) / 2 + 30.0 * n) * threads.SECONDS_PER_UNIT
     with threads.limited(threads.threads_for(work)):     # small batches: 1 thread
-        _rollout_kernel(A, B, b, s0, goal, actions, float(lam), bool(return_states), cost, gd,
-                        sm, states)
-    out = {"cost": cost, "goal_distance": gd, "smoothness": sm}
+        _rollout_kernel(bundle, s0, goal, actions, cost_b, bool(return_states), L, gd, sm, states)
+    out = {"cost": L, "goal_distance": gd, "smoothness": sm}
     if return_states:
         out["states"] = states
     if single:
@@ -163,16 +323,24 @@ def rollout(A, B, b, s0, goal, actions, lam: float = LAMBDA, return_states: bool
     return out
 
 
-def baselines(A, B, b, s0, goal, horizon: int):
+def baselines(*args):
     """Trivial baselines of P problems: the goal distance of doing nothing and the start's.
 
-    A, B : (P, d, d); b, s0, goal : (P, d) float64; horizon : T >= 1.
+    Call as ``baselines(world, s0, goal, horizon)`` with a world bundle
+    (:func:`fastplan.engine.worlds.ops.bundle`), or ``baselines(A, B, b, s0, goal, horizon)``
+    with the paper's stacked arrays.  s0, goal : (P, n); horizon : T >= 1.
     Returns ``zero_action_distance`` (P,): ``||s_T - s*||_2`` after rolling out ``a = 0`` for
-    T steps of Eq. 4 (through the planners' own rollout, :func:`evaluate`), and
-    ``initial_distance`` (P,): ``||s_0 - s*||_2``.
+    T steps (through the planners' own rollout, :func:`evaluate`), and ``initial_distance``
+    (P,): ``||s_0 - s*||_2``.
     """
-    A, B, b, s0, goal = (np.ascontiguousarray(x, dtype=np.float64) for x in (A, B, b, s0, goal))
-    P, d = s0.shape
+    if len(args) == 6:
+        A, B, b, s0, goal, horizon = args
+        world = tuple(np.ascontiguousarray(x, dtype=np.float64) for x in (A, B, b))
+    else:
+        world, s0, goal, horizon = args
+    s0, goal = (np.ascontiguousarray(x, dtype=np.float64) for x in (s0, goal))
+    P = s0.shape[0]
+    d = world[1].shape[2] if len(world) == 3 else int(world[3][0, 2])
     zeros = np.zeros((P, int(horizon), d))
-    _, gd, _, _ = evaluate(A, B, b, s0, goal, zeros, LAMBDA)
+    _, gd, _, _ = evaluate(world, s0, goal, zeros, paper_cost(LAMBDA, d))
     return gd, np.sqrt(np.sum((s0 - goal) ** 2, axis=1))

@@ -98,7 +98,7 @@ def execute_decoded(problem, actions, lam: float | None = None) -> dict:
 
     Returns
     -------
-    dict with ``executed_actions`` (T, d), ``states`` (T+1, d), ``goal_distance`` (realised),
+    dict with ``executed_actions`` (T, d), ``states`` (T+1, n), ``goal_distance`` (realised),
     ``planned_goal_distance``, ``exploitation_gap`` (realised - planned), ``cost``, ``smoothness``.
     """
     from .cost import LAMBDA
@@ -117,16 +117,19 @@ def execute_decoded(problem, actions, lam: float | None = None) -> dict:
             "smoothness": float(real[2][0])}
 
 
-def _evaluate(problems, actions, lam):
-    """(cost, goal distance, smoothness, states) of one plan per problem (Eq. 5, Eq. 11)."""
-    from .cost import evaluate
+def _evaluate(problems, actions, cost):
+    """(cost, goal distance, smoothness, states) of one plan per problem (Eq. 5, Eq. 11).
+    ``cost``: a cost bundle, or a float lambda (Eq. 5 alone)."""
+    from .cost import evaluate, paper_cost
+    from .worlds.ops import bundle
     stack = lambda xs: np.array(xs, dtype=np.float64)  # noqa: E731
-    return evaluate(stack([p.world.A for p in problems]), stack([p.world.B for p in problems]),
-                    stack([p.world.b for p in problems]), stack([p.s0 for p in problems]),
-                    stack([p.goal for p in problems]), np.ascontiguousarray(actions), float(lam))
+    if not isinstance(cost, tuple):
+        cost = paper_cost(float(cost), problems[0].d)
+    return evaluate(bundle([p.world for p in problems]), stack([p.s0 for p in problems]),
+                    stack([p.goal for p in problems]), np.ascontiguousarray(actions), cost)
 
 
-def realised(problems, actions, goal_distance, execution: str, lam: float) -> dict:
+def realised(problems, actions, goal_distance, execution: str, lam) -> dict:
     """What the environment does with P planned sequences (P, T, d) under ``execution``.
 
     Returns ``executed_actions`` (P, T, d) (the planned array itself under "latent"),

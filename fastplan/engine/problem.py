@@ -9,7 +9,8 @@ from . import budget
 from .errors import check_dim, check_positive_int, check_seed
 from .errors import FastplanError
 from .geometry import GeometryBase, make_geometry
-from .world import WorldModel, make_world, start_and_goal
+from .world import make_world, start_and_goal
+from .worlds import World
 
 
 @dataclass(frozen=True, eq=False)
@@ -20,10 +21,11 @@ class Problem:
     ----------
     geometry : GeometryBase
         The latent-action geometry (enters the planners through ``geometry_usage``).
-    world : WorldModel
-        Eq. 4 parameters A (d, d), B (d, d), b (d,).
-    s0, goal : ndarray, shape (d,)
-        Initial state and goal state s*.
+    world : World
+        The world model (the paper's Eq. 4, :class:`~fastplan.engine.worlds.tanh.TanhWorld`,
+        or a learned :class:`~fastplan.engine.worlds.mlp.MLPWorld`).
+    s0, goal : ndarray, shape (n,)
+        Initial state and goal state s* (n: the world's state dimension).
     T : int
         Planning horizon (number of actions).
     seed : int
@@ -31,7 +33,7 @@ class Problem:
     """
 
     geometry: GeometryBase
-    world: WorldModel
+    world: World
     s0: np.ndarray
     goal: np.ndarray
     T: int
@@ -39,7 +41,53 @@ class Problem:
 
     @property
     def d(self) -> int:
+        """Action (latent) dimension."""
         return self.world.d
+
+    @property
+    def n(self) -> int:
+        """State dimension."""
+        return self.world.n
+
+    @classmethod
+    def from_arrays(cls, world, s0, goal, horizon, geometry=None, seed: int = 0) -> "Problem":
+        """A problem in your own latent space, every input checked.
+
+        Parameters
+        ----------
+        world : World or str or path
+            A world model object, or the path of a ``.npz`` file
+            (:func:`fastplan.engine.worlds.load_world`).
+        s0, goal : array_like, shape (n,)
+            Start and goal states (finite).
+        horizon : int
+            Planning horizon T >= 1.
+        geometry : GeometryBase, optional
+            The latent geometry (e.g. :func:`fastplan.geometry_from_samples`); default a
+            standard normal N(0, I) over the d latent coordinates.
+        seed : int
+            The problem's default planner seed.
+        """
+        from .errors import as_array
+        from .worlds import load_world
+        import os
+        if isinstance(world, (str, os.PathLike)):
+            world = load_world(world)
+        if not isinstance(world, World):
+            raise FastplanError(f"world must be a fastplan world model (TanhWorld, MLPWorld) or a "
+                                f".npz path, got {type(world).__name__}")
+        n, d = world.n, world.d
+        s0 = as_array(s0, "s0", (n,))
+        goal = as_array(goal, "goal", (n,))
+        T = check_positive_int(horizon, "horizon")
+        seed = check_seed(seed)
+        if geometry is None:
+            geometry = standard_normal_geometry(d, seed)
+        if not isinstance(geometry, GeometryBase):
+            raise FastplanError(f"geometry must be a geometry object, got {type(geometry).__name__}")
+        if geometry.d != d:
+            raise FastplanError(f"the geometry has dimension {geometry.d}, the world's actions d={d}")
+        return cls(geometry=geometry, world=world, s0=s0, goal=goal, T=T, seed=seed)
 
     def __repr__(self) -> str:
         from .display import problem_repr
@@ -69,3 +117,13 @@ def make_problem(geometry, d: int, horizon: int, seed: int) -> Problem:
         geom = make_geometry(geometry, d, seed)
     s0, goal = start_and_goal(d, seed)
     return Problem(geometry=geom, world=make_world(d, seed), s0=s0, goal=goal, T=T, seed=seed)
+
+
+def standard_normal_geometry(d: int, seed: int = 0):
+    """N(0, I) over d latent coordinates, as a one-component fitted geometry (the default
+    prior of :meth:`Problem.from_arrays` when no geometry is given)."""
+    from .geometry_fit import FittedGeometry, _ro
+    return FittedGeometry(kind="gmm", d=d, seed=seed, centers=_ro(np.zeros((1, d))),
+                          weights=_ro(np.ones(1)), sample_std=_ro(np.ones((1, d))),
+                          density_std=_ro(np.ones((1, d))),
+                          info={"kind": "gmm", "n": 0, "d": d, "k": 1, "note": "standard normal"})

@@ -1,7 +1,9 @@
 """Serial building blocks shared by the planner kernels.
 
 Sample batches are structure-of-arrays: ``X[t, j, i]`` of shape (T, d, N) with the sample
-axis contiguous.  A parallel work item owns the columns ``lo <= i < hi`` of such an array
+axis contiguous.  A problem's world ``w`` (:mod:`fastplan.engine.worlds.ops`) maps states
+with n rows and actions with d rows; ``cost`` is the cost bundle of Eq. 5 and its extensions,
+``(lam, running, effort, lower, upper)`` (:func:`cost_value`).  A parallel work item owns the columns ``lo <= i < hi`` of such an array
 (at most :data:`CHUNK` of them) and private scratch rows, so items never share writes.
 """
 from __future__ import annotations
@@ -11,127 +13,12 @@ import math
 import numpy as np
 
 from .. import rng
-from ..fastmath import tanh
 from ..jit import kernel
+from ..worlds import ops
 
 #: Samples per parallel work item.  Results do not depend on it (every draw is addressed
 #: by its sample index), only speed does.
 CHUNK = 128
-
-
-# Inner loops index 1-D row views (``Src[k, off:off + n]``) from 0: with ``off + i`` Numba's
-# negative-index wraparound cannot be proven dead and the loops do not vectorise.
-
-@kernel(inline=True)
-def add_matvec_rows(W, r, Src, off, U, uoff, n):
-    """``U[r, uoff + i] += sum_k W[r, k] * Src[k, off + i]`` for i < n (one output row;
-    only the d % 4 rows :func:`add_matmul_rows4` leaves).  Sums k left to right.
-    W : (d, d); Src : (d, >= off + n); U : (d, >= uoff + n).
-    """
-    u = U[r, uoff:uoff + n]
-    for k in range(W.shape[1]):
-        w = W[r, k]
-        x = Src[k, off:off + n]
-        for i in range(n):
-            u[i] += w * x[i]
-
-
-@kernel(inline=True)
-def add_matmul_rows4(W, r, Src, off, U, uoff, n):
-    """``U[r+q, uoff+i] += sum_k W[r+q, k] Src[k, off+i]`` for q < 4, i < n (four output rows).
-
-    Register blocking: each loaded ``Src[k, off + i]`` feeds four rows, so there are 3 memory
-    operations per 4 multiply-adds.  Every U[r+q, i] still sums k left to right,
-    so the result is bit-identical to :func:`add_matvec_rows` row by row.
-    W : (d, d); Src : (d, >= off + n); U : (>= r + 4, >= uoff + n).
-    """
-    d = W.shape[1]
-    u0 = U[r, uoff:uoff + n]
-    u1 = U[r + 1, uoff:uoff + n]
-    u2 = U[r + 2, uoff:uoff + n]
-    u3 = U[r + 3, uoff:uoff + n]
-    k = 0
-    while k + 4 <= d:
-        w00 = W[r, k]
-        w01 = W[r, k + 1]
-        w02 = W[r, k + 2]
-        w03 = W[r, k + 3]
-        w10 = W[r + 1, k]
-        w11 = W[r + 1, k + 1]
-        w12 = W[r + 1, k + 2]
-        w13 = W[r + 1, k + 3]
-        w20 = W[r + 2, k]
-        w21 = W[r + 2, k + 1]
-        w22 = W[r + 2, k + 2]
-        w23 = W[r + 2, k + 3]
-        w30 = W[r + 3, k]
-        w31 = W[r + 3, k + 1]
-        w32 = W[r + 3, k + 2]
-        w33 = W[r + 3, k + 3]
-        s0 = Src[k, off:off + n]
-        s1 = Src[k + 1, off:off + n]
-        s2 = Src[k + 2, off:off + n]
-        s3 = Src[k + 3, off:off + n]
-        for i in range(n):
-            x0 = s0[i]
-            x1 = s1[i]
-            x2 = s2[i]
-            x3 = s3[i]
-            u0[i] = u0[i] + w00 * x0 + w01 * x1 + w02 * x2 + w03 * x3
-            u1[i] = u1[i] + w10 * x0 + w11 * x1 + w12 * x2 + w13 * x3
-            u2[i] = u2[i] + w20 * x0 + w21 * x1 + w22 * x2 + w23 * x3
-            u3[i] = u3[i] + w30 * x0 + w31 * x1 + w32 * x2 + w33 * x3
-        k += 4
-    while k < d:
-        w0 = W[r, k]
-        w1 = W[r + 1, k]
-        w2 = W[r + 2, k]
-        w3 = W[r + 3, k]
-        s0 = Src[k, off:off + n]
-        for i in range(n):
-            x = s0[i]
-            u0[i] += w0 * x
-            u1[i] += w1 * x
-            u2[i] += w2 * x
-            u3[i] += w3 * x
-        k += 1
-
-
-@kernel
-def affine_tanh_cols(A, S, c, use_b, B, X, lo, U, off, n):
-    """``U[:, off+i] = tanh(c + A S[:, off+i] + B X[:, lo+i])`` for i < n (Eq. 4, n columns).
-
-    A, B : (d, d); S, U : (d, >= off + n); X : (d, >= lo + n); c : (d,).
-    With ``use_b`` False the B term is skipped (when ``c`` already holds B a + b).
-    Rows go in blocks of four (:func:`add_matmul_rows4`); a sum runs c, A terms, B terms,
-    each left to right, so every column's arithmetic is the same whatever n and off are.
-    Not inlined, and each loop body written once (the A and B terms share one loop):
-    Numba re-optimises a helper inside every kernel that links it, so its size is compile
-    time; a call costs nothing next to its d x d x n multiply-adds.
-    """
-    d = S.shape[0]
-    n_terms = 2 if use_b else 1
-    r = 0
-    while r < d:
-        rows = 4 if r + 4 <= d else 1
-        for q in range(rows):
-            u = U[r + q, off:off + n]
-            cq = c[r + q]
-            for i in range(n):
-                u[i] = cq
-        for term in range(n_terms):
-            W = A if term == 0 else B
-            Src = S if term == 0 else X
-            so = off if term == 0 else lo
-            if rows == 4:
-                add_matmul_rows4(W, r, Src, so, U, off, n)
-            else:
-                add_matvec_rows(W, r, Src, so, U, off, n)
-        for q in range(rows):
-            u = U[r + q, off:off + n]
-            for i in range(n):
-                u[i] = tanh(u[i])
-        r += rows
 
 
 @kernel
@@ -160,11 +47,11 @@ def elite_order(cost, k, order):
 
 
 @kernel(inline=True)
-def chunk_scratch(P, C, T, d, W):
-    """Private scratch of the P*C sample-chunk work items of width W: states S, U (d, W),
-    path (2, W) and noise z (W*T*d) each, and zeroed rollout / step counters (P*C,)."""
-    return (np.empty((P * C, d, W)), np.empty((P * C, d, W)),
-            np.empty((P * C, 2, W)), np.empty((P * C, W * T * d)),
+def chunk_scratch(P, C, T, n, d, W):
+    """Private scratch of the P*C sample-chunk work items of width W: states S, U (n, W),
+    path (4, W) and noise z (W*T*d) each, and zeroed rollout / step counters (P*C,)."""
+    return (np.empty((P * C, n, W)), np.empty((P * C, n, W)),
+            np.empty((P * C, 4, W)), np.empty((P * C, W * T * d)),
             np.zeros(P * C, dtype=np.int64), np.zeros(P * C, dtype=np.int64))
 
 
@@ -180,11 +67,12 @@ def chunk_width(N: int, P: int, threads: int) -> int:
     return int(min(4 * CHUNK, max(8, -(-W // 8) * 8)))
 
 
-def chunk_scratch_bytes(P: int, N: int, T: int, d: int, threads: int) -> int:
+def chunk_scratch_bytes(P: int, N: int, T: int, d: int, threads: int, n: int | None = None) -> int:
     """Bytes of :func:`chunk_scratch` for P problems of N samples (for memory estimates)."""
+    n = d if n is None else n
     W = chunk_width(N, P, threads)
     items = P * (-(-N // W))
-    return 8 * items * (2 * d * W + 2 * W + W * T * d + 2)
+    return 8 * items * (2 * n * W + 4 * W + W * T * d + 2)
 
 
 @kernel
@@ -204,15 +92,6 @@ def new_outputs(batch):
             np.zeros(batch.P, dtype=np.int64))
 
 
-@kernel(inline=True)
-def step_cols(A, B, b, S, Xt, lo, U, n):
-    """One step of Eq. 4 for n columns: ``U[:, i] = tanh(A S[:, i] + B Xt[:, lo+i] + b)``.
-
-    S, U : (d, >= n) states before and after; Xt : (d, N) actions of this step.
-    """
-    affine_tanh_cols(A, S, b, np.bool_(True), B, Xt, lo, U, np.int64(0), n)
-
-
 @kernel
 def n_chunks(N, W=CHUNK):
     """Number of work items of W samples that cover N samples."""
@@ -220,62 +99,128 @@ def n_chunks(N, W=CHUNK):
 
 
 @kernel
-def rollout_cols(A, B, b, s0, goal, X, lo, hi, lam, S, U, path, cost):
-    """Roll out columns lo..hi-1 of X (T, d, N) and write their Eq. 5 cost.
+def clip_cols(cost, X, lo, hi):
+    """Clip columns lo..hi-1 of X (T, d, N) into the box of ``cost`` (in place; nothing when
+    the box is empty, i.e. unbounded)."""
+    lower = cost[3]
+    upper = cost[4]
+    if lower.shape[0] == 0:
+        return
+    for t in range(X.shape[0]):
+        for j in range(X.shape[1]):
+            lj = lower[j]
+            uj = upper[j]
+            x = X[t, j, lo:hi]
+            for i in range(hi - lo):
+                x[i] = min(max(x[i], lj), uj)
 
-    S, U : (d, CHUNK) scratch; on return S[:, :hi-lo] holds the final states s_T.
-    path : (2, CHUNK) scratch; on return ``path[0, i]`` is the path length
+
+@kernel
+def rollout_cols(w, s0, goal, X, lo, hi, cost, S, U, path, out):
+    """Roll out columns lo..hi-1 of X (T, d, N) and write their cost (:func:`cost_value`).
+
+    Actions outside the box of ``cost`` are clipped in place first (the rollout, and the
+    planner's samples, are then the feasible ones).
+    S, U : (n, >= hi-lo) scratch; on return S[:, :hi-lo] holds the final states s_T.
+    path : (4, >= hi-lo) scratch; on return ``path[0, i]`` is the path length
     sum_t ||s_t - s_{t-1}|| and ``path[1, i]`` the squared goal distance of column lo + i.
-    cost : (N,) output, entries lo..hi-1 written.
+    out : (N,) output, entries lo..hi-1 written.
     Returns the number of model steps performed, ``(hi - lo) * T``.
     """
     T = X.shape[0]
-    d = s0.shape[0]
+    ns = s0.shape[0]
     n = hi - lo
+    running = cost[1]
+    clip_cols(cost, X, lo, hi)
     acc = path[0]
     sq = path[1]
-    for r in range(d):
+    run = path[2]
+    tmp = path[3]
+    for r in range(ns):
         for i in range(n):
             S[r, i] = s0[r]
     for i in range(n):
         acc[i] = 0.0
+        run[i] = 0.0
     for t in range(T):
-        step_cols(A, B, b, S, X[t], lo, U, n)
+        ops.step_cols(w, S, X[t], lo, U, n)
         # ||s_t - s_{t-1}|| for every column, loops running over columns (vectorised)
         for i in range(n):
             sq[i] = 0.0
-        for r in range(d):
+        for r in range(ns):
             for i in range(n):
                 diff = U[r, i] - S[r, i]
                 sq[i] += diff * diff
                 S[r, i] = U[r, i]
         for i in range(n):
             acc[i] += math.sqrt(sq[i])
+        if running != 0.0:
+            for i in range(n):
+                tmp[i] = 0.0
+            for r in range(ns):
+                for i in range(n):
+                    diff = S[r, i] - goal[r]
+                    tmp[i] += diff * diff
+            for i in range(n):
+                run[i] += math.sqrt(tmp[i])
     for i in range(n):
         sq[i] = 0.0
-    for r in range(d):
+    for r in range(ns):
         for i in range(n):
             diff = S[r, i] - goal[r]
             sq[i] += diff * diff
+    effort_cols(cost, X, lo, n, tmp)
     for i in range(n):
-        cost[lo + i] = math.sqrt(sq[i]) + lam * (acc[i] / T)
+        out[lo + i] = cost_value(cost, T, sq[i], acc[i], run[i], tmp[i])
     return n * T
 
 
+@kernel(inline=True)
+def cost_value(cost, T, sq, acc, run, eff):
+    """The cost of one rollout from its parts::
+
+        L = ||s_T - s*|| + lam (1/T) sum_t ||s_t - s_{t-1}||          (Eq. 5)
+            + running sum_{t=1..T} ||s_t - s*|| + effort sum_t ||a_t||^2
+
+    sq = ||s_T - s*||^2, acc = the path length, run = the running sum, eff = sum ||a_t||^2;
+    with running = effort = 0 (the paper) exactly Eq. 5's arithmetic.
+    """
+    L = math.sqrt(sq) + cost[0] * (acc / T)
+    if cost[1] != 0.0:
+        L += cost[1] * run
+    if cost[2] != 0.0:
+        L += cost[2] * eff
+    return L
+
+
 @kernel
-def states_cols(A, B, b, s0, X, lo, hi, Z):
-    """State trajectories of columns lo..hi-1 of X (T, d, N): Z (T+1, d, CHUNK).
+def effort_cols(cost, X, lo, n, eff):
+    """``eff[i] = sum_{t,j} X[t, j, lo+i]^2`` when the cost has an action penalty (else 0)."""
+    for i in range(n):
+        eff[i] = 0.0
+    if cost[2] == 0.0:
+        return
+    for t in range(X.shape[0]):
+        for j in range(X.shape[1]):
+            x = X[t, j, lo:lo + n]
+            for i in range(n):
+                eff[i] += x[i] * x[i]
+
+
+@kernel
+def states_cols(w, s0, X, lo, hi, Z):
+    """State trajectories of columns lo..hi-1 of X (T, d, N): Z (T+1, n, >= hi-lo).
 
     Same arithmetic as :func:`rollout_cols`, so the states are those its cost saw.
     """
     T = X.shape[0]
-    d = s0.shape[0]
+    ns = s0.shape[0]
     n = hi - lo
-    for r in range(d):
+    for r in range(ns):
         for i in range(n):
             Z[0, r, i] = s0[r]
     for t in range(T):
-        step_cols(A, B, b, Z[t], X[t], lo, Z[t + 1], n)
+        ops.step_cols(w, Z[t], X[t], lo, Z[t + 1], n)
 
 
 @kernel
@@ -322,34 +267,49 @@ def fill_gaussian_cols(key, mean, std, X, lo, hi, z):
 
 
 @kernel
-def sequence_cost(A, B, b, s0, goal, a, lam, states, pre):
-    """Cost (Eq. 5) of one sequence a (T, d); stores states (T+1, d) and pre-activations (T, d).
+def clip_sequence(cost, a):
+    """Clip one sequence a (T, d) into the box of ``cost`` (in place; nothing if unbounded)."""
+    lower = cost[3]
+    upper = cost[4]
+    if lower.shape[0] == 0:
+        return
+    for t in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            a[t, j] = min(max(a[t, j], lower[j]), upper[j])
 
-    ``pre[t] = A s_t + B a_t + b`` so that ``states[t+1] = tanh(pre[t])``.
-    """
-    T, d = a.shape
-    for r in range(d):
-        states[0, r] = s0[r]
+
+@kernel
+def sequence_cost(w, s0, goal, a, cost, states, tape):
+    """Cost (:func:`cost_value`) of one sequence a (T, d), clipped into the box first (in
+    place); stores states (T+1, n) and the world's tape (T, K) for the adjoint."""
+    T = a.shape[0]
+    ns = s0.shape[0]
+    clip_sequence(cost, a)
+    ops.sequence(w, s0, a, states, tape)
     path = 0.0
+    run = 0.0
     for t in range(T):
-        for r in range(d):
-            u = b[r]
-            for k in range(d):
-                u += A[r, k] * states[t, k]
-            for k in range(d):
-                u += B[r, k] * a[t, k]
-            pre[t, r] = u
-            states[t + 1, r] = tanh(u)
         s2 = 0.0
-        for r in range(d):
+        for r in range(ns):
             diff = states[t + 1, r] - states[t, r]
             s2 += diff * diff
         path += math.sqrt(s2)
+        if cost[1] != 0.0:
+            g2 = 0.0
+            for r in range(ns):
+                diff = states[t + 1, r] - goal[r]
+                g2 += diff * diff
+            run += math.sqrt(g2)
     s2 = 0.0
-    for r in range(d):
+    for r in range(ns):
         diff = states[T, r] - goal[r]
         s2 += diff * diff
-    return math.sqrt(s2) + lam * (path / T)
+    eff = 0.0
+    if cost[2] != 0.0:
+        for t in range(T):
+            for j in range(a.shape[1]):
+                eff += a[t, j] * a[t, j]
+    return cost_value(cost, T, s2, path, run, eff)
 
 
 @kernel

@@ -8,7 +8,8 @@ all earlier columns, so one matrix product per step advances up to T*d perturbed
 are fewer problems than threads - the "parallel per coordinate" kernel.  Each iteration
 costs T*d perturbed rollouts plus one unperturbed rollout.
 
-``adjoint``: the exact reverse-mode gradient of Eq. 5 through the tanh dynamics.  With
+``adjoint``: the exact reverse-mode gradient of the cost through the world model (its
+``vjp``, :mod:`fastplan.engine.worlds.ops`).  For the paper's tanh dynamics, with
 ``u_t = A s_{t-1} + B a_t + b``, ``s_t = tanh(u_t)`` and ``e_t = (s_t - s_{t-1}) / ||.||``::
 
     lambda_T = (s_T - s*) / ||s_T - s*||
@@ -26,9 +27,9 @@ import numba
 import numpy as np
 
 from .. import rng
-from ..fastmath import tanh
 from ..jit import kernel, parallel_kernel
-from ._common import affine_tanh_cols, new_outputs, sequence_cost
+from ..worlds import ops
+from ._common import cost_value, new_outputs, sequence_cost
 
 
 #: Target columns per tile of the staggered FD state batch (S and U tiles stay in L2; wider
@@ -42,151 +43,215 @@ def fd_tile_width(d):
 
 
 @kernel
-def fd_group(A, B, b, goal, a, states, pre, base, grp, G, lam, eps, S, U, acc, sq, c, g):
+def fd_deltas(cost, a_t, eps, delta):
+    """Perturbation of each coordinate of a_t (d,): +eps, or -eps where +eps would leave the
+    box of ``cost`` (a one-sided difference from inside the box); unbounded: all +eps."""
+    lower = cost[3]
+    upper = cost[4]
+    for j in range(a_t.shape[0]):
+        delta[j] = eps
+        if lower.shape[0] > 0 and a_t[j] + eps > upper[j]:
+            delta[j] = -eps
+
+
+@kernel
+def fd_group(w, goal, a, states, tape, base, grp, G, cost, eps, S, U, acc, sq, run, c, g):
     """Forward-difference gradient rows ``g[tt]`` for the time steps tt = grp, grp+G, ... < T.
 
     One staggered suffix rollout: the d perturbations of ``a[tt]`` enter as new state columns
-    at step tt (``s'_{tt+1} = tanh(pre[tt] + eps B[:, j])``) and are then advanced to T
-    together with every column that entered before, one tile of W columns at a time.  Every
-    column sees exactly the arithmetic of a lone suffix rollout, so g does not depend on G
-    or W.  Column ``q d + j`` (tile ``(q d + j) // W``) belongs to a[grp + q G, j].
+    at step tt (``ops.fd_enter``: for Eq. 4, ``s'_{tt+1} = tanh(tape[tt] + eps B[:, j])``) and
+    are then advanced to T together with every column that entered before, one tile of W
+    columns at a time.  Every column sees exactly the arithmetic of a lone suffix rollout, so
+    g does not depend on G or W.  Column ``q d + j`` (tile ``(q d + j) // W``) belongs to
+    a[grp + q G, j].
 
-    states (T+1, d), pre (T, d) : the unperturbed rollout; base : its cost.
-    S, U : (n_tiles, d, W) scratch with W a multiple of d, swapped every step; acc, sq :
-    (n_tiles, W) path lengths and squared norms; c : (d,) scratch; g : (T, d) output.
+    states (T+1, n), tape (T, K) : the unperturbed rollout; base : its cost.
+    S, U : (n_tiles, n, W) scratch with W a multiple of d, swapped every step; acc, sq, run :
+    (n_tiles, W) path lengths, squared norms and running goal costs; c : scratch of the
+    world's shared step; g : (T, d) output.
     Returns the number of model steps performed, ``sum over the group of d (T - tt)``.
     """
     T, d = a.shape
+    ns = states.shape[1]
     W = S.shape[2]
+    lam = cost[0]
+    running = cost[1]
+    effort = cost[2]
+    delta = np.empty(d)
+    bounded = cost[3].shape[0] > 0
+    a_sq = 0.0               # sum of a^2 (the action penalty of the unperturbed sequence)
+    if effort != 0.0:
+        for t in range(T):
+            for j in range(d):
+                a_sq += a[t, j] * a[t, j]
     prefix = 0.0             # path length of the unperturbed prefix, sum_{t' < t}
+    prefix_run = 0.0         # running goal cost of the unperturbed prefix
     m = 0                    # time steps of the group entered so far
     n_steps = 0
     for t in range(T):
         n = m * d
-        if n > 0:            # advance every entered column by one step of Eq. 4
-            for r in range(d):
-                u = b[r]
-                for k in range(d):
-                    u += B[r, k] * a[t, k]
-                c[r] = u
+        if n > 0:            # advance every entered column by one step of the world
+            ops.shared_prep(w, a[t], c)
             for tile in range((n + W - 1) // W):
-                w = min(W, n - tile * W)
+                wc = min(W, n - tile * W)
                 St = S[tile]
                 Ut = U[tile]
                 sqt = sq[tile]
                 acct = acc[tile]
-                # c holds B a_t + b, so the B term is off
-                affine_tanh_cols(A, St, c, np.bool_(False), B, St, np.int64(0), Ut,
-                                 np.int64(0), w)
-                for i in range(w):
+                ops.advance_shared(w, St, c, Ut, wc)
+                for i in range(wc):
                     sqt[i] = 0.0
-                for r in range(d):
-                    for i in range(w):
+                for r in range(ns):
+                    for i in range(wc):
                         diff = Ut[r, i] - St[r, i]
                         sqt[i] += diff * diff
-                for i in range(w):
+                for i in range(wc):
                     acct[i] += math.sqrt(sqt[i])
+                if running != 0.0:
+                    runt = run[tile]
+                    for i in range(wc):
+                        sqt[i] = 0.0
+                    for r in range(ns):
+                        for i in range(wc):
+                            diff = Ut[r, i] - goal[r]
+                            sqt[i] += diff * diff
+                    for i in range(wc):
+                        runt[i] += math.sqrt(sqt[i])
             S, U = U, S
             n_steps += n
         if t >= grp and (t - grp) % G == 0:      # perturbations of a[t] enter
             St = S[n // W]
             sqt = sq[n // W]
             acct = acc[n // W]
+            runt = run[n // W]
             o = n % W
-            for r in range(d):
-                for j in range(d):
-                    St[r, o + j] = tanh(pre[t, r] + eps * B[r, j])
+            fd_deltas(cost, a[t], eps, delta)
+            ops.fd_enter(w, states[t], a[t], tape[t], delta, St, o)
             for j in range(d):
                 sqt[o + j] = 0.0
-            for r in range(d):
+            for r in range(ns):
                 for j in range(d):
                     diff = St[r, o + j] - states[t, r]
                     sqt[o + j] += diff * diff
             for j in range(d):
                 acct[o + j] = prefix + math.sqrt(sqt[o + j])
+            if running != 0.0:
+                for j in range(d):
+                    sqt[o + j] = 0.0
+                for r in range(ns):
+                    for j in range(d):
+                        diff = St[r, o + j] - goal[r]
+                        sqt[o + j] += diff * diff
+                for j in range(d):
+                    runt[o + j] = prefix_run + math.sqrt(sqt[o + j])
             m += 1
             n_steps += d
         s2 = 0.0
-        for r in range(d):
+        for r in range(ns):
             diff = states[t + 1, r] - states[t, r]
             s2 += diff * diff
         prefix += math.sqrt(s2)
+        if running != 0.0:
+            s2 = 0.0
+            for r in range(ns):
+                diff = states[t + 1, r] - goal[r]
+                s2 += diff * diff
+            prefix_run += math.sqrt(s2)
     n = m * d
     for tile in range((n + W - 1) // W):
-        w = min(W, n - tile * W)
-        for i in range(w):
+        wc = min(W, n - tile * W)
+        for i in range(wc):
             sq[tile, i] = 0.0
-        for r in range(d):
-            for i in range(w):
+        for r in range(ns):
+            for i in range(wc):
                 diff = S[tile, r, i] - goal[r]
                 sq[tile, i] += diff * diff
     for q in range(m):
         tt = grp + q * G
+        fd_deltas(cost, a[tt], eps, delta)
         for j in range(d):
             i = q * d + j
-            g[tt, j] = (math.sqrt(sq[i // W, i % W]) + lam * (acc[i // W, i % W] / T) - base) / eps
+            eff = 0.0
+            if effort != 0.0:
+                moved = a[tt, j] + delta[j]
+                eff = a_sq - a[tt, j] * a[tt, j] + moved * moved
+            L = cost_value(cost, T, sq[i // W, i % W], acc[i // W, i % W], run[i // W, i % W], eff)
+            if bounded:
+                g[tt, j] = (L - base) / delta[j]
+            else:            # the paper's arithmetic: one divisor for every coordinate
+                g[tt, j] = (L - base) / eps
     return n_steps
 
 
 @kernel
-def fd_row(A, B, b, goal, a, states, pre, base, tt, lam, eps, S, U, path, c, g):
-    """Forward-difference gradient w.r.t. a[tt, :] alone (g : (d,)); S, U : (d, d),
-    path, c : (d,) scratch.  :func:`fd_group` with the one-step group {tt}."""
+def fd_row(w, goal, a, states, tape, base, tt, cost, eps, S, U, path, c, g):
+    """Forward-difference gradient w.r.t. a[tt, :] alone (g : (d,)); S, U : (n, d),
+    path : (d,), c : (>= shared width,) scratch.  :func:`fd_group` with the one-step group {tt}."""
     T, d = a.shape
+    ns = states.shape[1]
     rows = np.empty((T, d))
-    n_steps = fd_group(A, B, b, goal, a, states, pre, base, tt, T, lam, eps,
-                       S.reshape((1, d, d)), U.reshape((1, d, d)), path.reshape((1, d)),
-                       np.empty((1, d)), c, rows)
+    n_steps = fd_group(w, goal, a, states, tape, base, tt, T, cost, eps,
+                       S.reshape((1, ns, d)), U.reshape((1, ns, d)), path.reshape((1, d)),
+                       np.empty((1, d)), np.zeros((1, d)), c, rows)
     for j in range(d):
         g[j] = rows[tt, j]
     return n_steps
 
 
 @kernel
-def adjoint_grad(A, B, goal, states, lam, g, lam_s, nu):
-    """Exact gradient of Eq. 5 w.r.t. the actions (T, d) by the reverse sweep above.
+def adjoint_grad(w, a, goal, states, tape, cost, g, lam_s, lam_prev):
+    """Exact gradient of the cost w.r.t. the actions (T, d) by the reverse sweep above
+    (through the world's ``vjp``), with the running and action-penalty terms when set.
 
-    states (T+1, d) from the forward rollout; lam_s, nu : (d,) scratch; writes g (T, d).
+    states (T+1, n), tape (T, K) from the forward rollout; lam_s, lam_prev : (n,) scratch;
+    writes g (T, d).
     """
     T = g.shape[0]
     d = g.shape[1]
+    ns = states.shape[1]
+    running = cost[1]
+    effort = cost[2]
     s2 = 0.0
-    for r in range(d):
+    for r in range(ns):
         diff = states[T, r] - goal[r]
         s2 += diff * diff
     norm = math.sqrt(s2)
-    for r in range(d):
+    for r in range(ns):
         lam_s[r] = (states[T, r] - goal[r]) / norm if norm > 0.0 else 0.0
-    w = lam / T
+    wgt = cost[0] / T
     for t in range(T, 0, -1):
         s2 = 0.0
-        for r in range(d):
+        for r in range(ns):
             diff = states[t, r] - states[t - 1, r]
             s2 += diff * diff
         m = math.sqrt(s2)
-        inv = w / m if m > 0.0 else 0.0
-        for r in range(d):
+        inv = wgt / m if m > 0.0 else 0.0
+        for r in range(ns):
             lam_s[r] += inv * (states[t, r] - states[t - 1, r])
-            nu[r] = lam_s[r] * (1.0 - states[t, r] * states[t, r])
-        for j in range(d):
-            acc = 0.0
-            for r in range(d):
-                acc += B[r, j] * nu[r]
-            g[t - 1, j] = acc
-        for k in range(d):
-            acc = 0.0
-            for r in range(d):
-                acc += A[r, k] * nu[r]
-            lam_s[k] = acc - inv * (states[t, k] - states[t - 1, k])
+        if running != 0.0:
+            s2 = 0.0
+            for r in range(ns):
+                diff = states[t, r] - goal[r]
+                s2 += diff * diff
+            gn = math.sqrt(s2)
+            if gn > 0.0:
+                for r in range(ns):
+                    lam_s[r] += running * (states[t, r] - goal[r]) / gn
+        ops.vjp(w, states[t - 1], a[t - 1], states[t], tape[t - 1], lam_s, g[t - 1], lam_prev)
+        if effort != 0.0:
+            for j in range(d):
+                g[t - 1, j] += 2.0 * effort * a[t - 1, j]
+        for k in range(ns):
+            lam_s[k] = lam_prev[k] - inv * (states[t, k] - states[t - 1, k])
 
 
 @kernel
-def evaluate_iterate(A, B, b, s0, goal, a, lam, states, pre, keep_best, best, best_cost, base,
+def evaluate_iterate(world, s0, goal, a, cost, states, tape, keep_best, best, best_cost, base,
                      rollouts, steps, p):
-    """Roll out iterate ``a[p]`` (Eq. 5 cost into ``base[p]``, states and pre-activations
-    kept for the gradient), count it, and with ``keep_best`` (SGLD) keep the cheapest iterate."""
+    """Roll out iterate ``a[p]`` (cost into ``base[p]``, states and tape kept for the
+    gradient), count it, and with ``keep_best`` (SGLD) keep the cheapest iterate."""
     T = a.shape[1]
-    base[p] = sequence_cost(A[p], B[p], b[p], s0[p], goal[p], a[p], lam, states[p], pre[p])
+    base[p] = sequence_cost(ops.world_at(world, p), s0[p], goal[p], a[p], cost, states[p], tape[p])
     rollouts[p] += 1
     steps[p] += T
     if keep_best and base[p] < best_cost[p]:
@@ -197,8 +262,8 @@ def evaluate_iterate(A, B, b, s0, goal, a, lam, states, pre, keep_best, best, be
 
 
 @kernel
-def update_and_evaluate(A, B, b, s0, goal, a, grad, z, seeds, it, iterations, lam, step, noise,
-                        langevin, states, pre, best, best_cost, base, rollouts, steps, p):
+def update_and_evaluate(world, s0, goal, a, grad, z, seeds, it, iterations, cost, step, noise,
+                        langevin, states, tape, best, best_cost, base, rollouts, steps, p):
     """Eq. 7 (or Eq. 8 with ``langevin``) update of iterate ``a[p]``, then its evaluation
     (skipped after the last gradient-descent step, whose cost nobody reads)."""
     T, d = a.shape[1], a.shape[2]
@@ -211,39 +276,42 @@ def update_and_evaluate(A, B, b, s0, goal, a, grad, z, seeds, it, iterations, la
             if langevin:
                 a[p, t, j] += noise * z[p, t * d + j]
     if langevin or it != iterations - 1:
-        evaluate_iterate(A, B, b, s0, goal, a, lam, states, pre, langevin, best, best_cost, base,
+        evaluate_iterate(world, s0, goal, a, cost, states, tape, langevin, best, best_cost, base,
                          rollouts, steps, p)
 
 
 @kernel
-def whole_descent(A, B, b, s0, goal, a, seeds, lam, iterations, step, noise, fd_eps, langevin,
-                  adjoint, grad, states, pre, best, best_cost, base, rollouts, steps, S, U, acc,
-                  sq, c, z, lam_s, nu, item_rollouts, item_steps, p):
+def whole_descent(world, s0, goal, a, seeds, cost, iterations, step, noise, fd_eps, langevin,
+                  adjoint, grad, states, tape, best, best_cost, base, rollouts, steps, S, U, acc,
+                  sq, run, c, z, lam_s, lam_prev, item_rollouts, item_steps, p):
     """All iterations of problem p (one FD group, G = 1); arrays as in :func:`descent_kernel`."""
     T, d = a.shape[1], a.shape[2]
-    evaluate_iterate(A, B, b, s0, goal, a, lam, states, pre, langevin, best, best_cost, base,
+    w = ops.world_at(world, p)
+    evaluate_iterate(world, s0, goal, a, cost, states, tape, langevin, best, best_cost, base,
                      rollouts, steps, p)
     for it in range(iterations):
         if adjoint:
-            adjoint_grad(A[p], B[p], goal[p], states[p], lam, grad[p], lam_s[p], nu[p])
+            adjoint_grad(w, a[p], goal[p], states[p], tape[p], cost, grad[p], lam_s[p],
+                         lam_prev[p])
             rollouts[p] += 1
             steps[p] += T
         else:
-            item_steps[p] += fd_group(A[p], B[p], b[p], goal[p], a[p], states[p], pre[p],
-                                      base[p], np.int64(0), np.int64(1), lam, fd_eps,
-                                      S[p], U[p], acc[p], sq[p], c[p], grad[p])
+            item_steps[p] += fd_group(w, goal[p], a[p], states[p], tape[p], base[p],
+                                      np.int64(0), np.int64(1), cost, fd_eps, S[p], U[p], acc[p],
+                                      sq[p], run[p], c[p], grad[p])
             item_rollouts[p] += T * d
-        update_and_evaluate(A, B, b, s0, goal, a, grad, z, seeds, it, iterations, lam, step,
-                            noise, langevin, states, pre, best, best_cost, base, rollouts,
+        update_and_evaluate(world, s0, goal, a, grad, z, seeds, it, iterations, cost, step,
+                            noise, langevin, states, tape, best, best_cost, base, rollouts,
                             steps, p)
 
 
 @parallel_kernel
-def descent_kernel(A, B, b, s0, goal, a0, seeds, lam, iterations, step, noise, fd_eps, langevin,
-                   adjoint, G, W, out_actions, out_samples, out_steps):
+def descent_kernel(world, s0, goal, a0, seeds, cost, iterations, step, noise, fd_eps, langevin,
+                   adjoint, G, W, K, Kc, out_actions, out_samples, out_steps):
     """Gradient descent (``langevin=False``, Eq. 7) or SGLD (``langevin=True``, Eq. 8).
 
-    A, B : (P, d, d); b, s0, goal : (P, d); a0 : (P, T, d) start; seeds : (P,) uint64.
+    world : the batch's world bundle; s0, goal : (P, n); a0 : (P, T, d) start;
+    seeds : (P,) uint64; cost : the cost bundle; K, Kc : the world's tape and shared widths.
     SGLD adds ``noise * xi`` (xi ~ N(0, I)) each step and returns the cheapest iterate
     it visited (the final one included); gradient descent returns the last iterate.
     G : FD groups of time steps per problem; W : FD tile width (:func:`fd_tile_width`).
@@ -254,49 +322,52 @@ def descent_kernel(A, B, b, s0, goal, a0, seeds, lam, iterations, step, noise, f
     serially.  Results are the same.  One prange loop only: each costs seconds of compilation.
     """
     P, T, d = a0.shape
+    ns = s0.shape[1]
     M = (T + G - 1) // G                 # most time steps in one group
     n_tiles = (M * d + W - 1) // W
     a = a0.copy()
     best = a0.copy()
     best_cost = np.full(P, np.inf)
     grad = np.zeros((P, T, d))
-    states = np.empty((P, T + 1, d))
-    pre = np.empty((P, T, d))
+    states = np.empty((P, T + 1, ns))
+    tape = np.empty((P, T, K))
     base = np.empty(P)
     rollouts = np.zeros(P, dtype=np.int64)
     steps = np.zeros(P, dtype=np.int64)
     item_rollouts = np.zeros(P * G, dtype=np.int64)
     item_steps = np.zeros(P * G, dtype=np.int64)
-    S = np.empty((P * G, n_tiles, d, W))
-    U = np.empty((P * G, n_tiles, d, W))
+    S = np.empty((P * G, n_tiles, ns, W))
+    U = np.empty((P * G, n_tiles, ns, W))
     acc = np.empty((P * G, n_tiles, W))
     sq = np.empty((P * G, n_tiles, W))
-    c = np.empty((P * G, d))
+    run = np.zeros((P * G, n_tiles, W))
+    c = np.empty((P * G, Kc))
     z = np.empty((P, T * d))
-    lam_s = np.empty((P, d))
-    nu = np.empty((P, d))
+    lam_s = np.empty((P, ns))
+    lam_prev = np.empty((P, ns))
     if G > 1:            # fewer problems than threads: only the FD groups run in parallel
         for p in range(P):
-            evaluate_iterate(A, B, b, s0, goal, a, lam, states, pre, langevin, best, best_cost,
+            evaluate_iterate(world, s0, goal, a, cost, states, tape, langevin, best, best_cost,
                              base, rollouts, steps, p)
     for it in range(iterations if G > 1 else 1):
         for item in numba.prange(P * G):
             p = np.int64(item) // G
             if G == 1:       # the whole descent of problem p, no fork-join per iteration
-                whole_descent(A, B, b, s0, goal, a, seeds, lam, iterations, step, noise, fd_eps,
-                              langevin, adjoint, grad, states, pre, best, best_cost, base,
-                              rollouts, steps, S, U, acc, sq, c, z, lam_s, nu, item_rollouts,
-                              item_steps, p)
+                whole_descent(world, s0, goal, a, seeds, cost, iterations, step, noise, fd_eps,
+                              langevin, adjoint, grad, states, tape, best, best_cost, base,
+                              rollouts, steps, S, U, acc, sq, run, c, z, lam_s, lam_prev,
+                              item_rollouts, item_steps, p)
             else:
                 grp = np.int64(item) % G
-                item_steps[item] += fd_group(A[p], B[p], b[p], goal[p], a[p], states[p], pre[p],
-                                             base[p], grp, G, lam, fd_eps, S[item], U[item],
-                                             acc[item], sq[item], c[item], grad[p])
+                item_steps[item] += fd_group(ops.world_at(world, p), goal[p], a[p], states[p],
+                                             tape[p], base[p], grp, G, cost, fd_eps, S[item],
+                                             U[item], acc[item], sq[item], run[item], c[item],
+                                             grad[p])
                 item_rollouts[item] += d * ((T - grp + G - 1) // G)
         if G > 1:
             for p in range(P):
-                update_and_evaluate(A, B, b, s0, goal, a, grad, z, seeds, it, iterations, lam,
-                                    step, noise, langevin, states, pre, best, best_cost, base,
+                update_and_evaluate(world, s0, goal, a, grad, z, seeds, it, iterations, cost,
+                                    step, noise, langevin, states, tape, best, best_cost, base,
                                     rollouts, steps, p)
     for p in range(P):
         src = best[p] if langevin else a[p]
@@ -318,15 +389,18 @@ def fd_groups(P: int, T: int, threads: int) -> int:
     return min(T, -(-threads // P))
 
 
-def scratch_bytes(P, T, d, hp, threads):
-    """Bytes :func:`prepare` and :func:`descent_kernel` allocate (a0, a, best, grad, pre, z
-    (P, T, d); states; the FD tiles S, U (P*G, n_tiles, d, W) and acc, sq)."""
+def scratch_bytes(P, T, d, hp, threads, n=None, K=None):
+    """Bytes :func:`prepare` and :func:`descent_kernel` allocate (a0, a, best, grad, z
+    (P, T, d); states (P, T+1, n); tape (P, T, K); the FD tiles S, U (P*G, n_tiles, n, W)
+    and acc, sq, run)."""
+    n = d if n is None else n
+    K = n if K is None else K
     G = 1 if hp.get("gradient") == "adjoint" else fd_groups(P, T, threads)
     W = fd_tile_width(d)
     M = -(-T // G)                       # most time steps in one group
     n_tiles = -(-(M * d) // W)
-    return 8 * (7 * P * T * d + P * (T + 1) * d + 2 * P * G * n_tiles * d * W
-                + 2 * P * G * n_tiles * W + P * G * d + 2 * P * G + 6 * P)
+    return 8 * (6 * P * T * d + P * T * K + P * (T + 1) * n + 2 * P * G * n_tiles * n * W
+                + 3 * P * G * n_tiles * W + P * G * K + 2 * P * G + 6 * P)
 
 
 def prepare(batch, hp, usage):
@@ -344,8 +418,8 @@ def run_descent(batch, hp, inputs, langevin: bool):
     noise = hp["noise"] if langevin else 0.0
     adjoint = hp["gradient"] == "adjoint"
     groups = 1 if adjoint else fd_groups(batch.P, batch.T, numba.get_num_threads())
-    descent_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["a0"], batch.seeds,
-                   float(hp["lam"]), int(hp["iterations"]), float(step), float(noise),
+    descent_kernel(batch.world, batch.s0, batch.goal, inputs["a0"], batch.seeds,
+                   batch.cost_bundle(hp), int(hp["iterations"]), float(step), float(noise),
                    float(hp["fd_eps"]), bool(langevin), adjoint, groups, fd_tile_width(batch.d),
-                   actions, samples, steps)
+                   batch.tape_width, batch.shared_width, actions, samples, steps)
     return actions, samples, steps

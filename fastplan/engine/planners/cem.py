@@ -17,20 +17,21 @@ import numpy as np
 
 from .. import rng
 from ..jit import kernel, parallel_kernel
+from ..worlds import ops
 from . import n_elite as _n_elite
 from ._common import (chunk_scratch, chunk_scratch_bytes, chunk_width, copy_col, elite_order,
                       fill_gaussian_cols, n_chunks, new_outputs, rollout_cols, total_counts)
 
 
 @kernel
-def cem_chunk(A, B, b, s0, goal, mu, sig, seeds, lam, it, pop, cost, S, U, path, z, rollouts,
+def cem_chunk(world, s0, goal, mu, sig, seeds, cost, it, pop, L, S, U, path, z, rollouts,
               steps, p, item, lo, hi):
     """Sample sequences lo..hi-1 of problem p in round ``it`` from N(mu, sig^2) and roll them
-    out into cost[p] (scratch and counters of work item ``item``)."""
+    out into L[p] (scratch and counters of work item ``item``)."""
     key = rng.make_key(seeds[p], rng.stream_of(rng.PLAN_NOISE, it, 0))
     fill_gaussian_cols(key, mu[p], sig[p], pop[p], lo, hi, z[item])
-    steps[item] += rollout_cols(A[p], B[p], b[p], s0[p], goal[p], pop[p], lo, hi, lam,
-                                S[item], U[item], path[item], cost[p])
+    steps[item] += rollout_cols(ops.world_at(world, p), s0[p], goal[p], pop[p], lo, hi, cost,
+                                S[item], U[item], path[item], L[p])
     rollouts[item] += hi - lo
 
 
@@ -72,11 +73,12 @@ def cem_refit(pop, cost, mu, sig, best_cost, order, E, out_actions, p):
 
 
 @parallel_kernel
-def cem_kernel(A, B, b, s0, goal, mu0, sig0, seeds, lam, population, iterations, n_elite,
+def cem_kernel(world, s0, goal, mu0, sig0, seeds, cost, population, iterations, n_elite,
                whole, W, out_actions, out_samples, out_steps):
     """Plan P problems with CEM.
 
-    A, B : (P, d, d); b, s0, goal : (P, d); mu0, sig0 : (P, T, d) initial mean and std;
+    world : the batch's world bundle; s0, goal : (P, n); cost : the cost bundle;
+    mu0, sig0 : (P, T, d) initial mean and std;
     seeds : (P,) uint64.  ``whole`` (at least as many problems as threads): one work item
     runs a problem's every round; else work items are chunks of W samples
     (:func:`~fastplan.planners._common.chunk_width`) and the refits run serially.  Results
@@ -88,9 +90,9 @@ def cem_kernel(A, B, b, s0, goal, mu0, sig0, seeds, lam, population, iterations,
     mu = mu0.copy()
     sig = sig0.copy()
     pop = np.empty((P, T, d, N))
-    cost = np.empty((P, N))
+    L = np.empty((P, N))
     best_cost = np.full(P, np.inf)
-    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, d, W)
+    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, s0.shape[1], d, W)
     order = np.empty((P, n_elite), dtype=np.int64)
     E = np.empty((P, n_elite, T * d))
     n_items = P if whole else P * C          # (a conditional inside prange() stops Numba
@@ -100,18 +102,18 @@ def cem_kernel(A, B, b, s0, goal, mu0, sig0, seeds, lam, population, iterations,
                 q = np.int64(item)
                 for it2 in range(iterations):
                     for c in range(C):
-                        cem_chunk(A, B, b, s0, goal, mu, sig, seeds, lam, it2, pop, cost, S, U,
+                        cem_chunk(world, s0, goal, mu, sig, seeds, cost, it2, pop, L, S, U,
                                   path, z, rollouts, steps, q, q * C + c, c * W,
                                   min(c * W + W, N))
-                    cem_refit(pop, cost, mu, sig, best_cost, order[q], E[q], out_actions, q)
+                    cem_refit(pop, L, mu, sig, best_cost, order[q], E[q], out_actions, q)
             else:
                 q = np.int64(item) // C
                 lo = (np.int64(item) % C) * W
-                cem_chunk(A, B, b, s0, goal, mu, sig, seeds, lam, it, pop, cost, S, U, path, z,
+                cem_chunk(world, s0, goal, mu, sig, seeds, cost, it, pop, L, S, U, path, z,
                           rollouts, steps, q, np.int64(item), lo, min(lo + W, N))
         if not whole:
             for p in range(P):
-                cem_refit(pop, cost, mu, sig, best_cost, order[p], E[p], out_actions, p)
+                cem_refit(pop, L, mu, sig, best_cost, order[p], E[p], out_actions, p)
     total_counts(rollouts, steps, C, out_samples, out_steps)
 
 
@@ -131,16 +133,16 @@ def run(batch, hp, inputs):
     """Run :func:`cem_kernel`; returns actions (P, T, d), samples (P,), steps (P,)."""
     actions, samples, steps = new_outputs(batch)
     threads = numba.get_num_threads()
-    cem_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["mu0"], inputs["sig0"],
-               batch.seeds, float(hp["lam"]), int(hp["population"]), int(hp["iterations"]),
+    cem_kernel(batch.world, batch.s0, batch.goal, inputs["mu0"], inputs["sig0"],
+               batch.seeds, batch.cost_bundle(hp), int(hp["population"]), int(hp["iterations"]),
                int(_n_elite(hp)), batch.P >= threads,
                chunk_width(int(hp["population"]), batch.P, threads), actions, samples, steps)
     return actions, samples, steps
 
 
-def scratch_bytes(P, T, d, hp, threads):
+def scratch_bytes(P, T, d, hp, threads, n=None, K=None):
     """Bytes :func:`prepare` and :func:`cem_kernel` allocate (mu0, sig0, mu, sig (P, T, d);
     pop (P, T, d, N); cost (P, N); elites (P, n_elite, T*d); the chunk scratch)."""
     N, ne = int(hp["population"]), int(_n_elite(hp))
     return (8 * (4 * P * T * d + P * T * d * N + P * N + P + P * ne + P * ne * T * d)
-            + chunk_scratch_bytes(P, N, T, d, threads))
+            + chunk_scratch_bytes(P, N, T, d, threads, n))

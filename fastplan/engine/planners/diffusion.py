@@ -24,16 +24,18 @@ import numpy as np
 
 from .. import rng
 from ..jit import parallel_kernel
+from ..worlds import ops
 from ._common import (chunk_scratch, chunk_scratch_bytes, chunk_width, copy_col, n_chunks,
                       new_outputs, rollout_cols, soa_from_aos, total_counts)
 
 
 @parallel_kernel
-def diffusion_kernel(A, B, b, s0, goal, a0, seeds, lam, n_steps, noise_scale, guidance, W,
+def diffusion_kernel(world, s0, goal, a0, seeds, cost, n_steps, noise_scale, guidance, W,
                      out_actions, out_samples, out_steps):
     """Plan P problems with guidance diffusion.
 
-    A, B : (P, d, d); b, s0, goal : (P, d); a0 : (P, N, T, d) initial samples;
+    world : the batch's world bundle; s0, goal : (P, n); cost : the cost bundle;
+    a0 : (P, N, T, d) initial samples;
     seeds : (P,) uint64; W : samples per work item (:func:`~fastplan.planners._common.
     chunk_width`).  Writes the best final sample to out_actions (P, T, d).
     """
@@ -42,8 +44,8 @@ def diffusion_kernel(A, B, b, s0, goal, a0, seeds, lam, n_steps, noise_scale, gu
     X = np.empty((P, T, d, N))
     for p in range(P):
         soa_from_aos(a0[p], X[p])
-    cost = np.empty((P, N))
-    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, d, W)
+    L = np.empty((P, N))
+    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, s0.shape[1], d, W)
     v = np.empty((P * C, d, W))
     for item in numba.prange(P * C):
         p = item // C
@@ -53,20 +55,12 @@ def diffusion_kernel(A, B, b, s0, goal, a0, seeds, lam, n_steps, noise_scale, gu
         for k in range(n_steps):
             alpha = (k + 1.0) / n_steps
             sigma = noise_scale * (1.0 - alpha)
-            steps[item] += rollout_cols(A[p], B[p], b[p], s0[p], goal[p], X[p], lo, hi, lam,
-                                        S[item], U[item], path[item], cost[p])
+            w = ops.world_at(world, p)
+            steps[item] += rollout_cols(w, s0[p], goal[p], X[p], lo, hi, cost,
+                                        S[item], U[item], path[item], L[p])
             rollouts[item] += n
-            # v = B^T (s_T - s*) for each sample of the chunk
-            for j in range(d):
-                for i in range(n):
-                    v[item, j, i] = 0.0
-            for r in range(d):
-                for i in range(n):
-                    S[item, r, i] -= goal[p, r]
-                for j in range(d):
-                    w = B[p, r, j]
-                    for i in range(n):
-                        v[item, j, i] += w * S[item, r, i]
+            # v = B^T (s_T - s*) for each sample of the chunk (the world's guidance direction)
+            ops.guidance_cols(w, s0[p], goal[p], X[p], lo, n, S[item], v[item])
             key = rng.make_key(seeds[p], rng.stream_of(rng.PLAN_NOISE, k, 0))
             m = T * d
             zc = z[item, : n * m]
@@ -78,13 +72,13 @@ def diffusion_kernel(A, B, b, s0, goal, a0, seeds, lam, n_steps, noise_scale, gu
                         X[p, t, j, i] = (alpha * X[p, t, j, i]
                                          + (1.0 - alpha) * (gt * v[item, j, i - lo])
                                          + sigma * zc[(i - lo) * m + t * d + j])
-        steps[item] += rollout_cols(A[p], B[p], b[p], s0[p], goal[p], X[p], lo, hi, lam,
-                                    S[item], U[item], path[item], cost[p])
+        steps[item] += rollout_cols(ops.world_at(world, p), s0[p], goal[p], X[p], lo, hi, cost,
+                                    S[item], U[item], path[item], L[p])
         rollouts[item] += n
     for p in range(P):
         best = 0
         for i in range(1, N):
-            if cost[p, i] < cost[p, best]:
+            if L[p, i] < L[p, best]:
                 best = i
         copy_col(X[p], best, out_actions[p])
     total_counts(rollouts, steps, C, out_samples, out_steps)
@@ -106,19 +100,19 @@ def prepare(batch, hp, usage):
 def run(batch, hp, inputs):
     """Run :func:`diffusion_kernel`; returns actions (P, T, d), samples (P,), steps (P,)."""
     actions, samples, steps = new_outputs(batch)
-    diffusion_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["a0"], batch.seeds,
-                     float(hp["lam"]), int(hp["steps"]), float(hp["noise_scale"]),
+    diffusion_kernel(batch.world, batch.s0, batch.goal, inputs["a0"], batch.seeds,
+                     batch.cost_bundle(hp), int(hp["steps"]), float(hp["noise_scale"]),
                      float(hp["guidance"]), chunk_width(int(hp["samples"]), batch.P,
                                                         numba.get_num_threads()),
                      actions, samples, steps)
     return actions, samples, steps
 
 
-def scratch_bytes(P, T, d, hp, threads):
+def scratch_bytes(P, T, d, hp, threads, n=None, K=None):
     """Bytes :func:`prepare` and :func:`diffusion_kernel` allocate (a0 (P, N, T, d) and one
     problem's draws; X (P, T, d, N); cost (P, N); v and the chunk scratch)."""
     N = int(hp["samples"])
     W = chunk_width(N, P, threads)
     items = P * (-(-N // W))
     return (8 * (P * N * T * d + N * T * d + P * T * d * N + P * N + items * d * W)
-            + chunk_scratch_bytes(P, N, T, d, threads))
+            + chunk_scratch_bytes(P, N, T, d, threads, n))

@@ -18,15 +18,16 @@ import numpy as np
 
 from .. import rng
 from ..jit import kernel, parallel_kernel
+from ..worlds import ops
 from ._common import (chunk_scratch, chunk_scratch_bytes, chunk_width, fill_gaussian_cols, n_chunks,
                       new_outputs, rollout_cols, total_counts)
 
 
 @kernel
-def mppi_chunk(A, B, b, s0, goal, mu, seeds, lam, it, zero, std, eps, X, cost, S, U, path, z,
+def mppi_chunk(world, s0, goal, mu, seeds, cost, it, zero, std, eps, X, L, S, U, path, z,
                rollouts, steps, p, item, lo, hi):
     """Draw eps for samples lo..hi-1 of problem p in round ``it``, form mu + eps and roll
-    them out into cost[p] (scratch and counters of work item ``item``)."""
+    them out into L[p] (scratch and counters of work item ``item``)."""
     T, d = mu.shape[1], mu.shape[2]
     key = rng.make_key(seeds[p], rng.stream_of(rng.PLAN_NOISE, it, 0))
     fill_gaussian_cols(key, zero, std, eps[p], lo, hi, z[item])
@@ -35,8 +36,8 @@ def mppi_chunk(A, B, b, s0, goal, mu, seeds, lam, it, zero, std, eps, X, cost, S
             m = mu[p, t, j]
             for i in range(lo, hi):
                 X[p, t, j, i] = m + eps[p, t, j, i]
-    steps[item] += rollout_cols(A[p], B[p], b[p], s0[p], goal[p], X[p], lo, hi, lam,
-                                S[item], U[item], path[item], cost[p])
+    steps[item] += rollout_cols(ops.world_at(world, p), s0[p], goal[p], X[p], lo, hi, cost,
+                                S[item], U[item], path[item], L[p])
     rollouts[item] += hi - lo
 
 
@@ -62,11 +63,12 @@ def mppi_update(cost, eps, w, mu, temperature, p):
 
 
 @parallel_kernel
-def mppi_kernel(A, B, b, s0, goal, mu0, seeds, lam, n_samples, iterations, noise_std, temperature,
+def mppi_kernel(world, s0, goal, mu0, seeds, cost, n_samples, iterations, noise_std, temperature,
                 whole, W, out_actions, out_samples, out_steps):
     """Plan P problems with MPPI.
 
-    A, B : (P, d, d); b, s0, goal : (P, d); mu0 : (P, T, d); seeds : (P,) uint64.
+    world : the batch's world bundle; s0, goal : (P, n); cost : the cost bundle;
+    mu0 : (P, T, d); seeds : (P,) uint64.
     ``whole`` (at least as many problems as threads): one work item runs a problem's
     every round; else work items are chunks of W samples (:func:`~fastplan.planners.
     _common.chunk_width`) and the updates run serially.
@@ -80,8 +82,8 @@ def mppi_kernel(A, B, b, s0, goal, mu0, seeds, lam, n_samples, iterations, noise
     std = np.full((T, d), noise_std)
     eps = np.empty((P, T, d, N))
     X = np.empty((P, T, d, N))
-    cost = np.empty((P, N))
-    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, d, W)
+    L = np.empty((P, N))
+    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, s0.shape[1], d, W)
     w = np.empty((P, N))
     n_items = P if whole else P * C          # (a conditional inside prange() stops Numba
     for it in range(1 if whole else iterations):   # from parallelising the loop)
@@ -90,18 +92,18 @@ def mppi_kernel(A, B, b, s0, goal, mu0, seeds, lam, n_samples, iterations, noise
                 q = np.int64(item)
                 for it2 in range(iterations):
                     for c in range(C):
-                        mppi_chunk(A, B, b, s0, goal, mu, seeds, lam, it2, zero, std, eps, X, cost,
+                        mppi_chunk(world, s0, goal, mu, seeds, cost, it2, zero, std, eps, X, L,
                                    S, U, path, z, rollouts, steps, q, q * C + c, c * W,
                                    min(c * W + W, N))
-                    mppi_update(cost, eps, w, mu, temperature, q)
+                    mppi_update(L, eps, w, mu, temperature, q)
             else:
                 q = np.int64(item) // C
                 lo = (np.int64(item) % C) * W
-                mppi_chunk(A, B, b, s0, goal, mu, seeds, lam, it, zero, std, eps, X, cost, S, U,
+                mppi_chunk(world, s0, goal, mu, seeds, cost, it, zero, std, eps, X, L, S, U,
                            path, z, rollouts, steps, q, np.int64(item), lo, min(lo + W, N))
         if not whole:
             for p in range(P):
-                mppi_update(cost, eps, w, mu, temperature, p)
+                mppi_update(L, eps, w, mu, temperature, p)
     for p in range(P):
         for t in range(T):
             for j in range(d):
@@ -122,16 +124,16 @@ def run(batch, hp, inputs):
     """Run :func:`mppi_kernel`; returns actions (P, T, d), samples (P,), steps (P,)."""
     actions, samples, steps = new_outputs(batch)
     threads = numba.get_num_threads()
-    mppi_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["mu0"], batch.seeds,
-                float(hp["lam"]), int(hp["samples"]), int(hp["iterations"]), float(hp["noise_std"]),
+    mppi_kernel(batch.world, batch.s0, batch.goal, inputs["mu0"], batch.seeds,
+                batch.cost_bundle(hp), int(hp["samples"]), int(hp["iterations"]), float(hp["noise_std"]),
                 float(hp["temperature"]), batch.P >= threads,
                 chunk_width(int(hp["samples"]), batch.P, threads), actions, samples, steps)
     return actions, samples, steps
 
 
-def scratch_bytes(P, T, d, hp, threads):
+def scratch_bytes(P, T, d, hp, threads, n=None, K=None):
     """Bytes :func:`prepare` and :func:`mppi_kernel` allocate (mu0, std, mu (P, T, d); eps and
     X (P, T, d, N); cost and w (P, N); the chunk scratch)."""
     N = int(hp["samples"])
     return (8 * (3 * P * T * d + 2 * T * d + 2 * P * T * d * N + 2 * P * N)
-            + chunk_scratch_bytes(P, N, T, d, threads))
+            + chunk_scratch_bytes(P, N, T, d, threads, n))
