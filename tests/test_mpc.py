@@ -86,12 +86,14 @@ def test_bad_controller_settings_are_one_line_errors():
 @pytest.fixture(scope="module")
 def closed_loop_runs():
     """Final goal distances on the perturbed world (mismatch 0.1), seeds 0-4, d = h = 8."""
-    out = {"mpc": [], "fixed": [], "open": [], "start": []}
+    out = {"mpc": [], "fixed": [], "fixed_running": [], "open": [], "start": []}
     for s in range(5):
         prob = fastplan.make_problem("vae", 8, 8, s)
         true = perturbed(prob.world, 0.1, 1000 + s)
         runs = {"mpc": fastplan.MPC(prob, "gradient", geometry_usage="none", **GRAD),
                 "fixed": fastplan.MPC(prob, "gradient", horizon="fixed", geometry_usage="none", **GRAD),
+                "fixed_running": fastplan.MPC(prob, "gradient", horizon="fixed", geometry_usage="none",
+                                              cost=fastplan.Cost(running=0.3), **GRAD),
                 "open": fastplan.MPC(prob, "gradient", replan_every=8, geometry_usage="none", **GRAD)}
         for k, ctrl in runs.items():
             out[k].append(fastplan.closed_loop(ctrl, true)["final_distance"])
@@ -108,6 +110,13 @@ def test_mpc_reaches_the_goal_where_fixed_horizon_replanning_does_not(closed_loo
     assert np.mean(r["fixed"]) > 3 * np.mean(r["mpc"])
     # closing the loop beats executing one plan on the mismatched world
     assert np.mean(r["mpc"]) < 0.7 * np.mean(r["open"])
+
+
+def test_a_running_cost_lets_fixed_horizon_mpc_settle_near_the_goal(closed_loop_runs):
+    r = closed_loop_runs
+    # sum_t ||s_t - s*|| makes every step count: the fixed horizon no longer postpones arrival
+    assert np.all(r["fixed_running"] < r["fixed"]), r
+    assert np.mean(r["fixed_running"]) < 0.4 * np.mean(r["fixed"]), r
 
 
 def test_warm_start_needs_fewer_rollouts_for_the_same_cost():

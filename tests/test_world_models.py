@@ -218,3 +218,45 @@ def test_a_batch_refuses_mixed_architectures_and_wrong_shapes():
         fastplan.Problem.from_arrays(a.world, np.zeros(5), np.full(5, np.nan), 6)
     with pytest.raises(FastplanError):
         fastplan.Problem.from_arrays("nope.npz", np.zeros(5), np.zeros(5), 6)
+
+
+class _Tensor:
+    def __init__(self, x):
+        self.x = np.asarray(x, dtype=np.float32)
+
+    def detach(self):
+        return self
+
+    def cpu(self):
+        return self
+
+    def numpy(self):
+        return self.x
+
+
+class Linear:            # the attributes of torch.nn.Linear that from_torch reads
+    def __init__(self, W, c):
+        self.weight, self.bias = _Tensor(W), _Tensor(c)
+
+
+class Tanh:
+    pass
+
+
+class ReLU:
+    pass
+
+
+def test_from_torch_reads_a_sequential_of_linear_and_activation_modules():
+    rs = np.random.default_rng(0)
+    W0, c0, W1, c1 = rs.normal(size=(8, 7)), rs.normal(size=8), rs.normal(size=(4, 8)), rs.normal(size=4)
+    w = MLPWorld.from_torch([Linear(W0, c0), Tanh(), Linear(W1, c1)], n_action=3, residual=True)
+    assert w.activations == ("tanh", "identity") and (w.n, w.d) == (4, 3)
+    s, a = rs.normal(size=4), rs.normal(size=3)
+    f32 = lambda x: x.astype(np.float32).astype(np.float64)  # noqa: E731
+    want = s + f32(W1) @ np.tanh(f32(W0) @ np.concatenate([s, a]) + f32(c0)) + f32(c1)
+    np.testing.assert_allclose(w.step(s, a), want, rtol=1e-12)
+    with pytest.raises(FastplanError, match="must follow"):
+        MLPWorld.from_torch([Tanh(), Linear(W0, c0)], n_action=3)
+    with pytest.raises(FastplanError, match="unsupported"):
+        MLPWorld.from_torch([Linear(W0, c0), object()], n_action=3)

@@ -10,7 +10,8 @@ since (``plan(..., init_actions=...)``).  Horizons:
   end.  After ``T`` commands the episode is over (:meth:`MPC.reset` starts another).
 * ``"fixed"``: every plan covers ``T`` steps from the current state, for as long as
   commands come.  With the terminal cost of Eq. 5 the goal then stays ``T`` steps away
-  (the plan never has to arrive); a running cost is needed for that mode to settle.
+  (the plan never has to arrive); a running cost (``cost=fastplan.Cost(running=...)``,
+  the sum over t of ``||s_t - s*||``) makes every step count, so that mode settles.
 
 :func:`closed_loop` runs a controller against a world (the model itself, or a perturbed
 one: model mismatch) and returns the trajectory.
@@ -53,6 +54,8 @@ class MPC:
         Base seed (default: the problem's).  The k-th replan uses a seed derived from
         (seed, k) by the counter-based generator (stream tag ``MPC_REPLAN``).
     geometry_usage : {"prior", "none"}
+    cost : Cost or dict, optional
+        Cost terms beyond Eq. 5 and action bounds (:class:`fastplan.Cost`), for every replan.
     **overrides
         Planner hyperparameters (as for :func:`fastplan.plan`).
 
@@ -66,7 +69,7 @@ class MPC:
 
     def __init__(self, problem: Problem, planner: str = "cem", *, horizon: str = "shrinking",
                  replan_every: int = 1, warm_start: bool = True, seed: int | None = None,
-                 geometry_usage: str = "prior", **overrides):
+                 geometry_usage: str = "prior", cost=None, **overrides):
         if not isinstance(problem, Problem):
             raise FastplanError("MPC expects a Problem (see fastplan.make_problem)")
         if horizon not in HORIZONS:
@@ -82,6 +85,9 @@ class MPC:
         self.warm_start = bool(warm_start)
         self.seed = problem.seed if seed is None else check_seed(seed)
         self.geometry_usage = check_choice(geometry_usage, GEOMETRY_USAGES, "geometry usage")
+        from .cost import check_cost
+        self.cost = check_cost(cost)
+        self.cost.box(problem.d)
         self.reset()
 
     def reset(self) -> None:
@@ -115,7 +121,7 @@ class MPC:
         return int(key >> np.uint64(1))
 
     def command(self, state) -> np.ndarray:
-        """The action to apply now, shape (d,), replanning from ``state`` (d,) when due.
+        """The action to apply now, shape (d,), replanning from ``state`` (n,) when due.
 
         Raises
         ------
@@ -123,16 +129,16 @@ class MPC:
             A state of the wrong shape, or (shrinking horizon) a command after the episode's
             ``T`` steps.
         """
-        d = self.problem.d
+        n = self.problem.n
         if self.horizon == "shrinking" and self.step >= self.problem.T:
             raise FastplanError(f"the episode of {self.problem.T} steps is over; call reset()")
         due = self._plan is None or self.step - self._planned_at >= self.replan_every
         if due:
-            state = as_array(state, "state", (d,))
+            state = as_array(state, "state", (n,))
             h = self._horizon_at(self.step)
             prob = dataclasses.replace(self.problem, s0=state.copy(), T=h)
             res = plan(prob, self.planner, seed=self._replan_seed(), geometry_usage=self.geometry_usage,
-                       init_actions=self._init(h), **self.hyperparameters)
+                       init_actions=self._init(h), cost=self.cost, **self.hyperparameters)
             self.plans.append(res)
             self._plan = res.actions
             self._planned_at = self.step
@@ -163,13 +169,13 @@ def closed_loop(controller: MPC, world=None, steps: int | None = None, s0=None) 
         perturbed world for model mismatch).
     steps : int, optional
         Number of steps (default: the problem's horizon T).
-    s0 : array (d,), optional
+    s0 : array (n,), optional
         Initial state (default: the problem's).
 
     Returns
     -------
     dict
-        ``states`` (steps+1, d), ``actions`` (steps, d), ``rollouts`` (steps,) int64,
+        ``states`` (steps+1, n), ``actions`` (steps, d), ``rollouts`` (steps,) int64,
         ``goal_distance`` (steps+1,): ||s_t - s*|| along the way; ``final_distance``: its
         last entry.
     """
@@ -178,9 +184,9 @@ def closed_loop(controller: MPC, world=None, steps: int | None = None, s0=None) 
     prob = controller.problem
     world = prob.world if world is None else world
     if not callable(getattr(world, "step", None)):
-        raise FastplanError("the world must have a step(state, action) method (e.g. a WorldModel)")
+        raise FastplanError("the world must have a step(state, action) method (e.g. a TanhWorld)")
     steps = prob.T if steps is None else check_positive_int(steps, "steps")
-    s = prob.s0 if s0 is None else as_array(s0, "s0", (prob.d,))
+    s = prob.s0 if s0 is None else as_array(s0, "s0", (prob.n,))
     controller.reset()
     states, actions = [np.array(s, dtype=np.float64)], []
     for _ in range(steps):

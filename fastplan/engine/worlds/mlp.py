@@ -155,6 +155,35 @@ class MLPWorld(World):
                                 f"last layer's width {world.n}")
         return world
 
+    @classmethod
+    def from_torch(cls, model, n_action: int, residual: bool = False) -> "MLPWorld":
+        """From a PyTorch ``nn.Sequential`` of ``Linear`` layers, each optionally followed by
+        ``Tanh``, ``ReLU``, ``ELU`` (alpha 1) or ``Identity``, whose input is ``[s; a]``
+        (state first).  Duck-typed: PyTorch is not a dependency of fastplan."""
+        names = {"Tanh": "tanh", "ReLU": "relu", "ELU": "elu", "Identity": "identity"}
+        Ws, cs, acts = [], [], []
+        for module in model:
+            kind = type(module).__name__
+            if kind == "Linear":
+                W = np.asarray(module.weight.detach().cpu().numpy(), dtype=np.float64)
+                bias = getattr(module, "bias", None)
+                c = (np.zeros(W.shape[0]) if bias is None
+                     else np.asarray(bias.detach().cpu().numpy(), dtype=np.float64))
+                Ws.append(W)
+                cs.append(c)
+                acts.append("identity")
+            elif kind in names:
+                if not Ws or acts[-1] != "identity":
+                    raise FastplanError(f"activation {kind} must follow a Linear layer")
+                if kind == "ELU" and float(getattr(module, "alpha", 1.0)) != 1.0:
+                    raise FastplanError("only ELU with alpha = 1 is supported")
+                acts[-1] = names[kind]
+            else:
+                raise FastplanError(f"unsupported module {kind} in the model; use Linear, Tanh, "
+                                    "ReLU, ELU, Identity")
+        return cls(weights=tuple(Ws), biases=tuple(cs), activations=tuple(acts),
+                   residual=residual, n_action=n_action)
+
     def step(self, s, a) -> np.ndarray:
         """``f`` (or ``s + f``) for states (..., n) and actions (..., d), in NumPy."""
         s = np.asarray(s, dtype=np.float64)
