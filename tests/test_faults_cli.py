@@ -144,8 +144,8 @@ def test_nan_and_inf_in_a_problem_are_refused(field, where, bad):
 
 def test_a_world_model_of_the_wrong_shape_is_refused():
     prob = fastplan.make_problem("vae", 3, 2, 0)
-    for A, words in ((np.ones((3, 4)), "square (d, d) matrix, got shape (3, 4)"),
-                     (np.ones(3), "square (d, d) matrix, got shape (3,)")):
+    for A, words in ((np.ones((3, 4)), "square (n, n) matrix, got shape (3, 4)"),
+                     (np.ones(3), "square (n, n) matrix, got shape (3,)")):
         bad = dataclasses.replace(prob, world=dataclasses.replace(prob.world, A=A))
         with pytest.raises(FastplanError, match=words.replace("(", r"\(").replace(")", r"\)")):
             fastplan.plan(bad, "cem", population=10, iterations=1)

@@ -189,7 +189,7 @@ def test_overrides_and_bad_input():
         fastplan.plan(pr, "gradient", gradient="exact")
     with pytest.raises(FastplanError, match="geometry usage"):
         fastplan.plan(pr, "cem", geometry_usage="sometimes")
-    with pytest.raises(FastplanError, match="share d"):
+    with pytest.raises(FastplanError, match="must share the state and action dimensions"):
         fastplan.plan_batch([pr, fastplan.make_problem("vae", 4, 3, 0)], "cem")
 
 

@@ -150,7 +150,7 @@ def test_rollout_rejects_non_finite(name, bad, P):
     ("actions", np.zeros((4, 2, 5)), ["actions", "shape"]),       # wrong d
     ("actions", np.zeros((0, 2, 3)), ["actions"]),                # N = 0
     ("actions", np.zeros((4, 0, 3)), ["actions"]),                # T = 0
-    ("B", np.zeros((3, 2)), ["B", "shape"]),
+    ("B", np.zeros((2, 3)), ["B", "shape"]),                     # n rows: 3 (B may be (n, d) with d != n)
     ("b", np.zeros(4), ["b", "shape"]),
     ("goal", np.zeros((3, 1)), ["goal", "shape"]),
     ("A", np.zeros((3, 2)), ["A", "shape"]),

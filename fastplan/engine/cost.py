@@ -231,17 +231,19 @@ def paper_cost(lam: float, d: int) -> tuple:
     return PAPER_COST.bundle(lam, d)
 
 
-def rollout(world, *args, lam: float = LAMBDA, return_states: bool = False, cost=None):
+def rollout(A=None, B=None, b=None, s0=None, goal=None, actions=None, lam: float = LAMBDA,
+            return_states: bool = False, cost=None, *, world=None):
     """Roll out P problems x N action sequences and evaluate the cost (Eq. 5) and Eq. 11.
 
     Call as ``rollout(world, s0, goal, actions)`` with a world model object
-    (:class:`~fastplan.engine.worlds.World`, e.g. ``prob.world``), or with the paper's
-    arrays, ``rollout(A, B, b, s0, goal, actions)``.
+    (:class:`~fastplan.engine.worlds.World`, e.g. ``prob.world``; or ``world=`` by keyword),
+    or with the paper's arrays, ``rollout(A, B, b, s0, goal, actions)``.
 
     Parameters
     ----------
-    world : World, or A : array (P, n, n) / (n, n) followed by B (P, n, d) / (n, d) and
-        b (P, n) / (n,)
+    A : array (P, n, n) / (n, n), or a World
+    B : array (P, n, d) / (n, d)
+    b : array (P, n) / (n,)
     s0, goal : array, shape (P, n) or (n,)
     actions : array, shape (P, N, T, d), or (N, T, d) for one problem
     lam : float
@@ -250,6 +252,8 @@ def rollout(world, *args, lam: float = LAMBDA, return_states: bool = False, cost
         Also return the state trajectories.
     cost : Cost or dict, optional
         Extra cost terms and action bounds (default: Eq. 5 alone).
+    world : World, optional
+        The world model, instead of A, B, b.
 
     Returns
     -------
@@ -257,34 +261,34 @@ def rollout(world, *args, lam: float = LAMBDA, return_states: bool = False, cost
     on request, ``states`` of shape (P, N, T+1, n) (or (N, T+1, n)).
     """
     from .worlds import World
-    from .worlds.tanh import TanhWorld
-    if isinstance(world, World):
-        if len(args) != 3:
-            raise FastplanError("rollout(world, s0, goal, actions): expected 3 arrays after the world")
-        s0, goal, actions = args
-        wobj = world
-        A = None
+    if isinstance(A, World):                   # rollout(world, s0, goal, actions)
+        if world is not None:
+            raise FastplanError("give the world model once (positionally or as world=)")
+        world, A = A, None
+        if goal is None and actions is None:
+            s0, goal, actions = B, b, s0
+            B = b = None
+    if world is not None:
+        if not isinstance(world, World):
+            raise FastplanError(f"world must be a fastplan world model, got {type(world).__name__}")
+        if A is not None or B is not None or b is not None:
+            raise FastplanError("give either a world model or the arrays A, B, b, not both")
     else:
-        if len(args) != 5:
-            raise FastplanError("rollout(A, B, b, s0, goal, actions): expected 6 arrays "
-                                "(or a world model object and 3 arrays)")
-        A = as_array(world, "A")
-        B, b, s0, goal, actions = args
-        wobj = None
+        A = as_array(A, "A")
     actions = as_array(actions, "actions")
     single = actions.ndim == 3
     if single:
         actions = actions[None]
         s0 = as_array(s0, "s0", ndim=1)[None]
         goal = as_array(goal, "goal", ndim=1)[None]
-        if A is not None:
+        if world is None:
             A = as_array(A, "A", ndim=2)[None]
             B = as_array(B, "B", ndim=2)[None]
             b = as_array(b, "b", ndim=1)[None]
     if actions.ndim != 4:
         raise FastplanError(f"actions must have shape (P, N, T, d) or (N, T, d), got {actions.shape}")
     P = actions.shape[0]
-    if A is not None:
+    if world is None:
         if A.ndim != 3 or A.shape[1] != A.shape[2]:
             raise FastplanError(f"A must have shape (P, n, n), got {A.shape}")
         n = A.shape[1]
@@ -294,9 +298,9 @@ def rollout(world, *args, lam: float = LAMBDA, return_states: bool = False, cost
         b = as_array(b, "b", (P, n))
         bundle = (A, B, b)
     else:
-        n, d = wobj.n, wobj.d
         from .worlds.ops import bundle as make_bundle
-        bundle = make_bundle([wobj] * P)
+        n, d = world.n, world.d
+        bundle = make_bundle([world] * P)
     s0 = as_array(s0, "s0", (P, n))
     goal = as_array(goal, "goal", (P, n))
     actions = as_array(actions, "actions", (P, None, None, d))
@@ -312,7 +316,7 @@ def rollout(world, *args, lam: float = LAMBDA, return_states: bool = False, cost
     N, T = actions.shape[1], actions.shape[2]
     L, gd, sm = (np.empty((P, N)) for _ in range(3))
     states = np.empty((P, N, T + 1, n)) if return_states else np.empty((1, 1, 1, 1))
-    work = P * N * T * (4.0 * n * (n + d) / 2 + 30.0 * n) * threads.SECONDS_PER_UNIT
+    work = P * N * T * (2.0 * n * (n + d) + 30.0 * n) * threads.SECONDS_PER_UNIT
     with threads.limited(threads.threads_for(work)):     # small batches: 1 thread
         _rollout_kernel(bundle, s0, goal, actions, cost_b, bool(return_states), L, gd, sm, states)
     out = {"cost": L, "goal_distance": gd, "smoothness": sm}

@@ -155,14 +155,7 @@ def rollout_cols(w, s0, goal, X, lo, hi, cost, S, U, path, out):
         for i in range(n):
             acc[i] += math.sqrt(sq[i])
         if running != 0.0:
-            for i in range(n):
-                tmp[i] = 0.0
-            for r in range(ns):
-                for i in range(n):
-                    diff = S[r, i] - goal[r]
-                    tmp[i] += diff * diff
-            for i in range(n):
-                run[i] += math.sqrt(tmp[i])
+            add_goal_norms(S, goal, n, tmp, run)
     for i in range(n):
         sq[i] = 0.0
     for r in range(ns):
@@ -173,6 +166,20 @@ def rollout_cols(w, s0, goal, X, lo, hi, cost, S, U, path, out):
     for i in range(n):
         out[lo + i] = cost_value(cost, T, sq[i], acc[i], run[i], tmp[i])
     return n * T
+
+
+@kernel
+def add_goal_norms(S, goal, n, tmp, out):
+    """``out[i] += ||S[:, i] - goal||`` for i < n: the running goal cost of n state columns
+    (S (n_state, >= n)); tmp : (>= n,) scratch."""
+    for i in range(n):
+        tmp[i] = 0.0
+    for r in range(S.shape[0]):
+        for i in range(n):
+            diff = S[r, i] - goal[r]
+            tmp[i] += diff * diff
+    for i in range(n):
+        out[i] += math.sqrt(tmp[i])
 
 
 @kernel(inline=True)
@@ -269,13 +276,7 @@ def fill_gaussian_cols(key, mean, std, X, lo, hi, z):
 @kernel
 def clip_sequence(cost, a):
     """Clip one sequence a (T, d) into the box of ``cost`` (in place; nothing if unbounded)."""
-    lower = cost[3]
-    upper = cost[4]
-    if lower.shape[0] == 0:
-        return
-    for t in range(a.shape[0]):
-        for j in range(a.shape[1]):
-            a[t, j] = min(max(a[t, j], lower[j]), upper[j])
+    clip_cols(cost, a.reshape((a.shape[0], a.shape[1], 1)), 0, 1)
 
 
 @kernel

@@ -29,7 +29,7 @@ import numpy as np
 from .. import rng
 from ..jit import kernel, parallel_kernel
 from ..worlds import ops
-from ._common import cost_value, new_outputs, sequence_cost
+from ._common import add_goal_norms, cost_value, new_outputs, sequence_cost
 
 
 #: Target columns per tile of the staggered FD state batch (S and U tiles stay in L2; wider
@@ -108,15 +108,7 @@ def fd_group(w, goal, a, states, tape, base, grp, G, cost, eps, S, U, acc, sq, r
                 for i in range(wc):
                     acct[i] += math.sqrt(sqt[i])
                 if running != 0.0:
-                    runt = run[tile]
-                    for i in range(wc):
-                        sqt[i] = 0.0
-                    for r in range(ns):
-                        for i in range(wc):
-                            diff = Ut[r, i] - goal[r]
-                            sqt[i] += diff * diff
-                    for i in range(wc):
-                        runt[i] += math.sqrt(sqt[i])
+                    add_goal_norms(Ut, goal, wc, sqt, run[tile])
             S, U = U, S
             n_steps += n
         if t >= grp and (t - grp) % G == 0:      # perturbations of a[t] enter
@@ -137,13 +129,8 @@ def fd_group(w, goal, a, states, tape, base, grp, G, cost, eps, S, U, acc, sq, r
                 acct[o + j] = prefix + math.sqrt(sqt[o + j])
             if running != 0.0:
                 for j in range(d):
-                    sqt[o + j] = 0.0
-                for r in range(ns):
-                    for j in range(d):
-                        diff = St[r, o + j] - goal[r]
-                        sqt[o + j] += diff * diff
-                for j in range(d):
-                    runt[o + j] = prefix_run + math.sqrt(sqt[o + j])
+                    runt[o + j] = prefix_run
+                add_goal_norms(St[:, o:o + d], goal, d, sqt[o:o + d], runt[o:o + d])
             m += 1
             n_steps += d
         s2 = 0.0

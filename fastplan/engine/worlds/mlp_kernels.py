@@ -87,32 +87,42 @@ def _rest_cols(w, S, H, G, n, U):
                 u[i] = h[i]
 
 
+@kernel(inline=True)
+def _add_terms(Wf, off, cols, k0, K, r, Src, lo, h, n):
+    """``h[i] += sum_{k < K} W[r, k0 + k] Src[k, lo + i]`` for i < n (k left to right)."""
+    for k in range(K):
+        wk = Wf[off + r * cols + k0 + k]
+        x = Src[k, lo:lo + n]
+        for i in range(n):
+            h[i] += wk * x[i]
+
+
+@kernel
+def _first_layer_cols(w, base, S, Xt, lo, with_actions, n, H):
+    """Layer 0 for n columns: ``H[r, i] = act(base[r] + W_s[r] S[:, i] (+ W_a[r] Xt[:, lo+i]))``."""
+    Wf, cf, meta, flags = w
+    ns, d = flags[1], flags[2]
+    rows, cols, off, code = meta[0, 0], meta[0, 1], meta[0, 2], meta[0, 4]
+    for r in range(rows):
+        h = H[r, :n]
+        b = base[r]
+        for i in range(n):
+            h[i] = b
+        _add_terms(Wf, off, cols, 0, ns, r, S, 0, h, n)
+        if with_actions:
+            _add_terms(Wf, off, cols, ns, d, r, Xt, lo, h, n)
+        for i in range(n):
+            h[i] = _act(h[i], code)
+
+
 @kernel
 def step_cols(w, S, Xt, lo, U, n):
     """``U[:, i] = f(S[:, i], Xt[:, lo+i])`` (or ``S + f``) for i < n.
     S, U : (n_state, >= n); Xt : (d, N)."""
     Wf, cf, meta, flags = w
-    ns, d, Hmax = flags[1], flags[2], flags[4]
-    H = np.empty((Hmax, n))
-    G = np.empty((Hmax, n))
-    rows, cols, off, coff, code = meta[0, 0], meta[0, 1], meta[0, 2], meta[0, 3], meta[0, 4]
-    for r in range(rows):
-        h = H[r, :n]
-        base = cf[coff + r]
-        for i in range(n):
-            h[i] = base
-        for k in range(ns):
-            wk = Wf[off + r * cols + k]
-            x = S[k, :n]
-            for i in range(n):
-                h[i] += wk * x[i]
-        for k in range(d):
-            wk = Wf[off + r * cols + ns + k]
-            x = Xt[k, lo:lo + n]
-            for i in range(n):
-                h[i] += wk * x[i]
-        for i in range(n):
-            h[i] = _act(h[i], code)
+    H = np.empty((flags[4], n))
+    G = np.empty((flags[4], n))
+    _first_layer_cols(w, cf[meta[0, 3]:], S, Xt, lo, True, n, H)
     _rest_cols(w, S, H, G, n, U)
 
 
@@ -132,23 +142,10 @@ def shared_prep(w, a_t, c):
 @kernel
 def advance_shared(w, S, c, U, n):
     """``U[:, i] = f(S[:, i], a_t)`` for i < n with c from :func:`shared_prep`."""
-    Wf, cf, meta, flags = w
-    ns, Hmax = flags[1], flags[4]
-    H = np.empty((Hmax, n))
-    G = np.empty((Hmax, n))
-    rows, cols, off, code = meta[0, 0], meta[0, 1], meta[0, 2], meta[0, 4]
-    for r in range(rows):
-        h = H[r, :n]
-        base = c[r]
-        for i in range(n):
-            h[i] = base
-        for k in range(ns):
-            wk = Wf[off + r * cols + k]
-            x = S[k, :n]
-            for i in range(n):
-                h[i] += wk * x[i]
-        for i in range(n):
-            h[i] = _act(h[i], code)
+    flags = w[3]
+    H = np.empty((flags[4], n))
+    G = np.empty((flags[4], n))
+    _first_layer_cols(w, c, S, S, 0, False, n, H)
     _rest_cols(w, S, H, G, n, U)
 
 
