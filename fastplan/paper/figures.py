@@ -60,7 +60,7 @@ FIGURES = {
              "Per seed, the goal distance averaged over the three geometries; mean over seeds. (a) linear "
              "axes. (b) log-log axes; the legend gives each planner's and each baseline's least-squares log-log "
              "slope; thick grey line: slope 1. A slope above 1 is superlinear growth. " + BASE
-             + " Averaged over the geometries like the planners; both grow like √d. " + CI, "two"),
+             + " They are averaged over the geometries like the planners. " + CI, "two"),
     "fig5": ("Goal distance vs planning horizon (VAE, d=8)",
              "Mean over seeds per planner; hollow markers on dotted lines: the paper's Table 3 (CEM, "
              "diffusion). " + BASE + " The a = 0 distance depends on the horizon (h steps of the world "
@@ -188,7 +188,7 @@ def budget_figure(all_res: Results):
     geoms = [g for g in all_res.geometries if g in KINDS] or list(all_res.geometries)
     names = ", ".join(planner_label(p) for p in planners)
     title = f"Goal distance at equal rollout budgets (d={d}, h={horizon})"
-    caption = (f"Equal-budget runs beyond the paper (`fastplan sweep --budget`; Table 5): each planner ({names}) "
+    caption = (f"Equal-budget runs beyond the paper (`fastplan sweep --budget`): each planner ({names}) "
                "at several rollout budgets, its iteration count (diffusion: denoising steps) set to spend the "
                "budget; a planner's paper defaults count at the budget they spend. x: rollouts per plan as "
                "counted in the kernels (within one iteration of the budget; log axis); y: mean goal distance "

@@ -259,7 +259,7 @@ def _dodge(xs, i: int, n: int, step: float = 0.035):
 
 def _legend_rank(label: str) -> int:
     """Legend order: data first, then reference lines (slope 1, full rank), then the baselines."""
-    if any(label.startswith(b) for b in BASELINE_LABELS):
+    if any(label.startswith(b.rstrip(")")) for b in BASELINE_LABELS):     # also with a slope
         return 2
     return 1 if label.startswith(("slope 1", "full rank")) else 0
 
@@ -389,12 +389,11 @@ def _bar_baselines(ax, res, geoms, d, horizon, x, width):
         if ok.all() and np.allclose(vals, vals[0], rtol=1e-9, atol=0.0):
             ax.axhline(vals[0], label=st["label"], **kw)
             continue
-        label = st["label"]
-        for j in np.flatnonzero(ok):
+        for n, j in enumerate(np.flatnonzero(ok)):
             xs = x + (j - (len(geoms) - 1) / 2) * width
-            ax.hlines(np.full(xs.size, vals[j]), xs - width * 0.5, xs + width * 0.5, label=label,
+            ax.hlines(np.full(xs.size, vals[j]), xs - width * 0.5, xs + width * 0.5,
+                      label=st["label"] if n == 0 else "_" + st["label"],      # one legend key
                       colors=kw["color"], linestyles=[kw["ls"]], lw=kw["lw"], zorder=kw["zorder"])
-            label = None
 
 
 def goal_distance_vs_dim(data, ax=None, *, horizon: int = 8, loglog: bool = False, planners=None,
