@@ -102,7 +102,8 @@ def test_baselines_sit_at_the_means_of_the_stored_columns(res10):
     zero, start = rec["zero_action_distance"][at].mean(), rec["initial_distance"][at].mean()
     for key in ("fig3", "fig6"):                              # horizontal lines across the axes
         lines = _baseline_lines(F.BUILDERS[key](res10, PAPER))
-        assert lines[ZERO][0].get_ydata()[0] == pytest.approx(zero) and lines[START][0].get_ydata()[0] == pytest.approx(start)
+        assert lines[ZERO][0].get_ydata()[0] == pytest.approx(zero)
+        assert lines[START][0].get_ydata()[0] == pytest.approx(start)
     lines = _baseline_lines(F.fig7(res10, PAPER))             # goal distance on x: vertical lines
     assert lines[ZERO][0].get_xdata()[0] == pytest.approx(zero)
     fig = F.fig4(res10, PAPER)                                 # per d, averaged over geometries
@@ -154,6 +155,10 @@ def test_budget_runs_are_equal_budget_runs_not_sweeps():
         assert np.all(np.diff(ys) < 0)                                            # the made-up trend
         assert plain.stat("goal_distance", p, "vae", 8, 8).mean == pytest.approx(ys[spent.index(default)])
     assert set(_baseline_lines(ax.figure)) == {ZERO, START} and ax.get_xscale() == "log"
+    ax.figure.canvas.draw()
+    lo, hi = ax.get_xlim()
+    shown = [t.get_text() for t in ax.get_xticklabels() if lo <= t.get_position()[0] <= hi and t.get_text()]
+    assert shown == ["1000", "2000", "5000"]                  # log ticks at 1, 2, 5 x 10^k, labelled plainly
     # the hyperparameter sweep draws only the population variants, not the budget runs beside them
     ax = fplot.hyperparameter_sweep(rec, "cem", "population")
     assert [c.get_label() for c in ax.containers] == ["100", "200", "400"]

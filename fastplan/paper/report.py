@@ -502,8 +502,8 @@ def render_report(*, results_path, res, tables, figures, claims, paper_claims, p
         add("The file holds equal-budget runs: planners whose runs differ only in the iteration count "
             "(diffusion: denoising steps) that a rollout budget sets (`fastplan sweep --budget`). They are shown "
             "here, not as hyperparameter sweeps"
-            + ("; Table 5 gives the numbers at 1050, 2000 and 6500 rollouts." if any(t.key == "table5" for t in extra_tables)
-               else "."))
+            + ("; Table 5 gives the numbers at 1050, 2000 and 6500 rollouts."
+               if any(t.key == "table5" for t in extra_tables) else "."))
         add("")
         _beyond_figures(add, budget)
     sweeps = [f for f in figures if f.get("section") == "sweep"]
