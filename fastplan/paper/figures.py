@@ -1,4 +1,4 @@
-"""Figures 1-8 of the paper and the hyperparameter-sweep figures, from a results file.
+"""Figures 1-8 of the paper, the equal-budget figure and the hyperparameter-sweep figures.
 
 =========  ===============================================================================
 fig1       Planning amenability (Eq. 12) vs latent dimension, per geometry.
@@ -13,8 +13,15 @@ fig6       Goal distance over seeds on VAE, d=8, h=8 (boxes only with >= 10 seed
 fig7       Smoothness (Eq. 11) vs goal distance on VAE, d=8, h=8, per seed and per planner.
 fig8       World-model rollouts (samples) per planner on VAE, d=8, h=8 (the paper's
            Table 4 as white diamonds).
+budget     Goal distance against rollouts per plan at equal budgets, one line per planner
+           and a panel per geometry (beyond the paper; when the file has budget runs).
 sweep-*    One line per value of a hyperparameter the file sweeps (beyond the paper).
 =========  ===============================================================================
+
+Every figure that draws goal distance (3-7, budget, sweeps) also draws the trivial
+baselines, the ``a = 0`` distance and ``||s0 - s*||``, as thin black lines with a legend entry
+(:data:`fastplan.plot.BASELINE_LABELS`).  Runs that differ only in the count a planner's
+budget sets (``fastplan sweep --budget``) are equal-budget runs, never a hyperparameter sweep.
 
 Every figure is drawn by the public plotting API (:mod:`fastplan.plot`) at paper size (one
 column 3.5 in, two columns 7.2 in; text at 8 pt) with no figure number in it: numbers and
@@ -25,12 +32,17 @@ from __future__ import annotations
 
 import os
 
-from . import PAPER_GEOMETRIES as KINDS, PAPER_PLANNERS as PLANNERS, planner_label
+import numpy as np
+
+from . import PAPER_GEOMETRIES as KINDS, PAPER_PLANNERS as PLANNERS, geometry_label, planner_label
 from . import plot
 from .results import BASE_D, BASE_GEOMETRY, BASE_H, Results
 
 CI = ("Intervals: 95 % percentile-bootstrap intervals of the mean over seeds (they stay inside the range "
       "of the data, so never below 0).")
+#: The baselines in a caption: what the thin black lines are.
+BASE = ("Thin black lines: the baselines, means over the same seeds of the goal distance after rolling out "
+        "a = 0 (dashed; no planning) and of the start's distance ||s0 − s*|| (dotted).")
 
 #: key -> (title, caption, width).  Captions describe exactly what is drawn.
 FIGURES = {
@@ -42,23 +54,28 @@ FIGURES = {
              "log2 axes. Dashed black line, drawn on top: full rank d_eff = d (the sparse EBM lies on it). The "
              "legend gives the paper's reported range. " + CI, "one"),
     "fig3": ("Goal distance per planner and geometry (d=8, h=8)",
-             "Bars: mean goal distance over seeds; white diamonds: the paper's Table 1. " + CI, "two"),
+             "Bars: mean goal distance over seeds; white diamonds: the paper's Table 1. " + BASE
+             + " {bar_baselines} " + CI, "two"),
     "fig4": ("Goal distance vs latent dimension (h=8, averaged over geometries)",
              "Per seed, the goal distance averaged over the three geometries; mean over seeds. (a) linear "
-             "axes. (b) log-log axes; the legend gives each planner's least-squares log-log slope; dashed: slope 1. "
-             "A slope above 1 is superlinear growth. " + CI, "two"),
+             "axes. (b) log-log axes; the legend gives each planner's and each baseline's least-squares log-log "
+             "slope; thick grey line: slope 1. A slope above 1 is superlinear growth. " + BASE
+             + " They are averaged over the geometries like the planners. " + CI, "two"),
     "fig5": ("Goal distance vs planning horizon (VAE, d=8)",
              "Mean over seeds per planner; hollow markers on dotted lines: the paper's Table 3 (CEM, "
-             "diffusion). " + CI, "one"),
+             "diffusion). " + BASE + " The a = 0 distance depends on the horizon (h steps of the world "
+             "without control), the start's does not. " + CI, "one"),
     "fig6": ("Goal distance over seeds (VAE, d=8, h=8)",
              "Dots: single seeds; black bars: means over seeds; white diamonds: the paper's Table 1 means. "
-             "{boxes}", "one"),
+             + BASE + " {boxes}", "one"),
     "fig7": ("Smoothness vs goal distance (VAE, d=8, h=8)",
              "Small dots: single seeds; large markers: means over seeds with intervals in both directions; "
-             "hollow markers: the paper (Table 1 goal distance, Table 4 smoothness). " + CI, "one"),
+             "hollow markers: the paper (Table 1 goal distance, Table 4 smoothness). "
+             + BASE.replace("Thin black lines", "Thin vertical black lines") + " " + CI, "one"),
     "fig8": ("World-model rollouts per planner (VAE, d=8, h=8)",
              "Bars: world-model rollouts per plan counted in the kernels (mean over seeds, written on each "
-             "bar); white diamonds: the paper's Table 4.", "one"),
+             "bar); white diamonds: the paper's Table 4. No baselines: they plan nothing (a = 0 is one "
+             "rollout).", "one"),
 }
 MIN_BOX = 10
 
@@ -89,14 +106,9 @@ def fig4(res: Results, paper: dict, horizon: int = BASE_H):
     fig, (ax, axl) = _new("two", ncols=2, height=3.0)
     plot.goal_distance_vs_dim(res, ax, horizon=horizon, planners=PLANNERS)
     plot.goal_distance_vs_dim(res, axl, horizon=horizon, planners=PLANNERS, loglog=True)
-    handles, labels = axl.get_legend_handles_labels()      # one legend for both: labels with slopes
-    for a in (ax, axl):
-        if a.get_legend() is not None:
-            a.get_legend().remove()
-    if handles:
-        order = sorted(range(len(labels)), key=lambda i: labels[i] == "slope 1")
-        fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside upper center",
-                   ncol=3)
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    _shared_legend(fig, [axl], ncol=3)          # one legend for both: the labels with slopes
     ax.set_title("(a) linear axes", loc="left")
     axl.set_title("(b) log-log axes", loc="left")
     axl.set_ylabel("Goal distance (log scale)")
@@ -155,18 +167,76 @@ def save(fig, out_dir: str, key: str) -> list[str]:
     return paths
 
 
+def _bar_baselines_note(res: Results, d: int = BASE_D, horizon: int = BASE_H) -> str:
+    """How Figure 3 draws the baselines (see :func:`fastplan.plot.goal_distance_by_planner`)."""
+    means = [[res.baseline(name, g, d, horizon).mean for g in KINDS] for name in plot.BASELINES]
+    if all(np.all(np.isfinite(m)) and np.allclose(m, m[0], rtol=1e-9, atol=0.0) for m in means):
+        return "They span all bars: every geometry has the same worlds, starts and goals at a (d, seed)."
+    return "Drawn over each geometry's bars: the baselines differ between geometries."
+
+
+def budget_figure(all_res: Results):
+    """(key, title, caption, builder) of the equal-budget figure, or None without budget runs.
+
+    One panel per geometry (shared y axis), one line per planner: goal distance against the
+    rollouts per plan it spent, with the baselines; every seed of the file.
+    """
+    planners = plot.budget_planners(all_res)
+    if not planners:
+        return None
+    d, horizon = plot.budget_cell(all_res)
+    geoms = [g for g in all_res.geometries if g in KINDS] or list(all_res.geometries)
+    names = ", ".join(planner_label(p) for p in planners)
+    title = f"Goal distance at equal rollout budgets (d={d}, h={horizon})"
+    caption = (f"Equal-budget runs beyond the paper (`fastplan sweep --budget`): each planner ({names}) "
+               "at several rollout budgets, its iteration count (diffusion: denoising steps) set to spend the "
+               "budget; a planner's paper defaults count at the budget they spend. x: rollouts per plan as "
+               "counted in the kernels (within one iteration of the budget; log axis); y: mean goal distance "
+               f"over all the file's seeds; one panel per geometry ({', '.join(geometry_label(g) for g in geoms)}), "
+               "same y axis. " + BASE + " " + CI)
+
+    def build():
+        n = len(geoms)
+        fig, axes = _new("two" if n > 1 else "one", ncols=n, height=2.6 if n > 1 else None)
+        axes = list(axes) if n > 1 else [axes]
+        for i, (ax, g) in enumerate(zip(axes, geoms)):
+            plot.goal_distance_vs_budget(all_res, ax, geometry=g, d=d, horizon=horizon, planners=planners)
+            if n > 1:
+                ax.set_title(f"({'abcdefgh'[i]}) {geometry_label(g)}", loc="left")
+            if i:
+                ax.set_ylabel("")
+        top = max(ax.get_ylim()[1] for ax in axes)
+        for ax in axes:
+            ax.set_ylim(0, top)
+        if n > 1:
+            _shared_legend(fig, axes, ncol=len(planners) + 2)
+        return fig
+    return ("budget", title, caption, build)
+
+
+def _shared_legend(fig, axes, ncol: int):
+    """One legend above the figure for the panels ``axes`` (each label once, baselines last)."""
+    handles, labels = plot.legend_entries(axes)
+    for a in axes:
+        if a.get_legend() is not None:
+            a.get_legend().remove()
+    if handles:
+        fig.legend(handles, labels, loc="outside upper center", ncol=min(ncol, len(labels)))
+
+
 def sweep_figures(all_res: Results) -> list[tuple[str, str, str, object]]:
-    """(key, title, caption, builder) of a figure per hyperparameter the file sweeps."""
+    """(key, title, caption, builder) of a figure per hyperparameter the file sweeps (equal-budget
+    runs are not sweeps: see :func:`budget_figure`)."""
     out = []
     for planner, param in plot.sweeps(all_res):
         key = f"sweep-{planner}-{param}"
         title = f"{planner_label(planner)}: goal distance by {param}"
         caption = (f"Hyperparameter sweep beyond the paper: one line per value of {planner_label(planner)}'s "
                    f"`{param}` (other hyperparameters equal); per seed the goal distance averaged over the "
-                   f"geometries in the file, then the mean over seeds. " + CI)
+                   f"geometries in the file, then the mean over all the file's seeds. " + BASE + " " + CI)
 
         def build(p=planner, k=param):
-            fig, ax = _new("one")
+            fig, ax = _new("one", height=2.9)
             plot.hyperparameter_sweep(all_res, p, k, ax)
             return fig
         out.append((key, title, caption, build))
@@ -174,17 +244,23 @@ def sweep_figures(all_res: Results) -> list[tuple[str, str, str, object]]:
 
 
 def write_figures(res: Results, paper: dict, out_dir: str, all_res: Results | None = None) -> list[dict]:
-    """Build and save Figures 1-8 and, when ``all_res`` (every variant) holds a hyperparameter
-    sweep, one figure per swept hyperparameter; one dict per figure (key, title, caption,
-    png, pdf, sweep)."""
+    """Build and save Figures 1-8 and, from ``all_res`` (every variant, every seed), the
+    equal-budget figure when it holds budget runs and one figure per swept hyperparameter;
+    one dict per figure (key, title, caption, png, pdf, section: ``"paper"``, ``"budget"`` or
+    ``"sweep"``)."""
     out = []
+    notes = {"boxes": _box_note(res), "bar_baselines": _bar_baselines_note(res)}
     with plot.style():
         for key, build in BUILDERS.items():
             png, pdf = save(build(res, paper), out_dir, key)
             title, caption, _ = FIGURES[key]
-            out.append({"key": key, "title": title, "caption": caption.format(boxes=_box_note(res)),
-                        "png": png, "pdf": pdf, "sweep": False})
-        for key, title, caption, build in sweep_figures(all_res) if all_res is not None else []:
+            out.append({"key": key, "title": title, "caption": caption.format(**notes),
+                        "png": png, "pdf": pdf, "section": "paper"})
+        extra = []
+        if all_res is not None:
+            budget = budget_figure(all_res)
+            extra = ([(*budget, "budget")] if budget else []) + [(*f, "sweep") for f in sweep_figures(all_res)]
+        for key, title, caption, build, section in extra:
             png, pdf = save(build(), out_dir, key)
-            out.append({"key": key, "title": title, "caption": caption, "png": png, "pdf": pdf, "sweep": True})
+            out.append({"key": key, "title": title, "caption": caption, "png": png, "pdf": pdf, "section": section})
     return out

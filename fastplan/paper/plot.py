@@ -17,6 +17,13 @@ Conventions
   least ``min_box`` (10) seeds; with fewer, the seeds are drawn as points with their mean.
 * When the data hold several hyperparameter variants of a planner, the paper's defaults
   (else the variant with most runs) are drawn; :func:`hyperparameter_sweep` draws them all.
+* Baselines (``baselines=True``, every goal-distance plot): the mean over seeds of the goal
+  distance after rolling out ``a = 0`` (dashed) and of the start's distance ``||s0 - s*||``
+  (dotted), thin black lines labelled :data:`BASELINE_LABELS` (legend keys after the data).
+* Equal budgets: runs of a planner that differ only in the count its rollout budget sets
+  (its registry ``for_budget``: ``iterations``; diffusion's ``steps``), as ``fastplan sweep
+  --budget`` makes them, are equal-budget runs (:func:`budget_planners`,
+  :func:`goal_distance_vs_budget`), never a hyperparameter sweep (:func:`sweeps`).
 * ``paper=True`` (or a dict like ``data/paper_values.json``) adds the paper's reported
   values as white diamonds (hollow markers on lines).
 * Sizes: :data:`ONE_COLUMN` (3.5 in) and :data:`TWO_COLUMN` (7.2 in) wide, text at 8 pt
@@ -25,6 +32,7 @@ Conventions
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 
@@ -48,11 +56,21 @@ GOAL_LABEL = r"Goal distance $\Vert s_T - s^*\Vert_2$"
 SMOOTH_LABEL = r"Smoothness (Eq. 11)"
 DIM_LABEL = "Latent dimension $d$"
 PAPER_MARKER = {"marker": "D", "mfc": "white", "mec": "black", "mew": 1.0, "ls": "", "zorder": 6}
+#: The trivial baselines drawn in every goal-distance plot (``baselines=True``): thin dark
+#: reference lines at the mean over seeds of the goal distance after rolling out ``a = 0``
+#: (doing nothing) and of the start's distance ``||s0 - s*||``; run columns and legend labels.
+BASELINES = {
+    "zero_action_distance": {"ls": (0, (5, 2)), "label": "$a=0$ (no plan)"},
+    "initial_distance": {"ls": (0, (1, 1.2)), "label": r"start $\Vert s_0-s^*\Vert$"},
+}
+BASELINE_LABELS = tuple(b["label"] for b in BASELINES.values())
+_BASELINE_KW = {"color": "0.15", "lw": 0.9, "zorder": 1.5}
 
-__all__ = ["ONE_COLUMN", "TWO_COLUMN", "STYLE", "figure", "style", "mean_interval",
+__all__ = ["ONE_COLUMN", "TWO_COLUMN", "STYLE", "BASELINE_LABELS", "figure", "style", "mean_interval",
            "goal_distance_by_planner", "goal_distance_vs_dim", "goal_distance_vs_horizon",
            "goal_distance_over_seeds", "smoothness_vs_goal", "rollouts_by_planner",
-           "geometry_metric_vs_dim", "hyperparameter_sweep", "sweeps"]
+           "geometry_metric_vs_dim", "hyperparameter_sweep", "sweeps", "goal_distance_vs_budget",
+           "budget_planners", "budget_cell"]
 
 
 # --------------------------------------------------------------------------- figures and style
@@ -219,14 +237,19 @@ def _log2_x(ax, ticks):
         ax.set_xticks(ticks)
 
 
-def _log_y(ax):
-    """Log y axis with labelled ticks at 1, 2, 5 x 10^k (several ticks even on a short range)."""
+def _log_axis(ax, which: str = "y"):
+    """Log axis with labelled ticks at 1, 2, 5 x 10^k (several ticks even on a short range)."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.yaxis.set_minor_locator(LogLocator(base=10, subs=tuple(range(1, 10))))
-    ax.yaxis.set_minor_formatter(NullFormatter())
+    (ax.set_yscale if which == "y" else ax.set_xscale)("log")
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_locator(LogLocator(base=10, subs=tuple(range(1, 10))))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _log_y(ax):
+    _log_axis(ax, "y")
 
 
 def _dodge(xs, i: int, n: int, step: float = 0.035):
@@ -234,23 +257,89 @@ def _dodge(xs, i: int, n: int, step: float = 0.035):
     return [x * 2.0 ** (step * (i - (n - 1) / 2)) for x in xs]
 
 
-def _legend(ax, ncol: int = 3, order=None, **kw):
-    """A legend above the axes, outside the data; ``order``: labels in the wanted order."""
-    handles, labels = ax.get_legend_handles_labels()
-    if order is not None:
-        pairs = dict(zip(labels, handles))
-        labels = [lab for lab in order if lab in pairs] + [lab for lab in labels if lab not in order]
-        handles = [pairs[lab] for lab in labels]
+def _legend_rank(label: str) -> int:
+    """Legend order: data first, then reference lines (slope 1, full rank), then the baselines."""
+    if any(label.startswith(b.rstrip(")")) for b in BASELINE_LABELS):     # also with a slope
+        return 2
+    return 1 if label.startswith(("slope 1", "full rank")) else 0
+
+
+def legend_entries(axes, order=None, extra=()) -> tuple[list, list]:
+    """(handles, labels) of ``axes`` (one or several), each label once, in ``order`` where
+    given, reference lines and then the baselines last; ``extra``: proxy artists to add."""
+    pairs: dict = {}
+    for a in (axes if isinstance(axes, (list, tuple)) else [axes]):
+        for h, lab in zip(*a.get_legend_handles_labels()):
+            pairs.setdefault(lab, h)
+    for h in extra:
+        pairs.setdefault(h.get_label(), h)
+    labels = [lab for lab in (order or []) if lab in pairs] + [lab for lab in pairs if lab not in (order or [])]
+    labels.sort(key=_legend_rank)           # stable: the rest keeps its order
+    return [pairs[lab] for lab in labels], labels
+
+
+def _legend(ax, ncol: int = 3, order=None, extra=(), **kw):
+    """A legend above the axes, outside the data; ``order``: labels in the wanted order;
+    ``extra``: proxy artists (legend keys drawn nowhere else)."""
+    handles, labels = legend_entries(ax, order, extra)
+    if ax.get_position().width * ax.figure.get_figwidth() < 4.5:     # a narrow panel: three keys a row
+        ncol = min(ncol, 3)
     if handles:
         ax.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(ncol, len(handles)),
                   borderaxespad=0.2, **kw)
 
 
+# --------------------------------------------------------------------------- baselines
+def _baseline_stat(res, name: str, geometries, d: int, horizon: int):
+    """Mean over seeds of baseline ``name`` in (d, horizon): on one geometry, or per seed
+    averaged over ``geometries`` (every one present); NaN when the data lack it."""
+    geometries = list(geometries)
+    st = (res.baseline(name, geometries[0], d, horizon) if len(geometries) == 1
+          else res.baseline_average(name, d, horizon, geometries))
+    return st.mean if st is not None and not st.empty and np.isfinite(st.mean) else float("nan")
+
+
+def _baselines(ax, res, geometries, cells, xs=None, *, vertical: bool = False, slopes: bool = False) -> float:
+    """Draw :data:`BASELINES` as thin reference lines with a legend label each.
+
+    ``cells``: (d, horizon) per x position ``xs`` (a curve), or one (d, horizon) with
+    ``xs=None`` (a horizontal line; ``vertical=True``: a vertical one, for goal distance on x).
+    ``slopes``: put the log-log slope of each curve in its label.  Returns the largest mean
+    drawn (NaN when none), for axis limits.
+    """
+    from .claims import loglog_slope
+    top = float("nan")
+    for name, st in BASELINES.items():
+        kw = {**_BASELINE_KW, "ls": st["ls"]}
+        if xs is None:
+            v = _baseline_stat(res, name, geometries, *cells)
+            if np.isfinite(v):
+                (ax.axvline if vertical else ax.axhline)(v, label=st["label"], **kw)
+                top = np.nanmax([top, v])
+            continue
+        pts = [(x, _baseline_stat(res, name, geometries, d, h)) for x, (d, h) in zip(xs, cells)]
+        pts = [(x, v) for x, v in pts if np.isfinite(v)]
+        if not pts:
+            continue
+        label = st["label"]
+        if slopes and len(pts) >= 2:
+            slope = f"slope {loglog_slope([x for x, _ in pts], [v for _, v in pts]):.2f}"
+            label = label[:-1] + f"; {slope})" if label.endswith(")") else f"{label} ({slope})"
+        if len(pts) == 1:
+            ax.axhline(pts[0][1], label=label, **kw)
+        else:
+            ax.plot([x for x, _ in pts], [v for _, v in pts], label=label, **kw)
+        top = np.nanmax([top, max(v for _, v in pts)])
+    return top
+
+
 # --------------------------------------------------------------------------- plots
 def goal_distance_by_planner(data, ax=None, *, d: int = 8, horizon: int = 8, planners=None, geometries=None,
-                             interval="ci", paper=False):
+                             interval="ci", paper=False, baselines=True):
     """Grouped bars: mean goal distance per planner (groups) and geometry (bars) at (d, horizon)
-    (the report's Figure 3); ``paper`` adds the paper's Table 1 as white diamonds."""
+    (the report's Figure 3); ``paper`` adds the paper's Table 1 as white diamonds;
+    ``baselines`` the ``a = 0`` and start distances as lines across the axes (short ones over
+    each geometry's bars when they differ between geometries)."""
     res = _results(data)
     paper = _paper_values(paper)
     planners, geoms = _planners(res, planners), _geometries(res, geometries)
@@ -276,23 +365,46 @@ def goal_distance_by_planner(data, ax=None, *, d: int = 8, horizon: int = 8, pla
                     py.append(v)
         if px:
             ax.plot(px, py, ms=4, label="paper (Table 1)", **PAPER_MARKER)
+        if baselines:
+            _bar_baselines(ax, res, geoms, d, horizon, x, width)
         if not any_data:
             _no_data(ax, f"d={d}, h={horizon}")
         ax.set_xticks(x, [planner_label(p) for p in planners])
         ax.set_ylabel(GOAL_LABEL)
         ax.set_ylim(bottom=0)
         ax.grid(axis="y", alpha=0.3)
-        _legend(ax, ncol=len(geoms) + 1)
+        _legend(ax, ncol=len(geoms) + 3)
     return ax
 
 
+def _bar_baselines(ax, res, geoms, d, horizon, x, width):
+    """Baselines of grouped bars: one line when every geometry has the same (the problem of a
+    (d, seed) is the same on every geometry), else a short line over each geometry's bars."""
+    for name, st in BASELINES.items():
+        vals = np.array([_baseline_stat(res, name, [g], d, horizon) for g in geoms])
+        kw = {**_BASELINE_KW, "ls": st["ls"]}
+        ok = np.isfinite(vals)
+        if not ok.any():
+            continue
+        if ok.all() and np.allclose(vals, vals[0], rtol=1e-9, atol=0.0):
+            ax.axhline(vals[0], label=st["label"], **kw)
+            continue
+        for n, j in enumerate(np.flatnonzero(ok)):
+            xs = x + (j - (len(geoms) - 1) / 2) * width
+            ax.hlines(np.full(xs.size, vals[j]), xs - width * 0.5, xs + width * 0.5,
+                      label=st["label"] if n == 0 else "_" + st["label"],      # one legend key
+                      colors=kw["color"], linestyles=[kw["ls"]], lw=kw["lw"], zorder=kw["zorder"])
+
+
 def goal_distance_vs_dim(data, ax=None, *, horizon: int = 8, loglog: bool = False, planners=None,
-                         geometries=PAPER_GEOMETRIES, interval="ci"):
+                         geometries=PAPER_GEOMETRIES, interval="ci", baselines=True):
     """Geometry-averaged goal distance vs d (the report's Figure 4), one line per planner.
 
     Per seed, the goal distance is averaged over ``geometries`` (every one must be present
     at that d), then the mean and interval are over seeds.  ``loglog=True``: log-log axes,
     the least-squares slope of log G on log d in each label and a dashed slope-1 line.
+    ``baselines``: the ``a = 0`` and start distances, averaged the same way, as thin black
+    lines (with their slopes on log-log axes: both grow like sqrt(d)).
     """
     from .claims import loglog_slope
     res = _results(data)
@@ -323,8 +435,11 @@ def goal_distance_vs_dim(data, ax=None, *, horizon: int = 8, loglog: bool = Fals
             ds = np.array(sorted(dims_all), dtype=float)
             d0 = ds[0]
             y0 = float(np.median([y for dd, y in first if dd == d0] or [first[0][1]]))
-            ax.plot(ds, y0 * ds / d0, ls="--", color="0.2", lw=0.9, zorder=5, label="slope 1")
+            ax.plot(ds, y0 * ds / d0, ls="-", color="0.55", lw=2.2, alpha=0.5, zorder=1, label="slope 1")
             _log_y(ax)
+        if baselines and dims_all:
+            ds = sorted(dims_all)
+            _baselines(ax, res, geometries, [(dd, horizon) for dd in ds], ds, slopes=loglog)
         _log2_x(ax, dims_all)
         ax.set_xlabel(DIM_LABEL)
         ax.set_ylabel("Goal distance, mean over geometries")
@@ -336,9 +451,10 @@ def goal_distance_vs_dim(data, ax=None, *, horizon: int = 8, loglog: bool = Fals
 
 
 def goal_distance_vs_horizon(data, ax=None, *, geometry: str = "vae", d: int = 8, planners=None,
-                             interval="ci", paper=False):
+                             interval="ci", paper=False, baselines=True):
     """Goal distance vs planning horizon on one geometry (the report's Figure 5); ``paper``
-    adds the paper's Table 3 as hollow markers on dotted lines."""
+    adds the paper's Table 3 as hollow markers on dotted lines; ``baselines`` the ``a = 0``
+    and start distances per horizon as thin black lines."""
     res = _results(data)
     paper = _paper_values(paper)
     planners = _planners(res, planners)
@@ -359,6 +475,9 @@ def goal_distance_vs_horizon(data, ax=None, *, geometry: str = "vae", d: int = 8
                 hs_all.update(ph)
                 ax.plot(ph, [pv[str(h)] for h in ph], ls=":", marker=marker, mfc="white", color=color, ms=5,
                         lw=1.0, label=f"{planner_label(p)} (paper)")
+        if baselines:
+            hs = [h for h in res.horizons if h in hs_all]
+            _baselines(ax, res, [geometry], [(d, h) for h in hs], hs)
         if not any_data:
             _no_data(ax, f"{geometry_label(geometry)}, d={d}")
         _log2_x(ax, hs_all)
@@ -367,17 +486,18 @@ def goal_distance_vs_horizon(data, ax=None, *, geometry: str = "vae", d: int = 8
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
         _legend(ax, ncol=3, order=[planner_label(p) for p in planners]
-                + [f"{planner_label(p)} (paper)" for p in planners])
+                + [f"{planner_label(p)} (paper)" for p in planners] + list(BASELINE_LABELS))
     return ax
 
 
 def goal_distance_over_seeds(data, ax=None, *, geometry: str = "vae", d: int = 8, horizon: int = 8,
-                             planners=None, min_box: int = 10, paper=False):
+                             planners=None, min_box: int = 10, paper=False, baselines=True):
     """Goal distance of every seed per planner (the report's Figure 6).
 
     A box (quartiles, median, whiskers to 1.5 IQR) is drawn only with at least ``min_box``
     seeds; seeds are always drawn as points, and the mean as a black bar.  ``paper`` adds
-    the paper's Table 1 means as white diamonds.
+    the paper's Table 1 means as white diamonds; ``baselines`` the means of the ``a = 0``
+    and start distances as thin lines across the axes.
     """
     res = _results(data)
     paper = _paper_values(paper)
@@ -409,6 +529,8 @@ def goal_distance_over_seeds(data, ax=None, *, geometry: str = "vae", d: int = 8
         if px:
             ax.plot([i for i, _ in px], [v for _, v in px], ms=4.5, label="paper mean (Table 1)", **PAPER_MARKER)
             top = max(top, max(v for _, v in px))
+        if baselines:
+            top = np.nanmax([top, _baselines(ax, res, [geometry], (d, horizon))])
         if any_data:
             ax.plot([], [], color="black", lw=1.2, label="mean over seeds")
             ax.set_ylim(0, top * 1.08 if top > 0 else 1.0)
@@ -423,10 +545,11 @@ def goal_distance_over_seeds(data, ax=None, *, geometry: str = "vae", d: int = 8
 
 
 def smoothness_vs_goal(data, ax=None, *, geometry: str = "vae", d: int = 8, horizon: int = 8, planners=None,
-                       interval="ci", paper=False):
+                       interval="ci", paper=False, baselines=True):
     """Smoothness (Eq. 11) against goal distance (the report's Figure 7): small dots are
     seeds, large markers means with intervals in both directions; ``paper`` adds the paper's
-    points (Table 1 goal distance, Table 4 smoothness) as hollow markers."""
+    points (Table 1 goal distance, Table 4 smoothness) as hollow markers; ``baselines`` the
+    means of the ``a = 0`` and start distances as thin vertical lines."""
     from matplotlib.lines import Line2D
     res = _results(data)
     paper = _paper_values(paper)
@@ -458,14 +581,17 @@ def smoothness_vs_goal(data, ax=None, *, geometry: str = "vae", d: int = 8, hori
             handles.append(Line2D([], [], color="0.4", marker=".", ls="", ms=4, label="one seed"))
         else:
             _no_data(ax, f"{geometry_label(geometry)}, d={d}, h={horizon}")
+        if baselines:
+            _baselines(ax, res, [geometry], (d, horizon), vertical=True)
+            handles += [line for line in ax.lines if line.get_label() in BASELINE_LABELS]
         ax.set_xlabel(GOAL_LABEL)
         ax.set_ylabel(SMOOTH_LABEL)
         ax.set_xlim(left=0)
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
         if handles:
-            ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4,
-                      borderaxespad=0.2, handletextpad=0.2, columnspacing=0.8)
+            ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3,
+                      borderaxespad=0.2, handletextpad=0.4, columnspacing=0.8)
     return ax
 
 
@@ -486,7 +612,7 @@ def rollouts_by_planner(data, ax=None, *, geometry: str = "vae", d: int = 8, hor
         vals = [v for v in list(mean[ok]) + [v for v in pv if v is not None] if v > 0]
         if ok.any():
             ax.bar(x[ok], mean[ok], 0.6, color=[planner_style(p)[0] for p, k in zip(planners, ok) if k],
-                   alpha=0.85, label="ours (mean over seeds)")
+                   alpha=0.85)
             for i in np.flatnonzero(ok):
                 ax.annotate(f"{mean[i]:.0f}", (x[i], mean[i]), xytext=(0, 2), textcoords="offset points",
                             ha="center", va="bottom")
@@ -503,7 +629,9 @@ def rollouts_by_planner(data, ax=None, *, geometry: str = "vae", d: int = 8, hor
         ax.set_xticks(x, [planner_label(p) for p in planners])
         ax.set_ylabel("Rollouts per plan")
         ax.grid(axis="y", alpha=0.3)
-        _legend(ax, ncol=2)
+        from matplotlib.patches import Patch        # the bars have the planners' colours: a neutral key
+        _legend(ax, ncol=2, extra=[Patch(facecolor="0.55", alpha=0.85, label="ours (mean over seeds)")]
+                if ok.any() else ())
     return ax
 
 
@@ -557,10 +685,38 @@ def geometry_metric_vs_dim(data, metric: str = "amenability", ax=None, *, geomet
     return ax
 
 
-# --------------------------------------------------------------------------- sweeps
+# --------------------------------------------------------------------------- sweeps and budgets
+@functools.lru_cache(maxsize=None)
+def _budget_knobs(planner: str) -> frozenset:
+    """Hyperparameters a planner's rollout budget sets (its registry ``for_budget``: CEM's,
+    MPPI's, gradient's and SGLD's ``iterations``, diffusion's ``steps``); empty when it has none."""
+    from ..engine import registry
+    from ..engine.errors import FastplanError
+    try:
+        spec = registry.planner(planner)
+        if spec.for_budget is None:
+            return frozenset()
+        hp = spec.resolve()
+        small, large = spec.at_budget(hp, 1000, 8, 8), spec.at_budget(hp, 100_000, 8, 8)
+    except (FastplanError, KeyError, TypeError, ValueError):
+        return frozenset()
+    return frozenset(k for k in small if small[k] != large.get(k))
+
+
+def _variant_key(v: dict, drop) -> tuple:
+    """A variant without the hyperparameters ``drop``: what must be equal along a sweep."""
+    rest = json.dumps({k: x for k, x in v["hyperparameters"].items() if k not in drop}, sort_keys=True)
+    return rest, v["geometry_usage"], v["gradient"], v["execution"]
+
+
 def sweeps(data) -> list[tuple[str, str]]:
     """(planner, hyperparameter) pairs along which the data hold more than one value, with
-    everything else of the variant (other hyperparameters, geometry usage) equal."""
+    everything else of the variant (other hyperparameters, geometry usage, execution) equal.
+
+    The count a planner's rollout budget sets (its ``iterations``; diffusion's ``steps``) is
+    not a hyperparameter sweep: runs that differ only in it are equal-budget runs
+    (:func:`budget_planners`, :func:`goal_distance_vs_budget`).
+    """
     res = _results(data, select=False)
     out = []
     by_planner: dict = {}
@@ -568,20 +724,153 @@ def sweeps(data) -> list[tuple[str, str]]:
         if isinstance(v["hyperparameters"], dict):
             by_planner.setdefault(v["planner"], []).append(v)
     for p, vs in by_planner.items():
-        keys = sorted(set().union(*(v["hyperparameters"] for v in vs)))
+        keys = sorted(set().union(*(v["hyperparameters"] for v in vs)) - _budget_knobs(p))
         for k in keys:
             rest = {}
             for v in vs:
-                other = json.dumps({kk: vv for kk, vv in v["hyperparameters"].items() if kk != k}, sort_keys=True)
-                rest.setdefault((other, v["geometry_usage"]), set()).add(json.dumps(v["hyperparameters"].get(k)))
+                rest.setdefault(_variant_key(v, {k}), set()).add(json.dumps(v["hyperparameters"].get(k)))
             if any(len(vals) > 1 for vals in rest.values()):
                 out.append((p, k))
     return out
 
 
+def _budget_groups(res) -> dict:
+    """Per planner, the variants of its equal-budget runs: variants that differ only in the
+    count its budget sets (``fastplan sweep --budget``; the paper's defaults count at the
+    budget they spend).  Of several such groups, the one holding the paper's defaults, else
+    the one with most runs."""
+    groups: dict = {}
+    for v in res.variants:
+        knobs = _budget_knobs(v["planner"])
+        if knobs and isinstance(v["hyperparameters"], dict):
+            groups.setdefault(v["planner"], {}).setdefault(_variant_key(v, knobs), []).append(v)
+    out = {}
+    for p, by_rest in groups.items():
+        knobs = _budget_knobs(p)
+        many = [g for g in by_rest.values()
+                if len({json.dumps([v["hyperparameters"].get(k) for k in sorted(knobs)]) for v in g}) > 1]
+        if many:
+            out[p] = max(many, key=lambda g: (any(v["paper_defaults"] for v in g), sum(v["runs"] for v in g)))
+    return out
+
+
+def budget_planners(data) -> list[str]:
+    """Planners with equal-budget runs in the data (runs that differ only in the count their
+    rollout budget sets, e.g. ``fastplan sweep --budget 1050 2000 6500``), in display order."""
+    res = _results(data, select=False)
+    return [p for p in res.planners if p in _budget_groups(res)]
+
+
+def _seed_means(rec, mask, geoms, d: int, horizon: int, metric: str = "goal_distance") -> list:
+    """Per seed, ``metric`` of the runs ``mask`` at (d, horizon) averaged over ``geoms`` (the
+    seeds present on every one of them)."""
+    per = []
+    for g in geoms:
+        m = mask & (rec["geometry"] == g) & (rec["d"] == d) & (rec["horizon"] == horizon)
+        per.append(dict(zip(rec["seed"][m].tolist(), rec[metric][m].tolist())))
+    seeds = sorted(set.intersection(*(set(p) for p in per))) if per and all(per) else []
+    return [float(np.mean([p[s] for p in per])) for s in seeds]
+
+
+def _default_cell(rec, mask, d, horizon) -> tuple[int, int]:
+    dims = sorted({int(v) for v in rec["d"][mask]})
+    hs = sorted({int(v) for v in rec["horizon"][mask]})
+    d = d if d is not None else (8 if 8 in dims else dims[0])
+    horizon = horizon if horizon is not None else (8 if 8 in hs else hs[0])
+    return int(d), int(horizon)
+
+
+def _variant_columns(res) -> tuple[np.ndarray, np.ndarray]:
+    """Per run: canonical hyperparameter JSON and execution, as :attr:`Results.variants` has them."""
+    from .results import _canonical_hp
+    rec = res.records
+    return (np.asarray([_canonical_hp(h) for h in rec["hyperparameters"]], dtype=object),
+            np.asarray([e or "latent" for e in rec["execution"]], dtype=object))
+
+
+def _variant_rows(res, cols, variant) -> np.ndarray:
+    """Runs (bool mask over ``res.records``) of one variant; ``cols`` from :func:`_variant_columns`."""
+    rec = res.records
+    return ((rec["planner"] == variant["planner"]) & (cols[0] == json.dumps(variant["hyperparameters"], sort_keys=True))
+            & (rec["geometry_usage"] == variant["geometry_usage"]) & (rec["gradient"] == variant["gradient"])
+            & (cols[1] == variant["execution"]))
+
+
+def _budget_cell(res, planners=None, d=None, horizon=None) -> tuple[int, int]:
+    """(d, horizon) of the equal-budget plot: as given, else 8 when the budget runs have it,
+    else their smallest."""
+    groups, cols = _budget_groups(res), _variant_columns(res)
+    masks = [_variant_rows(res, cols, v) for p in _planners(res, planners) if p in groups for v in groups[p]]
+    if not masks:
+        return int(d if d is not None else 8), int(horizon if horizon is not None else 8)
+    return _default_cell(res.records, np.logical_or.reduce(masks), d, horizon)
+
+
+def budget_cell(data, planners=None) -> tuple[int, int]:
+    """The (d, horizon) :func:`goal_distance_vs_budget` draws by default for ``data``."""
+    return _budget_cell(_results(data, select=False), planners)
+
+
+def goal_distance_vs_budget(data, ax=None, *, geometry: str | None = None, d: int | None = None,
+                            horizon: int | None = None, planners=None, geometries=None, interval="ci",
+                            baselines=True):
+    """Goal distance against the rollout budget, one line per planner (equal-budget runs,
+    e.g. ``fastplan sweep --dims 8 --horizons 8 --budget 1050 2000 6500``; the report's
+    equal-budget figure).
+
+    x is the rollouts per plan each variant spent, counted in the kernels (within one
+    iteration of the budget asked for), on a log axis; y the mean over seeds of the goal
+    distance on ``geometry``, or (``geometry=None``) per seed averaged over ``geometries``
+    (default: all in the data), with its interval.  ``d`` / ``horizon`` default to 8 when
+    present.  A planner's paper defaults count at the budget they spend.  ``baselines``:
+    the ``a = 0`` and start distances as thin lines (they do not depend on the budget).
+    """
+    res = _results(data, select=False)
+    groups = _budget_groups(res)
+    planners = [p for p in _planners(res, planners) if p in groups]
+    rec = res.records
+    geoms = [geometry] if geometry is not None else _geometries(res, geometries)
+    d, horizon = _budget_cell(res, planners, d, horizon)
+    cols = _variant_columns(res)
+    with _target(ax) as ax:
+        xs_all = []
+        for p in planners:
+            pts = []
+            for v in groups[p]:
+                m = _variant_rows(res, cols, v)
+                cell = m & (rec["d"] == d) & (rec["horizon"] == horizon) & np.isin(rec["geometry"], geoms)
+                vals = _seed_means(rec, m, geoms, d, horizon)
+                spent = rec["samples"][cell]
+                spent = spent[np.isfinite(spent)]
+                if vals and spent.size:
+                    pts.append((float(spent.mean()), vals))
+            if not pts:
+                continue
+            pts.sort(key=lambda t: t[0])
+            mean, err = _stats([v for _, v in pts], interval)
+            color, marker = planner_style(p)
+            xs = _dodge([x for x, _ in pts], planners.index(p), len(planners), step=0.03)
+            ax.errorbar(xs, mean, yerr=err, color=color, marker=marker, label=planner_label(p))
+            xs_all += [x for x, _ in pts]
+        if baselines:
+            _baselines(ax, res, geoms, (d, horizon))
+        where = geometry_label(geometry) if geometry is not None else "mean over geometries"
+        if not xs_all:
+            _no_data(ax, f"equal-budget runs ({where}, d={d}, h={horizon})")
+        elif min(xs_all) > 0:
+            _log_axis(ax, "x")
+            ax.set_xlim(min(xs_all) / 1.3, max(xs_all) * 1.3)
+        ax.set_xlabel("Rollouts per plan (budget)")
+        ax.set_ylabel(GOAL_LABEL if geometry is not None else "Goal distance, mean over geometries")
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        _legend(ax, ncol=3)
+    return ax
+
+
 def hyperparameter_sweep(data, planner: str, param: str, ax=None, *, metric: str = "goal_distance",
                          x: str | None = None, geometries=None, d: int | None = None, horizon: int | None = None,
-                         interval="ci"):
+                         interval="ci", baselines=True):
     """One line per value of ``planner``'s hyperparameter ``param`` (e.g. a sweep run with
     ``fastplan sweep --planners cem --set cem.population=100,200,400``).
 
@@ -589,6 +878,8 @@ def hyperparameter_sweep(data, planner: str, param: str, ax=None, *, metric: str
     ``x``: ``"d"`` (default when the data hold several d), ``"horizon"``, or ``param``
     itself (one line).  ``d`` / ``horizon`` fix the other axis (default 8 when present,
     else the smallest).  Variants that differ in more than ``param`` are kept apart.
+    ``baselines`` (goal distance only): the ``a = 0`` and start distances, averaged the same
+    way, as thin black lines.
     """
     from ..engine.errors import FastplanError
     res = _results(data, select=False)
@@ -614,12 +905,7 @@ def hyperparameter_sweep(data, planner: str, param: str, ax=None, *, metric: str
 
     def cell(mask, dd, hh):
         """Per-seed averages over geometries of the runs ``mask`` at (dd, hh)."""
-        per = []
-        for g in geoms:
-            m = mask & (rec["geometry"] == g) & (rec["d"] == dd) & (rec["horizon"] == hh)
-            per.append(dict(zip(rec["seed"][m].tolist(), rec[metric][m].tolist())))
-        seeds = sorted(set.intersection(*(set(p) for p in per))) if per and all(per) else []
-        return [np.mean([p[s] for p in per]) for s in seeds]
+        return _seed_means(rec, mask, geoms, dd, hh, metric)
 
     def sort_key(v):
         try:
@@ -628,6 +914,10 @@ def hyperparameter_sweep(data, planner: str, param: str, ax=None, *, metric: str
             return (1, 0.0, v)
 
     groups = sorted(set(rest[sel]))
+    swept = [g for g in groups if len(set(values[sel & (rest == g)])) > 1]
+    if swept:       # only the variants along which ``param`` varies (not e.g. budget runs beside them)
+        groups = swept
+        sel = sel & np.isin(rest, groups)
     vals = sorted(set(values[sel]), key=sort_key)
     with _target(ax) as ax:
         import matplotlib
@@ -649,6 +939,8 @@ def hyperparameter_sweep(data, planner: str, param: str, ax=None, *, metric: str
                 ax.set_xscale("log")
                 ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
                 ax.minorticks_off()
+            if baselines and metric == "goal_distance":
+                _baselines(ax, res, geoms, (d, horizon))
             ax.set_xlabel(f"{planner_label(planner)} {param}")
         else:
             axis_vals = dims if x == "d" else hs
@@ -673,6 +965,8 @@ def hyperparameter_sweep(data, planner: str, param: str, ax=None, *, metric: str
                                 label=f"{json.loads(v)}" + (f" (variant {groups.index(grp) + 1})"
                                                             if len(groups) > 1 else ""))
                     k += 1
+            if baselines and metric == "goal_distance":
+                _baselines(ax, res, geoms, [(a, horizon) if x == "d" else (d, a) for a in axis_vals], axis_vals)
             _log2_x(ax, axis_vals)
             ax.set_xlabel(DIM_LABEL if x == "d" else "Planning horizon $h$ (steps)")
         names = {"goal_distance": GOAL_LABEL, "smoothness": SMOOTH_LABEL, "cost": "Cost (Eq. 5)",
@@ -680,5 +974,7 @@ def hyperparameter_sweep(data, planner: str, param: str, ax=None, *, metric: str
         ax.set_ylabel(names.get(metric, metric))
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
-        _legend(ax, ncol=4, title=None if x == param else f"{planner_label(planner)} {param}")
+        n_keys = len(legend_entries(ax)[0])
+        ncol = 3 if n_keys > 8 else 2 if n_keys > 3 else n_keys      # filled column by column: values, then baselines
+        _legend(ax, ncol=ncol, title=None if x == param else f"{planner_label(planner)} {param}")
     return ax

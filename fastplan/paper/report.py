@@ -8,8 +8,9 @@ for every (geometry, d, seed) the runs use) and the paper's reported numbers
 * ``table1.md`` .. ``table4.md`` and ``.csv`` at the paper's 10 seeds, ``table5`` (equal
   budgets, when the file has budget runs) and ``baselines`` at all seeds (:mod:`.tables`);
 * ``fig1.png`` .. ``fig8.png`` and the same as PDF (:mod:`.figures`, drawn by
-  :mod:`fastplan.plot`), and ``sweep-<planner>-<hyperparameter>.png/.pdf`` when the file
-  sweeps a hyperparameter;
+  :mod:`fastplan.plot`; every goal-distance figure with the ``a = 0`` and start baselines),
+  ``budget.png/.pdf`` when the file has equal-budget runs (``fastplan sweep --budget``), and
+  ``sweep-<planner>-<hyperparameter>.png/.pdf`` when it sweeps a hyperparameter;
 * ``claims.json``: every claim of the paper with its verdict, interval and numbers at all
   seeds and at the paper's seeds (:mod:`.claims`, :mod:`.verdicts`);
 * ``report.md``: provenance, modelling choices, missing cells, the claims with verdicts
@@ -485,7 +486,7 @@ def render_report(*, results_path, res, tables, figures, claims, paper_claims, p
         add("Figures were not written (`write_report(..., figures=False)`).")
         add("")
     for f in figures:
-        if f.get("sweep"):
+        if f.get("section", "paper") != "paper":
             continue
         n = f["key"][3:]
         add(f"### Figure {n}: {f['title']}")
@@ -494,20 +495,25 @@ def render_report(*, results_path, res, tables, figures, claims, paper_claims, p
         add("")
         add(f"*Figure {n}.* {f['caption']} PDF: [`{os.path.basename(f['pdf'])}`]({os.path.basename(f['pdf'])}).")
         add("")
-    sweeps = [f for f in figures if f.get("sweep")]
+    budget = [f for f in figures if f.get("section") == "budget"]
+    if budget:
+        add("## Equal rollout budgets (beyond the paper)")
+        add("")
+        add("The file holds equal-budget runs: planners whose runs differ only in the iteration count "
+            "(diffusion: denoising steps) that a rollout budget sets (`fastplan sweep --budget`). They are shown "
+            "here, not as hyperparameter sweeps"
+            + ("; Table 5 gives the numbers at 1050, 2000 and 6500 rollouts."
+               if any(t.key == "table5" for t in extra_tables) else "."))
+        add("")
+        _beyond_figures(add, budget)
+    sweeps = [f for f in figures if f.get("section") == "sweep"]
     if sweeps:
         add("## Hyperparameter sweeps (beyond the paper)")
         add("")
         add("The file holds several values of these hyperparameters; the tables, figures and claims above use "
             "one variant per planner, and these figures show them all.")
         add("")
-        for f in sweeps:
-            add(f"### {f['title']}")
-            add("")
-            add(f"![{f['key']}]({os.path.basename(f['png'])})")
-            add("")
-            add(f"{f['caption']} PDF: [`{os.path.basename(f['pdf'])}`]({os.path.basename(f['pdf'])}).")
-            add("")
+        _beyond_figures(add, sweeps)
 
     add("## Known inconsistencies in the paper")
     add("")
@@ -517,6 +523,17 @@ def render_report(*, results_path, res, tables, figures, claims, paper_claims, p
         add(f"- {item}")
     add("")
     return "\n".join(L)
+
+
+def _beyond_figures(add, figures) -> None:
+    """A figure beyond the paper's: its title as a heading, the image, the caption."""
+    for f in figures:
+        add(f"### {f['title']}")
+        add("")
+        add(f"![{f['key']}]({os.path.basename(f['png'])})")
+        add("")
+        add(f"{f['caption']} PDF: [`{os.path.basename(f['pdf'])}`]({os.path.basename(f['pdf'])}).")
+        add("")
 
 
 def write_report(results_path: str, out_dir: str, *, paper: dict | None = None,
