@@ -150,7 +150,7 @@ def test_a_world_model_of_the_wrong_shape_is_refused():
         with pytest.raises(FastplanError, match=words.replace("(", r"\(").replace(")", r"\)")):
             fastplan.plan(bad, "cem", population=10, iterations=1)
     bad = dataclasses.replace(prob, world=dataclasses.replace(prob.world, B=np.ones((2, 2))))
-    with pytest.raises(FastplanError, match=r"the problem's B must have shape \(3, 3\), got \(2, 2\)"):
+    with pytest.raises(FastplanError, match=r"B must have shape \(n, d\) = \(3, d\), got \(2, 2\)"):
         fastplan.plan(bad, "cem", population=10, iterations=1)
 
 
