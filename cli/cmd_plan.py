@@ -115,7 +115,7 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
         return
     from fastplan.engine.geometry import LABELS as GLABELS
     hps = " ".join(f"{k}={v}" for k, v in res.hyperparameters.items())
-    glabel = GLABELS.get(geometry) or f"{problem.geometry.label} fitted to {click.format_filename(latents)}"
+    glabel = GLABELS.get(geometry) or f"{problem.geometry.label} fitted to {click.format_filename(latents, shorten=True)}"
     click.echo(f"{LABELS[res.planner]} on {glabel}, d={dim}, horizon {horizon}, seed {seed} "
                f"(geometry usage: {res.geometry_usage})")
     if inputs is not None:

@@ -185,8 +185,10 @@ class Inputs:
         return out
 
     def world_provenance(self) -> dict:
-        """Provenance of the user's world model in a results file (family, dims, source file)."""
-        return {**self.world.provenance(), "source": self.world_path}
+        """Provenance of the user's world model in a results file (family, dims, source file;
+        a seed only when the model knows one)."""
+        prov = {k: v for k, v in self.world.provenance().items() if not (k == "seed" and v == -1)}
+        return {**prov, "source": self.world_path}
 
     # -- the grid -------------------------------------------------------------------------
     @property
