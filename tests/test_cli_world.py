@@ -15,6 +15,7 @@ from fastplan.engine.geometry_fit import geometry_from_samples
 from fastplan.engine.problem import Problem
 from fastplan.engine.world import make_world, start_and_goal
 from fastplan.engine.worlds import save_world
+from fastplan.engine.worlds.mlp import random_mlp
 from fastplan_cli.main import cli
 from test_cli_geometry import assert_one_line_error
 from test_store import recheck_file
@@ -40,6 +41,8 @@ def files(tmp_path_factory):
     rs = np.random.default_rng(0)
     s0, goal = rs.normal(0, 0.5, (4, 3)), rs.normal(0, 0.5, (4, 3))
     np.savez(folder / "sg.npz", s0=s0, goal=goal)
+    save_world(random_mlp(4, 3, hidden=(8,), activation="tanh", residual=True, seed=1, scale=0.8),
+               folder / "mlp.npz")                               # n = 4 states, d = 3 actions
     return folder, world, x, s0, goal
 
 
@@ -91,6 +94,16 @@ def test_plan_with_starts_and_goals_uses_the_seed_s_row(files):
     np.testing.assert_array_equal(alone["s0"], s0[0])
 
 
+def test_plan_in_a_learned_mlp_world(files):
+    folder = files[0]
+    mlp = fastplan.engine.worlds.load_world(folder / "mlp.npz")
+    got = _plan_json("--world", folder / "mlp.npz", "--seed", 2)
+    s0, goal = start_and_goal(4, 2)                              # drawn as the paper's, of dimension n
+    _same_plan(got, Problem(make_geometry("vae", 3, 2), mlp, s0, goal, 3, 2), 2)
+    assert got["d"] == 3 and len(got["s0"]) == 4 and np.array(got["states"]).shape == (4, 4)
+    assert got["world"] == mlp.content_hash() and got["inputs"]["world"]["family"] == "mlp"
+
+
 def test_plan_without_inputs_is_unchanged():
     got = _plan_json("--dim", 3, "--seed", 4)
     _same_plan(got, fastplan.make_problem("vae", 3, 3, 4), 4)
@@ -126,6 +139,34 @@ def test_sweep_in_a_saved_world_stores_it_once_with_its_source(files, tmp_path):
     code, _, err = run("sweep", *SWEEP, "--world", folder / "world.npz", "--seeds", "0-2", "--out", out)
     assert code == 0 and "nothing to compute" in run("sweep", *SWEEP, "--world", folder / "world.npz",
                                                       "--seeds", "0-2", "--out", out)[1]
+
+
+def test_sweep_in_an_mlp_world_rechecks_with_numpy(files, tmp_path):
+    folder = files[0]
+    mlp = fastplan.engine.worlds.load_world(folder / "mlp.npz")
+    out = tmp_path / "mlp.h5"
+    code, _, err = run("sweep", *SWEEP, "--world", folder / "mlp.npz", "--geometries", "vae", "ebm",
+                       "--seeds", "0-1", "--out", out)
+    assert code == 0, err
+    (info,) = store.list_worlds(out)
+    assert (info["family"], info["n"], info["d"], info["runs"]) == ("mlp", 4, 3, 4)
+    for c in store.list_configs(out):
+        attrs, arr = store.read_config(out, c["config_id"])
+        (back,) = store.read_worlds(out, c["config_id"]).values()
+        assert back.content_hash() == mlp.content_hash() and "A" not in arr
+        assert arr["s0"].shape == (2, 4) and arr["actions"].shape == (2, 2, 3) and arr["states"].shape == (2, 3, 4)
+        for i in range(2):                                       # NumPy re-check of the stored run
+            s = [arr["s0"][i]]
+            for a in arr["actions"][i]:
+                s.append(back.step(s[-1], a))
+            np.testing.assert_allclose(arr["states"][i], np.array(s), rtol=1e-10, atol=1e-12)
+            gd = np.linalg.norm(s[-1] - arr["goal"][i])
+            np.testing.assert_allclose(arr["goal_distance"][i], gd, rtol=1e-10)
+            s = arr["s0"][i]
+            for _ in range(2):
+                s = back.step(s, np.zeros(3))
+            np.testing.assert_allclose(arr["zero_action_distance"][i], np.linalg.norm(s - arr["goal"][i]),
+                                       rtol=1e-10)
 
 
 def test_sweep_with_latents_and_starts_goals(files, tmp_path):

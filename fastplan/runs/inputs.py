@@ -135,8 +135,6 @@ class Inputs:
         if self.world is not None and self.s0 is not None and self.s0.shape[1] != self.world.n:
             raise FastplanError(f"the starts and goals ({_name(self.starts_path, 'starts')}) have n={self.s0.shape[1]}, "
                                 f"but the world model's state dimension is {self.world.n}")
-        if self.world is not None:
-            check_plannable(self.world)
 
     # -- identity -----------------------------------------------------------------------
     @cached_property
@@ -283,17 +281,6 @@ class Inputs:
 
 def _name(path: str, default: str) -> str:
     return os.path.basename(path) if path else default
-
-
-def check_plannable(world) -> None:
-    """Refuse a world model today's planner kernels cannot take (they are written for the paper's
-    ``tanh(A s + B a + b)`` with n = d until the world-bundle kernels land)."""
-    from ..engine.api import Batch
-    if "world" in getattr(Batch, "__dataclass_fields__", {}):
-        return                                 # kernels that take any registered family
-    if world.family != "tanh" or world.n != world.d:
-        raise FastplanError(f"this version plans only in tanh world models with n = d; {world!r:.80} "
-                            f"is family {world.family!r} with n={world.n}, d={world.d}")
 
 
 def load_inputs(world=None, latents=None, starts_goals=None, *, fit: str = "gmm", k: int = 8,

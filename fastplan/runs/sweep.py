@@ -373,10 +373,10 @@ def compute_unit(unit: WorkUnit) -> dict:
         res = plan_batch(problems, unit.planner, geometry_usage=unit.geometry_usage, execution=unit.execution, **hp)
     if store.canonical_json(res.hyperparameters) != unit.hp_json:
         raise FastplanError(f"{unit.planner}: the planner resolved other hyperparameters than requested")
+    from ..engine.worlds import ops as world_ops
     stack = lambda xs: np.ascontiguousarray(np.stack(xs), dtype=np.float64)  # noqa: E731
-    world = {k: stack([getattr(p.world, k) for p in problems]) for k in ("A", "B", "b")}
     s0, goal = stack([p.s0 for p in problems]), stack([p.goal for p in problems])
-    zero_gd, init_gd = baselines(world["A"], world["B"], world["b"], s0, goal, unit.horizon)
+    zero_gd, init_gd = baselines(world_ops.bundle([p.world for p in problems]), s0, goal, unit.horizon)
     refs = [_world_ref(p.world, unit.inputs) for p in problems]
     return {
         "kind": "plan", "unit_id": unit.unit_id, "planner": unit.planner, "d": unit.d,
