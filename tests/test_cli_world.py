@@ -214,6 +214,7 @@ def _bad_files(folder, tmp_path):
         (["--world", folder / "world.npz", "--starts-goals", tmp_path / "sg_wrong_n.npz"],
          ["have n=5", "state dimension is 3"]),
         (["--world", folder / "world.npz", "--latents", tmp_path / "lat5.npy"], ["have d=5", "action dimension is 3"]),
+        (["--latents", tmp_path / "lat5.npy", "--starts-goals", folder / "sg.npz"], ["have n=3", "latents have d=5"]),
         (["--fit", "kmeans"], ["--fit needs --latents"]),
     ]
 
@@ -258,3 +259,18 @@ def test_a_results_file_is_untouched_by_a_refused_sweep(files, tmp_path):
     code, stdout, err = run("sweep", *SWEEP, "--world", folder / "world.npz", "--dims", 2, "--out", out)
     assert_one_line_error(code, stdout, err, "--dims 2 does not match")
     assert out.read_bytes() == before
+
+
+def test_inputs_travel_to_workers_without_what_they_built(files):
+    import pickle
+
+    from fastplan.runs.inputs import load_inputs
+    folder, world, x, s0, goal = files
+    inputs = load_inputs(folder / "world.npz", folder / "lat.npy", folder / "sg.npz", fit="kmeans", k=4)
+    here = inputs.problem("kmeans", 3, 2, 1)
+    there = pickle.loads(pickle.dumps(inputs))
+    assert inputs._cache and there._cache == {} and there.key_json == inputs.key_json
+    again = there.problem("kmeans", 3, 2, 1)
+    assert again.world.content_hash() == world.content_hash() == here.world.content_hash()
+    np.testing.assert_array_equal(again.geometry.centers, here.geometry.centers)
+    np.testing.assert_array_equal(again.s0, s0[1])

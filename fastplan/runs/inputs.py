@@ -135,6 +135,14 @@ class Inputs:
         if self.world is not None and self.s0 is not None and self.s0.shape[1] != self.world.n:
             raise FastplanError(f"the starts and goals ({_name(self.starts_path, 'starts')}) have n={self.s0.shape[1]}, "
                                 f"but the world model's state dimension is {self.world.n}")
+        if self.world is None and self.latents is not None and self.s0 is not None \
+                and self.s0.shape[1] != self.latents.shape[1]:
+            raise FastplanError(f"the starts and goals ({_name(self.starts_path, 'starts')}) have n={self.s0.shape[1]}, "
+                                f"but the latents have d={self.latents.shape[1]} (the paper's world has n = d)")
+
+    def __getstate__(self):
+        """Pickled (e.g. to Dask workers) without the problems and fits built so far."""
+        return {**self.__dict__, "_cache": {}}
 
     # -- identity -----------------------------------------------------------------------
     @cached_property
