@@ -78,31 +78,9 @@ class CountOrFile(BoundedInt):
 
 
 def load_latents(path) -> "np.ndarray":  # noqa: F821 - numpy imported lazily
-    """An (n, d) array from a ``.npy`` file, or a ``.npz`` file holding one array (or one
-    named ``latents``); FastplanError (one line) for anything else."""
-    import numpy as np
-
-    from fastplan.engine.errors import FastplanError, as_array
-    path = Path(path)
-    if not path.is_file():
-        raise FastplanError(f"{path}: no such file")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError):
-        raise FastplanError(f"{path} is not a NumPy .npy/.npz file of numbers") from None
-    if isinstance(data, np.lib.npyio.NpzFile):
-        with data:
-            names = data.files
-            if "latents" in names:
-                data = data["latents"]
-            elif len(names) == 1:
-                data = data[names[0]]
-            else:
-                raise FastplanError(f"{path} holds {len(names)} arrays; name the latents one 'latents'")
-    x = as_array(data, f"latents in {path.name}", ndim=2)
-    if x.shape[0] < 2 or x.shape[1] < 1:
-        raise FastplanError(f"latents in {path.name} must be an (n, d) array with n >= 2, got {x.shape}")
-    return x
+    """An (n, d) array of latents (:func:`fastplan.runs.inputs.load_latents`)."""
+    from fastplan.runs.inputs import load_latents as load
+    return load(path)
 
 
 def latents_rows(x, name: str, samples: int, seed: int, fit: str | None, k: int,

@@ -8,6 +8,7 @@ import click
 import numpy as np
 
 from ._errors import friendly_errors
+from ._inputs import input_options, inputs_from_options
 from ._options import BoundedInt
 from ._names import GEOMETRY_USAGES, GRADIENT_MODES, PLANNERS, canonical_geometry
 from .cmd_sweep import parse_sets
@@ -44,8 +45,10 @@ def _geometry(ctx, param, value):
 @click.option("--threads", type=BoundedInt(min=1), default=None, help="Numba threads.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the full result (incl. actions and states) as JSON.")
+@input_options
 @friendly_errors
-def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, execution, threads, as_json):
+def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, execution, threads, as_json,
+         world, latents, fit, k, covariance, starts_goals):
     """Plan one problem with one planner and print the result.
 
     Exits with status 3 (after printing the result, NaN as null in --json, and one warning)
@@ -56,6 +59,7 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
       fastplan plan --planner cem --geometry vae --dim 8 --horizon 8 --seed 0
       fastplan plan --planner gradient --gradient adjoint --set iterations=50 --json
       fastplan plan --planner cem --geometry vq-vae --execution decoded
+      fastplan plan --world model.npz --latents latents.npy --starts-goals tasks.npz --seed 3
     """
     from fastplan.engine.jit import set_threads
     from fastplan.engine.errors import FastplanError
@@ -76,9 +80,15 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
         if "gradient" not in DEFAULTS[planner]:
             raise FastplanError(f"--gradient applies to the gradient and sgld planners, not {planner}")
         hp.setdefault("gradient", gradient)
+    inputs, dims = inputs_from_options(world, latents, fit, k, covariance, starts_goals,
+                                       dims="dim", geometry="geometry")
+    if inputs is not None:
+        dim = dims[0]
+        inputs.check_seeds([seed])
+        geometry = inputs.geometry_name or geometry
     set_threads(threads)
     _check_size(planner, hp, dim, horizon, geometry_usage)     # before the world model is built
-    problem = make_problem(geometry, dim, horizon, seed)
+    problem = inputs.problem(geometry, dim, horizon, seed) if inputs else make_problem(geometry, dim, horizon, seed)
     res = plan_one(problem, planner, seed=seed, geometry_usage=geometry_usage, execution=execution, **hp)
     from fastplan.engine.manifold import manifold_metrics
     manifold = {k: float(v[0]) for k, v in manifold_metrics([problem.geometry], res.actions[None]).items()}
@@ -91,8 +101,10 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
         "wall_time": res.wall_time, "compile_time": res.compile_time, "hyperparameters": res.hyperparameters, "finite": finite,
         "execution": res.execution,
         **manifold, "realised_goal_distance": res.realised_goal_distance,
-        "exploitation_gap": res.exploitation_gap,
+        "exploitation_gap": res.exploitation_gap, "world": problem.world.content_hash(),
     }
+    if inputs is not None:
+        out["inputs"] = inputs.describe()
     if as_json:
         out.update(actions=res.actions.tolist(), states=res.states.tolist(),
                    s0=problem.s0.tolist(), goal=problem.goal.tolist())
@@ -103,8 +115,13 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
         return
     from fastplan.engine.geometry import LABELS as GLABELS
     hps = " ".join(f"{k}={v}" for k, v in res.hyperparameters.items())
-    click.echo(f"{LABELS[res.planner]} on {GLABELS[geometry]}, d={dim}, horizon {horizon}, seed {seed} "
+    glabel = GLABELS.get(geometry) or f"{problem.geometry.label} fitted to {click.format_filename(latents, shorten=True)}"
+    click.echo(f"{LABELS[res.planner]} on {glabel}, d={dim}, horizon {horizon}, seed {seed} "
                f"(geometry usage: {res.geometry_usage})")
+    if inputs is not None:
+        for name, info in inputs.describe().items():
+            click.echo(f"  {name.replace('_', ' '):<16} {info['path'] or '(in memory)'} "
+                       f"(content hash {info['content_hash'][:16]})")
     click.echo(f"  goal distance    {res.goal_distance:.6f}")
     click.echo(f"  smoothness       {res.smoothness:.6f}")
     click.echo(f"  cost (Eq. 5)     {res.cost:.6f}")

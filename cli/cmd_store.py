@@ -83,6 +83,37 @@ def ls(path, as_json):
     note = _journal_note(path)
     if note:
         click.echo(note, err=True)
+    _inline_note(path)
+
+
+def _inline_note(path: str) -> None:
+    """A note on stderr when configurations of ``path`` hold their world models per run."""
+    from fastplan.store.upgrade import inline_configs
+    n = inline_configs(path)
+    if n:
+        click.echo(f"note: {n} configurations of {path} hold their world models per run (written before "
+                   f"fastplan stored each once); `fastplan upgrade {path}` makes the file smaller", err=True)
+
+
+@click.command("upgrade")
+@click.argument("path", type=click.Path(dir_okay=False))
+@friendly_errors
+def upgrade(path):
+    """Rewrite a results file written before fastplan stored each world model once, so that it
+    does (/worlds/<hash>, runs refer to it): the file gets smaller, every number stays.
+
+    Older files stay readable and extendable without it. The file is replaced atomically,
+    under the same lock as a sweep.
+    """
+    from fastplan.engine.budget import format_bytes
+    from fastplan.store.upgrade import upgrade as run_upgrade
+    from .cmd_sweep import command_line
+    out = run_upgrade(path, command_line=command_line())
+    if not out["configs"]:
+        click.echo(f"{path}: every configuration already refers to its world models by hash; nothing to do")
+        return
+    click.echo(f"{path}: {out['configs']} configurations now refer to {out['worlds']} world models stored once; "
+               f"{format_bytes(out['bytes_before'])} -> {format_bytes(out['bytes_after'])}")
 
 
 def summarise(records: dict, keep) -> list[dict]:

@@ -12,6 +12,7 @@ import click
 
 from ._cluster import cluster_options, executor_from_options
 from ._errors import friendly_errors
+from ._inputs import input_options, inputs_from_options
 from ._options import MultiValueCommand, BoundedInt, ChoiceList, IntList, multi_option
 
 from ._names import (GEOMETRY_KINDS, GEOMETRY_USAGES, GRADIENT_MODES, PAPER_GEOMETRY_KINDS, PAPER_PLANNERS,
@@ -93,10 +94,12 @@ def command_line() -> str:
 @click.option("--metric-samples", type=BoundedInt(min=0), default=4000, show_default=True,
               help="Samples per geometry-metric estimate (0: skip the metrics).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (the one-line summary stays).")
+@input_options
 @cluster_options
 @friendly_errors
 def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage, gradient, budgets,
-          execution, threads, max_batch, metric_samples, quiet, workers, scheduler, scheduler_file):
+          execution, threads, max_batch, metric_samples, quiet, world, latents, fit, k, covariance,
+          starts_goals, workers, scheduler, scheduler_file):
     """Run the grid planners x geometries x dims x horizons x seeds into one HDF5 file.
 
     Defaults are the paper's grid (5 planners, 3 geometries, d in 4 8 16 32, horizons 4 8 16,
@@ -111,16 +114,25 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
       fastplan sweep --out runs.h5 --workers 4          # a local Dask cluster
       fastplan sweep --dims 8 --horizons 8 --budget 1050 2000 6500 --out runs.h5
       fastplan sweep --dims 8 --horizons 8 --execution decoded --out runs.h5
+      fastplan sweep --world model.npz --latents latents.npy --starts-goals tasks.npz --out mine.h5
+
+    With --world, --latents or --starts-goals, d is theirs (--dims may be left out) and each
+    configuration records the files' paths and content hashes; with --latents the geometry is
+    fitted to them (no --geometries, no geometry metrics: see `fastplan geometry --latents`).
     """
     from fastplan.runs.sweep import prepare_sweep, run_sweep
     if metric_samples == 1:
         raise click.ClickException("--metric-samples must be 0 or at least 2")
+    inputs, dims = inputs_from_options(world, latents, fit, k, covariance, starts_goals,
+                                       dims="dims", geometry="geometries")
+    if inputs is not None and inputs.geometry_name:
+        geometries = None
     overrides = parse_sets(sets, planners)
     # before any cluster starts: the output path, and whether the grid can fit (disk, memory)
     prepare_sweep(out, planners=planners, geometries=geometries, dims=dims, horizons=horizons,
                   seeds=seeds, overrides=overrides, geometry_usage=geometry_usage, gradient=gradient,
                   budgets=budgets, execution=execution, threads=threads, max_batch=max_batch, metric_samples=metric_samples,
-                  in_process=workers is None and scheduler is None and scheduler_file is None)
+                  in_process=workers is None and scheduler is None and scheduler_file is None, inputs=inputs)
     with executor_from_options(workers, scheduler, scheduler_file, threads=threads,
                                quiet=quiet) as (executor, executor_name):
         summary = run_sweep(
@@ -129,5 +141,5 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
             budgets=budgets, execution=execution, threads=threads, progress="quiet" if quiet else "auto",
             command_line=command_line(),
             max_batch=max_batch, metric_samples=metric_samples, executor=executor,
-            executor_name=executor_name)
+            executor_name=executor_name, inputs=inputs)
     click.echo(str(summary))

@@ -27,6 +27,7 @@ COMMANDS = {
     "sweep": ("cmd_sweep", "sweep", "Run a grid of experiments into one HDF5 results file."),
     "ls": ("cmd_store", "ls", "List the configurations a results file holds."),
     "show": ("cmd_store", "show", "Summarise results (mean and spread over seeds)."),
+    "upgrade": ("cmd_store", "upgrade", "Store each world model of an older results file once (smaller file)."),
     "report": ("cmd_report", "report", "Write the paper's tables, figures and report.md."),
     "reproduce": ("cmd_report", "reproduce", "Run the paper's default sweep and write the report."),
     "warmup": ("cmd_warmup", "warmup", "Compile and cache every kernel ahead of a sweep."),

@@ -16,7 +16,7 @@ from fastplan.engine.errors import FastplanError
 from fastplan.engine.manifold import execute_decoded, manifold_metrics
 from fastplan.runs.sweep import expand_grid, run_sweep
 from fastplan_cli.main import cli
-from test_store import TINY, recheck_file
+from test_store import TINY, recheck_file, world_arrays
 
 GRID = dict(planners=("cem", "diffusion"), dims=(4,), horizons=(3,), seeds=(0, 1),
             overrides={p: TINY[p] for p in ("cem", "diffusion")}, progress="quiet", metric_samples=0)
@@ -116,8 +116,9 @@ def test_every_run_stores_manifold_fields_and_decoded_runs_their_actions(both):
                 assert execution == "decoded" and json.loads(g.attrs["key"])["execution"] == "decoded"
                 for i in range(g["seed"].shape[0]):       # re-check the realised distance: NumPy only
                     s = g["s0"][i]
+                    A, B, b = world_arrays(f, g, i)
                     for a in g["executed_actions"][i]:
-                        s = np.tanh(g["A"][i] @ s + g["B"][i] @ a + g["b"][i])
+                        s = np.tanh(A @ s + B @ a + b)
                     want = np.linalg.norm(s - g["goal"][i])
                     assert g["realised_goal_distance"][i] == pytest.approx(want, rel=1e-10)
                     assert g["exploitation_gap"][i] == pytest.approx(want - g["goal_distance"][i], abs=1e-12)

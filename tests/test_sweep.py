@@ -111,22 +111,29 @@ def test_compute_unit_is_pure_deterministic_and_picklable(tmp_path, monkeypatch)
     assert list(tmp_path.iterdir()) == []                     # touched no file
     assert r1.keys() == r2.keys()
     for k in r1:
-        if k in ("wall_time", "warm_time"):
-            continue
-        if isinstance(r1[k], np.ndarray):
-            np.testing.assert_array_equal(r1[k], r2[k])
-        else:
-            assert r1[k] == r2[k], k
+        if k not in ("wall_time", "warm_time"):
+            _assert_same(r1[k], r2[k], k)
+    assert sorted(r1["worlds"]) == sorted(set(r1["world"].tolist())) and len(r1["worlds"]) == 2  # (d, seed)
     assert r1["actions"].shape == (4, 2, 3) and r1["states"].shape == (4, 3, 3)
     assert r1["geometries"].tolist() == ["vae", "vae", "vqvae", "vqvae"]
     assert r1["seeds"].tolist() == [0, 1, 0, 1]
     # a round-trip through the journal encoding is lossless
     back = store.journal._decode_result(io.BytesIO(store.journal._encode_result(r1)))
+    assert back.keys() == r1.keys()
     for k in r1:
-        if isinstance(r1[k], np.ndarray):
-            np.testing.assert_array_equal(back[k], r1[k])
-        else:
-            assert back[k] == r1[k]
+        _assert_same(back[k], r1[k], k)
+
+
+def _assert_same(a, b, where):
+    """Equal unit-result values: arrays bit for bit, dicts (the world models) entry by entry."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            _assert_same(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, np.ndarray):
+        np.testing.assert_array_equal(a, b, err_msg=where)
+    else:
+        assert a == b, where
 
 
 # --------------------------------------------------------------------------- determinism

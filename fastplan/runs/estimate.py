@@ -3,8 +3,9 @@
 :func:`estimate_sweep` counts the runs of a grid that the results file lacks and estimates
 
 * disk: every missing run's rows (:func:`fastplan.store.layout.run_bytes`, measured 1.1-1.3x
-  in HDF5 with chunking) plus ~32 KiB per new configuration; a fold needs room for a copy
-  of the file next to it, so the folder needs ``file + 2 x growth`` free;
+  in HDF5 with chunking) plus ~32 KiB per new configuration, and each world model the runs
+  refer to once (:func:`~fastplan.store.layout.world_bytes`; counted even when the file has it);
+  a fold needs room for a copy of the file next to it, so the folder needs ``file + 2 x growth`` free;
 * memory: the driver's bookkeeping (~:data:`BOOKKEEPING_BYTES` per run of the grid: work
   units, the index of done runs) and the largest work unit (a batch of up to ``max_batch``
   plans, :func:`fastplan.engine.budget.plan_bytes`, or one geometry-metric estimate);
@@ -18,12 +19,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+
+import numpy as np
 from collections import Counter
 from dataclasses import dataclass
 
 from .. import store
 from ..engine import budget
-from ..store.layout import run_bytes
+from ..store.layout import run_bytes, world_bytes
 from ..engine.errors import FastplanError
 from ..engine.budget import format_bytes, format_duration
 
@@ -76,13 +79,18 @@ def estimate_sweep(grid, out_path, *, max_batch: int, metric_samples: int, threa
     unit_bytes, unit_what = 0, ""
     todo = 0
     groups: dict[tuple, int] = {}
+    inputs = grid.inputs
+    new_worlds = set()          # (d, seed) of the paper's worlds the missing runs use
     for cfg in grid.configs:
         missing = n_seeds - done_in.get(cfg.config_id, 0)
         if missing <= 0:
             continue
         todo += missing
         hp = json.loads(cfg.hp_json)
-        disk += missing * run_bytes(cfg.d, cfg.horizon) * DISK_FACTOR
+        n_state = inputs.state_dim(cfg.d) if inputs is not None else cfg.d
+        disk += missing * run_bytes(cfg.d, cfg.horizon, n_state) * DISK_FACTOR
+        if inputs is None or inputs.world is None:
+            new_worlds.add(cfg.d)
         disk += 0 if done_in.get(cfg.config_id) else CONFIG_BYTES
         seconds += budget.plan_seconds(cfg.planner, hp, missing, cfg.horizon, cfg.d, threads)
         key = (cfg.planner, cfg.hp_json, cfg.d, cfg.horizon, cfg.geometry_usage)
@@ -93,8 +101,11 @@ def estimate_sweep(grid, out_path, *, max_batch: int, metric_samples: int, threa
         if need > unit_bytes:
             unit_bytes, unit_what = need, (f"a work unit of {P} {planner} plan{'s' if P != 1 else ''} at "
                                            f"d={d}, horizon {T}")
+    disk += sum(world_bytes(d, d) for d in new_worlds) * n_seeds
+    if inputs is not None and inputs.world is not None and todo:
+        disk += sum(int(np.asarray(a).nbytes) for a in inputs.world.arrays().values()) + 2048
     metric_seconds = 0.0
-    if metric_samples:
+    if metric_samples and not (inputs is not None and inputs.geometry_name):
         n = int(metric_samples)
         done_m = Counter((g, d) for g, d, s, k in done_metrics if k == n and s in seeds)
         for g in grid.geometries:

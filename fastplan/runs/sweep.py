@@ -45,7 +45,9 @@ class Config:
     """One configuration: everything that determines a run except the seed.
 
     ``hp_json`` is the canonical JSON of the full hyperparameter dict (incl. ``lam`` and,
-    for the gradient and SGLD planners, the gradient mode).
+    for the gradient and SGLD planners, the gradient mode); ``inputs_json`` the content hashes
+    of a user's world model, latents and starts/goals (:mod:`fastplan.runs.inputs`), "" for
+    the paper's own.
     """
 
     geometry: str
@@ -55,6 +57,7 @@ class Config:
     geometry_usage: str
     hp_json: str
     execution: str = "latent"
+    inputs_json: str = ""
 
     @property
     def hyperparameters(self) -> dict:
@@ -63,7 +66,8 @@ class Config:
     @property
     def key(self) -> dict:
         return store.config_key(self.geometry, self.d, self.horizon, self.planner,
-                                self.geometry_usage, self.hyperparameters, self.execution)
+                                self.geometry_usage, self.hyperparameters, self.execution,
+                                json.loads(self.inputs_json) if self.inputs_json else None)
 
     @cached_property
     def config_id(self) -> str:
@@ -72,10 +76,12 @@ class Config:
 
 @dataclass(frozen=True)
 class Grid:
-    """The expanded grid: configurations and the seeds each of them runs."""
+    """The expanded grid: configurations and the seeds each of them runs (and the user's
+    inputs they share, :class:`fastplan.runs.inputs.Inputs`, or None)."""
 
     configs: tuple
     seeds: tuple
+    inputs: object = None
 
     @property
     def n_runs(self) -> int:
@@ -127,7 +133,7 @@ def hyperparameter_grid(planner: str, overrides: dict | None = None, gradient: s
 
 def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=DEFAULT_HORIZONS,
                 seeds=DEFAULT_SEEDS, overrides: dict | None = None, geometry_usage: str = "prior",
-                gradient: str = "fd", budgets=None, execution: str = "latent") -> Grid:
+                gradient: str = "fd", budgets=None, execution: str = "latent", inputs=None) -> Grid:
     """Validate a grid and expand it into configurations.
 
     Parameters
@@ -150,11 +156,17 @@ def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=D
     execution : {"latent", "decoded"}
         What the environment receives (:mod:`fastplan.engine.manifold`); part of the
         configuration key only when not "latent".
+    inputs : fastplan.runs.inputs.Inputs, optional
+        A user's world model, latents, starts and goals (:func:`fastplan.runs.inputs.load_inputs`).
+        ``dims`` must match the d they fix (``None`` or the default: that d); with latents the
+        geometry is fitted to them (``geometries`` must be left out); with starts and goals
+        every seed needs its row.
 
     Raises
     ------
     FastplanError
-        Unknown planner, geometry, hyperparameter or mode; d < 1; an empty axis.
+        Unknown planner, geometry, hyperparameter or mode; d < 1; an empty axis; inputs that
+        do not fit the grid.
     """
     from ..engine.geometry import canonical_kind
     from ..engine.manifold import check_execution
@@ -163,14 +175,28 @@ def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=D
     KINDS = registry.geometries().names(paper=True)
     planners = _nonempty(PLANNERS if planners is None else planners, "planners")
     planners = list(dict.fromkeys(canonical_planner(p) for p in planners))
-    geometries = _nonempty(KINDS if geometries is None else geometries, "geometries")
-    geometries = list(dict.fromkeys(canonical_kind(g) for g in geometries))
+    if inputs is not None and inputs.geometry_name is not None:
+        if geometries is not None:
+            raise FastplanError("geometries do not apply with latents: the geometry is fitted to them "
+                                f"({inputs.fit}, k={inputs.k})")
+        geometries = [inputs.geometry_name]
+    else:
+        geometries = _nonempty(KINDS if geometries is None else geometries, "geometries")
+        geometries = list(dict.fromkeys(canonical_kind(g) for g in geometries))
+    if inputs is not None:
+        dims = inputs.dims(None if dims is None or dims is DEFAULT_DIMS else _nonempty(dims, "dimensions"))
+    elif dims is None:
+        dims = DEFAULT_DIMS
     dims = [check_dim(d) for d in _nonempty(dims, "dimensions")]
     horizons = [check_positive_int(h, "horizon") for h in _nonempty(horizons, "horizons")]
     seeds = [s if type(s) is int and 0 <= s < 2**63 else check_seed(s)   # fast for big ranges
              for s in _nonempty(seeds, "seeds")]
     check_choice(geometry_usage, GEOMETRY_USAGES, "geometry usage")
     execution = check_execution(execution)
+    if inputs is not None:
+        inputs.check_seeds(seeds)
+    from .inputs import inputs_json
+    extra = inputs_json(inputs)
     overrides = {canonical_planner(p): dict(v) for p, v in (overrides or {}).items()}
     for p in overrides:     # validated even for planners not in this sweep (then unused)
         hyperparameter_grid(p, overrides[p], gradient)
@@ -184,9 +210,10 @@ def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=D
                 for d in dims:
                     for h in horizons:
                         hps = [hp] if budgets is None else [spec.at_budget(hp, x, h, d) for x in budgets]
-                        configs.extend(Config(g, d, h, p, geometry_usage, store.canonical_json(x), execution) for x in hps)
+                        configs.extend(Config(g, d, h, p, geometry_usage, store.canonical_json(x), execution,
+                                              extra) for x in hps)
     configs = list(dict.fromkeys(configs))      # two budgets (or overrides) may give one configuration
-    return Grid(configs=tuple(configs), seeds=tuple(seeds))
+    return Grid(configs=tuple(configs), seeds=tuple(seeds), inputs=inputs if extra else None)
 
 
 # --------------------------------------------------------------------------- work units
@@ -211,6 +238,7 @@ class WorkUnit:
     hp_json: str = ""
     n_samples: int = 0
     execution: str = "latent"
+    inputs: object = None           # fastplan.runs.inputs.Inputs shared by the runs, or None
 
     @property
     def n_runs(self) -> int:
@@ -222,6 +250,8 @@ class WorkUnit:
                  self.planner, self.horizon, self.geometry_usage, self.hp_json, self.n_samples]
         if self.execution != "latent":
             parts.append(self.execution)
+        if self.inputs is not None:
+            parts.append(self.inputs.key_json)
         return store.config_id({"unit": parts})
 
     @property
@@ -261,7 +291,8 @@ def make_units(grid: Grid, done_runs=frozenset(), done_metrics=frozenset(), *,
         Most problems per ``plan_batch`` call (bigger batches amortise thread launches;
         smaller ones give finer progress and more parallelism across Dask workers).
     metric_samples : int
-        Samples per geometry-metric estimate; 0 skips the metrics.
+        Samples per geometry-metric estimate; 0 skips the metrics.  Geometries fitted to a
+        user's latents get none here (their metrics: ``fastplan geometry --latents``).
 
     Returns
     -------
@@ -282,8 +313,9 @@ def make_units(grid: Grid, done_runs=frozenset(), done_metrics=frozenset(), *,
                 kind="plan", d=d, seeds=tuple(s for _, s in chunk),
                 geometries=tuple(c.geometry for c, _ in chunk),
                 config_ids=tuple(c.config_id for c, _ in chunk), planner=planner,
-                horizon=horizon, geometry_usage=usage, hp_json=hp_json, execution=execution))
-    if metric_samples:
+                horizon=horizon, geometry_usage=usage, hp_json=hp_json, execution=execution,
+                inputs=grid.inputs))
+    if metric_samples and not (grid.inputs is not None and grid.inputs.geometry_name):  # fitted: not here
         n = check_positive_int(metric_samples, "metric_samples")
         if n < 2:
             raise FastplanError("metric_samples must be >= 2 (pairwise distances)")
@@ -308,8 +340,10 @@ def compute_unit(unit: WorkUnit) -> dict:
     dict
         ``kind="plan"``: ``unit_id``, ``planner``, ``d``, ``horizon``, ``geometry_usage``,
         ``hyperparameters`` (dict), ``config_ids``, ``geometries`` (P,) str, ``seeds`` (P,)
-        int64, ``A``, ``B`` (P, d, d), ``b``, ``s0``, ``goal`` (P, d), ``actions`` (P, T, d),
-        ``states`` (P, T+1, d), ``goal_distance``, ``smoothness``, ``cost`` (P,) float64,
+        int64, ``world`` (P,) the content hash of each run's world model and ``worlds`` (dict
+        hash -> :func:`fastplan.store.worlds.entry`: family, provenance, arrays; each model once),
+        ``n`` (the state dimension), ``s0``, ``goal`` (P, n), ``actions`` (P, T, d),
+        ``states`` (P, T+1, n), ``goal_distance``, ``smoothness``, ``cost`` (P,) float64,
         ``samples``, ``steps`` (P,) int64, ``zero_action_distance`` (P,) (goal distance of
         the zero action sequence ``a = 0``) and ``initial_distance`` (P,) (``||s0 - s*||``),
         ``wall_time`` (float, whole batch, planning kernel only), ``threads``, ``warm_time``
@@ -317,7 +351,9 @@ def compute_unit(unit: WorkUnit) -> dict:
         ``compile_time``; not stored),
         ``execution``; the manifold fields ``log_density``, ``ood_rate``, ``ood_threshold``,
         ``realised_goal_distance``, ``exploitation_gap`` (P,), ``density_notes``,
-        ``projection_notes`` (P,) str and, for decoded execution, ``executed_actions`` (P, T, d).
+        ``projection_notes`` (P,) str and, for decoded execution, ``executed_actions`` (P, T, d);
+        with a user's inputs, ``inputs_key`` (their content hashes, in the configuration key)
+        and ``inputs`` (paths and hashes, recorded with the configuration).
         ``kind="metrics"``: ``geometry``, ``d``, ``n_samples``, ``seeds`` and one (n,) array
         per metric of :func:`fastplan.metrics.geometry_metrics`.
     """
@@ -330,22 +366,25 @@ def compute_unit(unit: WorkUnit) -> dict:
     from ..engine.cost import baselines
     hp = json.loads(unit.hp_json)
     t_warm = warm(unit.planner, hp, unit.geometry_usage)   # before anything else compiles
-    problems = [_problem(g, unit.d, unit.horizon, s) for g, s in zip(unit.geometries, unit.seeds)]
+    make = unit.inputs.problem if unit.inputs is not None else _problem
+    problems = [make(g, unit.d, unit.horizon, s) for g, s in zip(unit.geometries, unit.seeds)]
     with warnings.catch_warnings():     # NaN plans are stored as such and counted in the summary
         warnings.filterwarnings("ignore", message=r".* plans are not finite", category=FastplanWarning)
         res = plan_batch(problems, unit.planner, geometry_usage=unit.geometry_usage, execution=unit.execution, **hp)
     if store.canonical_json(res.hyperparameters) != unit.hp_json:
         raise FastplanError(f"{unit.planner}: the planner resolved other hyperparameters than requested")
+    from ..engine.worlds import ops as world_ops
     stack = lambda xs: np.ascontiguousarray(np.stack(xs), dtype=np.float64)  # noqa: E731
-    world = {k: stack([getattr(p.world, k) for p in problems]) for k in ("A", "B", "b")}
     s0, goal = stack([p.s0 for p in problems]), stack([p.goal for p in problems])
-    zero_gd, init_gd = baselines(world["A"], world["B"], world["b"], s0, goal, unit.horizon)
+    zero_gd, init_gd = baselines(world_ops.bundle([p.world for p in problems]), s0, goal, unit.horizon)
+    refs = [_world_ref(p.world, unit.inputs) for p in problems]
     return {
         "kind": "plan", "unit_id": unit.unit_id, "planner": unit.planner, "d": unit.d,
         "horizon": unit.horizon, "geometry_usage": unit.geometry_usage, "hyperparameters": hp,
         "config_ids": np.array(unit.config_ids, dtype=str), "geometries": np.array(unit.geometries, dtype=str),
         "seeds": np.array(unit.seeds, dtype=np.int64),
-        "A": world["A"], "B": world["B"], "b": world["b"], "s0": s0, "goal": goal,
+        "world": np.array([h for h, _ in refs], dtype=str), "worlds": dict(refs), "n": int(s0.shape[1]),
+        **_inputs_fields(unit.inputs), "s0": s0, "goal": goal,
         "actions": np.asarray(res.actions, dtype=np.float64), "states": np.asarray(res.states, dtype=np.float64),
         "goal_distance": np.asarray(res.goal_distance, dtype=np.float64),
         "smoothness": np.asarray(res.smoothness, dtype=np.float64),
@@ -377,6 +416,27 @@ def _manifold_fields(problems, res) -> dict:
     if res.execution != "latent":
         out["executed_actions"] = np.ascontiguousarray(res.executed_actions, dtype=np.float64)
     return out
+
+
+def _world_ref(world, inputs) -> tuple[str, dict]:
+    """(content hash, :func:`fastplan.store.worlds.entry`) of a run's world model: the user's
+    (its source file recorded) or the paper's, drawn from (d, seed)."""
+    if inputs is not None and world is inputs.world:
+        return inputs.world_hash, store.worlds.entry(world, inputs.world_provenance())
+    return _paper_world_ref(world)
+
+
+@functools.lru_cache(maxsize=1024)
+def _paper_world_ref(world) -> tuple[str, dict]:
+    """A paper world's hash and entry, once per world object (problems are cached, so are they)."""
+    return world.content_hash(), store.worlds.entry(world)
+
+
+def _inputs_fields(inputs) -> dict:
+    """The ``inputs_key`` and ``inputs`` entries of a unit result (none without inputs)."""
+    if inputs is None:
+        return {}
+    return {"inputs_key": inputs.key_json, "inputs": store.canonical_json(inputs.describe())}
 
 
 @functools.lru_cache(maxsize=1024)
@@ -451,7 +511,7 @@ def prepare_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS
                   horizons=DEFAULT_HORIZONS, seeds=DEFAULT_SEEDS, overrides: dict | None = None,
                   geometry_usage: str = "prior", gradient: str = "fd", budgets=None,
                   execution: str = "latent", threads: int | None = None, max_batch: int = DEFAULT_MAX_BATCH,
-                  metric_samples: int = 4000, in_process: bool = True):
+                  metric_samples: int = 4000, in_process: bool = True, inputs=None):
     """Validate a sweep and check that it can fit, before anything is written.
 
     Expands the grid (:func:`expand_grid`), checks the output path and estimates disk,
@@ -466,7 +526,7 @@ def prepare_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS
     from .estimate import check_sweep, estimate_sweep
     grid = expand_grid(planners=planners, geometries=geometries, dims=dims, horizons=horizons,
                        seeds=seeds, overrides=overrides, geometry_usage=geometry_usage, gradient=gradient,
-                       budgets=budgets, execution=execution)
+                       budgets=budgets, execution=execution, inputs=inputs)
     if threads is not None:
         threads = check_positive_int(threads, "threads")
     max_batch = check_positive_int(max_batch, "max_batch")
@@ -489,15 +549,16 @@ def run_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
               threads: int | None = None,
               progress="auto", command_line: str | None = None, executor=None,
               executor_name: str = "in-process", max_batch: int = DEFAULT_MAX_BATCH,
-              metric_samples: int = 4000, commit_interval: float = 5.0) -> SweepSummary:
+              metric_samples: int = 4000, commit_interval: float = 5.0, inputs=None) -> SweepSummary:
     """Run a grid into the results file ``out_path``, computing only what is missing.
 
     Parameters
     ----------
     out_path : str or path-like
         Results file; created if missing, else must be a fastplan results file.
-    planners, geometries, dims, horizons, seeds, overrides, geometry_usage, gradient, budgets, execution
-        The grid (see :func:`expand_grid`); defaults are the paper's grid.
+    planners, geometries, dims, horizons, seeds, overrides, geometry_usage, gradient, budgets, execution, inputs
+        The grid (see :func:`expand_grid`); defaults are the paper's grid.  ``inputs``: a
+        user's world model, latents, starts and goals (:func:`fastplan.runs.inputs.load_inputs`).
     threads : int, optional
         Numba threads for this sweep (restored afterwards).  Results do not depend on it.
     progress : {"auto", "bar", "lines", "quiet"} or None or Progress
@@ -521,7 +582,7 @@ def run_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
                                    geometry_usage=geometry_usage, gradient=gradient, budgets=budgets,
                                    execution=execution, threads=threads,
                                    max_batch=max_batch, metric_samples=metric_samples,
-                                   in_process=executor is None)
+                                   in_process=executor is None, inputs=inputs)
     before_threads = numba.get_num_threads()
     try:
         used = set_threads(threads)

@@ -11,14 +11,20 @@ File layout (everything readable with h5py + NumPy alone)::
                                created, date, fastplan/numba/numpy/h5py/hdf5 versions,
                                threads, command_line (of the last session), n_sessions,
                                concentration_definition, manifold_metrics, execution_modes
+    /worlds/<hash>/            one world model, stored once (:mod:`.worlds`); attrs: family,
+                               n, d, content_hash, provenance (JSON list: seed or source file)
+        A, B, b  (Eq. 4) | W0, c0, ..., activations, residual, n_state, n_action  (MLP)
     /configs/<config_id>/      attrs: config_id, key (canonical JSON), geometry, d, horizon,
                                planner, geometry_usage, gradient ("" if none), lam,
-                               hyperparameters (JSON), execution, density, projection
+                               hyperparameters (JSON), execution, density, projection,
+                               inputs (JSON: a user's world / latents / starts files, paths and
+                               content hashes; absent for the paper's own)
         seed                   (n,)        int64
-        A, B                   (n, d, d)   float64   world model of Eq. 4
-        b, s0, goal            (n, d)      float64
+        world                  (n,)        S64       content hash of the run's world model
+                                                     (format 1: A, B (n, d, d), b (n, d) inline)
+        s0, goal               (n, n_s)    float64   n_s: the world's state dimension (= d, Eq. 4)
         actions                (n, T, d)   float64   planned a_1..a_T
-        states                 (n, T+1, d) float64   s_0..s_T under Eq. 4
+        states                 (n, T+1, n_s) float64 s_0..s_T under the world model
         goal_distance, smoothness, cost    (n,) float64   ||s_T - s*||, Eq. 11, Eq. 5
         samples, steps         (n,)        int64     rollouts / single-step evaluations
         zero_action_distance, initial_distance   (n,) float64   baselines: ||s_T - s*|| of
@@ -67,5 +73,7 @@ from .layout import DECODED_FIELDS, DEFAULT_EXECUTION, MANIFOLD_FIELDS  # noqa: 
 from .keys import canonical_json, config_id, config_key  # noqa: F401
 from .files import check_output_path, check_results_file  # noqa: F401
 from .read import file_attrs, index, list_configs, load, load_geometry_metrics, read_config, sessions  # noqa: F401
+from .read import list_worlds, read_worlds  # noqa: F401
+from . import worlds  # noqa: F401
 from .provenance import provenance  # noqa: F401
 from .writer import Writer  # noqa: F401

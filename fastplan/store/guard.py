@@ -49,8 +49,10 @@ def fold_reserve(results) -> int:
     """Bytes a fold of ``results`` (unit result dicts) may add to the file: 1.25 x their arrays,
     one partly filled chunk per dataset of every configuration it touches, and 256 KiB of
     metadata (measured growth: 1.1-1.3 x the arrays)."""
+    from .worlds import worlds_nbytes
     data, per_config = 0, {}
     for r in results:
+        data += worlds_nbytes(r)            # the world models it carries (stored once at most)
         rows = 0
         for v in r.values():
             if isinstance(v, np.ndarray):

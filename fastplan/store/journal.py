@@ -11,13 +11,18 @@ import os
 import numpy as np
 
 from ..engine.errors import FastplanError
+from . import worlds
 from .keys import config_id, config_key
 
 
 def _encode_result(result: dict) -> bytes:
-    """A work-unit result (dict of arrays and JSON-able scalars) as npz bytes (no pickle)."""
-    arrays, meta = {}, {}
+    """A work-unit result (dict of arrays and JSON-able scalars) as npz bytes (no pickle);
+    the world models it carries under ``worlds/<hash>/<name>`` (:func:`.worlds.flatten`)."""
+    arrays, meta = worlds.flatten(result)
+    meta = {"__worlds__": meta} if meta else {}
     for k, v in result.items():
+        if k == "worlds":
+            continue
         if isinstance(v, np.ndarray):
             arrays[k] = v
         else:
@@ -28,10 +33,18 @@ def _encode_result(result: dict) -> bytes:
 
 
 def _decode_result(data) -> dict:
+    """The result :func:`_encode_result` wrote; a unit journaled before world models were
+    stored once (A, B, b per run) comes back in today's form (:func:`.worlds.refs_from_inline`)."""
     with np.load(data, allow_pickle=False) as z:
-        out = {k: z[k] for k in z.files if k != "__meta__"}
-        out.update(json.loads(str(z["__meta__"])))
-    return out
+        arrays = {k: z[k] for k in z.files if k != "__meta__"}
+        meta = json.loads(str(z["__meta__"]))
+    flat = meta.pop("__worlds__", None)
+    prefix = worlds.GROUP + "/"
+    out = {k: v for k, v in arrays.items() if not k.startswith(prefix)}
+    out.update(meta)
+    if flat is not None:
+        out["worlds"] = worlds.unflatten(arrays, flat)
+    return worlds.refs_from_inline(out)
 
 
 #: File-name pattern of journaled units inside the journal folder.
@@ -90,7 +103,8 @@ def check_unit(result) -> None:
     """Refuse (:class:`FastplanError`, naming the problem) a unit result the writer could not
     store exactly: missing keys, a configuration id that does not match its key, arrays whose
     shapes disagree with the key's d and horizon (:data:`~fastplan.store.layout.RUN_SHAPES`)
-    or with the number of runs, non-numeric arrays."""
+    or with the number of runs, non-numeric arrays, world references without their world or
+    whose world does not hash to them (:func:`.worlds.check_refs`)."""
     if not isinstance(result, dict):
         raise FastplanError(f"is a {type(result).__name__}, not a dict of arrays")
     kind = result.get("kind")
@@ -135,7 +149,7 @@ def _numeric(result: dict, name: str, lead: int, row: tuple | None, what: str) -
 
 
 def _check_plan_unit(r: dict) -> None:
-    from .layout import DERIVED_FIELDS, RUN_FIELDS, row_shape
+    from .layout import DERIVED_FIELDS, RUN_FIELDS, TEXT_FIELDS, row_shape
     cids = _vector(r, "config_ids")
     P = cids.shape[0]
     if P == 0:
@@ -150,20 +164,23 @@ def _check_plan_unit(r: dict) -> None:
     execution = str(r.get("execution", "latent"))
     try:
         hp = json.loads(hp) if isinstance(hp, str) else dict(hp)
+        extra = r.get("inputs_key") or None
+        extra = json.loads(extra) if isinstance(extra, str) else extra
         ids = {}
         for cid, geom in zip(cids.tolist(), geometries.tolist()):
             if (cid, geom) not in ids:
-                ids[(cid, geom)] = config_id(config_key(geom, d, T, planner, usage, hp, execution))
+                ids[(cid, geom)] = config_id(config_key(geom, d, T, planner, usage, hp, execution, extra))
     except (TypeError, ValueError) as exc:
         raise FastplanError(f"has an unreadable configuration key ({exc})") from None
     for (cid, geom), real in ids.items():
         if real != str(cid):
             raise FastplanError(f"configuration {cid} does not match its key ({planner}, {geom}, d={d}, "
                                 f"horizon {T}, {usage}, the hyperparameters): its key gives {real}")
-    what = f" for d={d}, horizon {T}"
+    n = worlds.check_refs(r, P, d)
+    what = f" for d={d}, horizon {T}" + (f", n={n}" if n != d else "")
     for name in RUN_FIELDS:
-        if name not in DERIVED_FIELDS:
-            _numeric(r, name, P, row_shape(name, d, T), what)
+        if name not in DERIVED_FIELDS and name not in TEXT_FIELDS:
+            _numeric(r, name, P, row_shape(name, d, T, n), what)
     wall = _need(r, "wall_time")
     if isinstance(wall, (bool, np.bool_)) or not isinstance(wall, (int, float, np.number)) \
             or not math.isfinite(float(wall)) or wall < 0:

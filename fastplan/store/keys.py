@@ -10,18 +10,28 @@ def canonical_json(obj) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
+#: Key entries a sweep's own inputs may add (``fastplan sweep --world/--latents/--starts-goals``).
+INPUT_KEYS = ("world", "latents", "starts_goals")
+
+
 def config_key(geometry: str, d: int, horizon: int, planner: str, geometry_usage: str,
-               hyperparameters: dict, execution: str = "latent") -> dict:
+               hyperparameters: dict, execution: str = "latent", inputs: dict | None = None) -> dict:
     """The key of a configuration: everything that determines a run except its seed.
 
-    ``execution`` enters the key only when it is not the default ``"latent"``, so the ids of
-    default configurations are those of files written before the option existed.
+    ``execution`` enters the key only when it is not the default ``"latent"``, and ``inputs``
+    (the content hashes of a user's world model, latents and starts/goals file, see
+    :mod:`fastplan.runs.inputs`) only when given, so the ids of default configurations are
+    those of files written before the options existed.
     """
     key = {"geometry": str(geometry), "d": int(d), "horizon": int(horizon),
            "planner": str(planner), "geometry_usage": str(geometry_usage),
            "hyperparameters": dict(hyperparameters)}
     if str(execution) != "latent":
         key["execution"] = str(execution)
+    for name, value in (inputs or {}).items():
+        if name not in INPUT_KEYS:
+            raise ValueError(f"unknown input {name!r} in a configuration key")
+        key[name] = value
     return key
 
 

@@ -1,22 +1,30 @@
 """Names and shapes of a results file: the marker, the format version, the per-run fields
 (the file layout is described in :mod:`fastplan.store`)."""
+import numpy as np
 
 MARKER_ATTR = "fastplan_format"
 MARKER = "fastplan-results"
-FORMAT_VERSION = 1
+#: 2: world models stored once under ``/worlds`` and referred to by hash (:mod:`.worlds`);
+#: files of format 1 hold ``A``, ``B``, ``b`` per run and stay readable (and extendable).
+FORMAT_VERSION = 2
 
 #: Per-run datasets of a configuration group, in the order they are written (``complete`` last).
-RUN_FIELDS = ("seed", "A", "B", "b", "s0", "goal", "actions", "states", "goal_distance",
+#: ``world`` is the content hash of the run's world model (``/worlds/<hash>/``); groups written
+#: before it hold ``A``, ``B``, ``b`` in its place (:data:`.worlds.INLINE_FIELDS`).
+RUN_FIELDS = ("seed", "world", "s0", "goal", "actions", "states", "goal_distance",
               "smoothness", "cost", "samples", "steps", "wall_time", "batch_wall_time", "batch_size",
               "threads", "session")
 INT_FIELDS = {"seed", "samples", "steps", "batch_size", "threads", "session"}
+#: Per-run fields that are not numbers (checked and stored apart).
+TEXT_FIELDS = {"world"}
 #: Per-run fields the writer sets itself (the others are copied from a work unit's result).
 DERIVED_FIELDS = ("seed", "wall_time", "batch_wall_time", "batch_size", "threads", "session")
-#: Shape of one row of a per-run field in the configuration's ``d`` and horizon ``T``
-#: (``"T+1"``: the states s_0..s_T); ``()``: one number per run.  Every journaled unit is
-#: checked against it; a field not listed here is checked for one row per run only.
-RUN_SHAPES = {"A": ("d", "d"), "B": ("d", "d"), "b": ("d",), "s0": ("d",), "goal": ("d",),
-              "actions": ("T", "d"), "states": ("T+1", "d"), "goal_distance": (), "smoothness": (),
+#: Shape of one row of a per-run field in the configuration's action dimension ``d``, the
+#: world's state dimension ``n`` (= d for the paper's Eq. 4) and horizon ``T`` (``"T+1"``: the
+#: states s_0..s_T); ``()``: one value per run.  Every journaled unit is checked against it; a
+#: field not listed here is checked for one row per run only.
+RUN_SHAPES = {"world": (), "A": ("n", "n"), "B": ("n", "d"), "b": ("n",), "s0": ("n",), "goal": ("n",),
+              "actions": ("T", "d"), "states": ("T+1", "n"), "goal_distance": (), "smoothness": (),
               "cost": (), "samples": (), "steps": (), "seed": (), "wall_time": (), "batch_wall_time": (), "batch_size": (),
               "threads": (), "session": ()}
 #: Per-run baselines (float64, one value per run), written since fastplan 0.2: the goal distance
@@ -46,23 +54,29 @@ METRIC_COLUMNS = ("geometry", "d", "seed", "n_samples", "effective_dimension",
                   "mean_pairwise_distance", "concentration", "amenability")
 
 
-def row_shape(name: str, d: int, horizon: int) -> tuple | None:
-    """The shape of one row of per-run field ``name`` (None if :data:`RUN_SHAPES` lacks it)."""
+def row_shape(name: str, d: int, horizon: int, n: int | None = None) -> tuple | None:
+    """The shape of one row of per-run field ``name`` (None if :data:`RUN_SHAPES` lacks it);
+    the state dimension ``n`` defaults to ``d`` (the paper's world)."""
     spec = RUN_SHAPES.get(name)
     if spec is None:
         return None
-    sizes = {"d": int(d), "T": int(horizon), "T+1": int(horizon) + 1}
+    sizes = {"d": int(d), "n": int(d if n is None else n), "T": int(horizon), "T+1": int(horizon) + 1}
     return tuple(sizes[a] for a in spec)
 
 
-def run_bytes(d: int, horizon: int) -> int:
+def run_bytes(d: int, horizon: int, n: int | None = None) -> int:
     """Bytes one run occupies in a results file (its rows of every per-run field, 8 bytes
-    per number; a field not in :data:`RUN_SHAPES` counts as one number)."""
+    per number, 64 for the world's hash; a field not in :data:`RUN_SHAPES` counts as one
+    number).  Its world model is stored once apart (:func:`world_bytes`)."""
     total = 1                                    # the ``complete`` flag
     for name in RUN_FIELDS:
-        shape = row_shape(name, d, horizon) or ()
-        n = 1
-        for k in shape:
-            n *= k
-        total += 8 * n
+        if name in TEXT_FIELDS:
+            total += 64
+            continue
+        total += 8 * int(np.prod(row_shape(name, d, horizon, n) or (), dtype=np.int64))
     return total
+
+
+def world_bytes(n: int, d: int) -> int:
+    """Bytes of one paper world model (A (n, n), B (n, d), b (n,)) and its group (~2 KiB)."""
+    return 8 * (n * n + n * d + n) + 2048

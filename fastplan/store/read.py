@@ -9,11 +9,10 @@ import numpy as np
 
 from ..engine import registry
 from ..engine.errors import FastplanError
+from . import worlds
 from .files import _h5py, _scan_index, _str, check_results_file
 from .layout import (BASELINE_FIELDS, DECODED_FIELDS, DEFAULT_EXECUTION, MANIFOLD_FIELDS, METRIC_COLUMNS,
-                     METRIC_FLOATS, RECORD_COLUMNS, RUN_FIELDS)
-
-
+                     METRIC_FLOATS, RECORD_COLUMNS, RUN_FIELDS, TEXT_FIELDS)
 
 
 def _attrs(obj) -> dict:
@@ -22,9 +21,12 @@ def _attrs(obj) -> dict:
 
 
 def _config_attrs(g) -> dict:
-    """A configuration group's attributes; ``execution`` is "latent" in files written before it."""
+    """A configuration group's attributes; ``execution`` is "latent" in files written before it;
+    ``inputs`` (a user's world / latents / starts files: paths and content hashes) is a dict,
+    empty for the paper's own."""
     a = _attrs(g)
     a.setdefault("execution", DEFAULT_EXECUTION)
+    a["inputs"] = json.loads(a["inputs"]) if "inputs" in a else {}
     return a
 
 
@@ -106,21 +108,63 @@ def read_config(path, config_id: str) -> tuple[dict, dict]:
     """(attributes, arrays) of one configuration: every per-run dataset, complete rows only,
     sorted by seed.  ``hyperparameters`` in the attributes is a dict.  The manifold fields
     (:data:`MANIFOLD_FIELDS`) are NaN in files written before them; ``executed_actions`` is
-    present for decoded configurations only."""
+    present for decoded configurations only.
+
+    ``world`` (n,) holds each run's world-model hash (:func:`read_worlds` gives the models);
+    when they are all of the paper's family, ``A`` (n, d, d), ``B`` (n, d, d) and ``b`` (n, d)
+    are their arrays per run, resolved through ``/worlds`` (or read inline from a file written
+    before world models were stored once)."""
     with _reading(path) as f:
-        if "configs" not in f or config_id not in f["configs"]:
-            raise FastplanError(f"{path} has no configuration {config_id!r}")
-        g = f["configs"][config_id]
+        g = _config_group(f, path, config_id)
         a = _config_attrs(g)
         a["hyperparameters"] = json.loads(a["hyperparameters"])
         done = g["complete"][()]
-        arrays = {k: _field(g, k)[done] for k in RUN_FIELDS}
+        arrays = {k: _field(g, k)[done] for k in RUN_FIELDS if k not in TEXT_FIELDS}
+        hashes, models = worlds.resolve(f, g, done)
+        arrays["world"] = hashes
+        arrays.update(worlds.stacked_tanh(hashes, models))
         for k in BASELINE_FIELDS:      # absent in files written before the baselines
             arrays[k] = g[k][()][done] if k in g else np.full(int(done.sum()), np.nan)
         arrays.update({k: _manifold_column(g, k, done) for k in MANIFOLD_FIELDS})
         arrays.update({k: g[k][()][done] for k in DECODED_FIELDS if k in g})
     order = np.argsort(arrays["seed"], kind="stable")
     return a, {k: v[order] for k, v in arrays.items()}
+
+
+def _config_group(f, path, config_id: str):
+    if "configs" not in f or config_id not in f["configs"]:
+        raise FastplanError(f"{path} has no configuration {config_id!r}")
+    return f["configs"][config_id]
+
+
+def read_worlds(path, config_id: str | None = None) -> dict:
+    """The world models of a results file as :class:`~fastplan.engine.worlds.World` objects,
+    by content hash: those stored under ``/worlds`` (every one, or those the complete runs of
+    ``config_id`` refer to), and those a file written before them holds inline per run."""
+    with _reading(path) as f:
+        if config_id is not None:
+            g = _config_group(f, path, config_id)
+            return worlds.resolve(f, g, g["complete"][()])[1]
+        out = {h: worlds.world_from_group(grp) for h, grp in f.get(worlds.GROUP, {}).items()}
+        for g in f.get("configs", {}).values():
+            if "world" not in g:
+                out.update(worlds.resolve(f, g, g["complete"][()])[1])
+        return out
+
+
+def list_worlds(path) -> list[dict]:
+    """One dict per world model stored under ``/worlds``: ``content_hash``, ``family``, ``n``,
+    ``d``, ``provenance`` (list of dicts: a seed, or a source file), ``arrays`` (names), and
+    ``runs`` (how many complete runs refer to it)."""
+    with _reading(path) as f:
+        group = f.get(worlds.GROUP, {})
+        out = {h: worlds.group_info(h, grp) for h, grp in group.items()}
+        for g in f.get("configs", {}).values():
+            if "world" in g:
+                for h in worlds.hashes_of(g, g["complete"][()]).tolist():
+                    if h in out:
+                        out[h]["runs"] = out[h].get("runs", 0) + 1
+    return [dict(info, runs=info.get("runs", 0)) for info in out.values()]
 
 
 def _field(g, name: str) -> np.ndarray:

@@ -14,13 +14,13 @@ import warnings
 import numpy as np
 
 from ..engine.errors import FastplanError, FastplanWarning
-from . import guard
+from . import guard, worlds
 from .files import _fsync_dir, _fsync_file, _h5py, _write_bytes_atomic, _write_json_atomic, check_output_path
 from .journal import REJECTED, UNIT_PATTERN, _decode_result, _encode_result, check_unit, journal_dir, reject_unit
 from .keys import canonical_json, config_id, config_key
 from .layout import (BASELINE_FIELDS, DECODED_FIELDS, DEFAULT_EXECUTION, DERIVED_FIELDS, FORMAT_VERSION,
                      INT_FIELDS, MANIFOLD_FIELDS, MARKER, MARKER_ATTR, METRIC_FIELDS, METRIC_FLOATS,
-                     RUN_FIELDS)
+                     RUN_FIELDS, TEXT_FIELDS)
 from .provenance import _now
 from .files import _str
 from .read import index
@@ -175,6 +175,7 @@ class Writer:
         :func:`fastplan.store.journal.check_unit`) and when the journal cannot be written."""
         if self._broken:
             raise FastplanError(self._broken)
+        result = worlds.refs_from_inline(result)       # a result in the first layout's form
         try:
             check_unit(result)
         except FastplanError as exc:
@@ -247,6 +248,35 @@ class Writer:
         self._settle()
         self._last_commit = time.monotonic()
         self._commit_cost = self._last_commit - t0
+
+    def rewrite(self, build, what: str) -> None:
+        """Replace the results file by a new one that ``build(path, tmp)`` writes to ``tmp`` from
+        the file at ``path`` (e.g. :func:`fastplan.store.upgrade.upgrade`), under this writer's
+        lock and checks (the file is still the one it opened; the folder has room for a copy):
+        fsynced, then atomically renamed over it.  A failure leaves the file as it was and
+        raises one :class:`FastplanError` (``what`` names the operation)."""
+        self._settle()
+        if self._broken:
+            raise FastplanError(self._broken)
+        folder, name = os.path.split(self.path)
+        tmp = os.path.join(folder, f".{name}.tmp-{os.getpid()}")
+        self._check_identity()
+        size = self._identity[2] if self._identity is not None else 0
+        guard.check_free_space(folder, size + 1024 * 1024, f"{what} {name}")
+        try:
+            build(self.path, tmp)
+            _fsync_file(tmp)
+            os.replace(tmp, self.path)
+            _fsync_dir(folder)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if isinstance(exc, FastplanError) or not isinstance(exc, Exception):
+                raise
+            full, why = guard.reason(exc)
+            raise FastplanError(f"could not finish {what} {name} in {folder} ({why}); {name} is as it was"
+                                + ("; free space and try again" if full else "")) from None
+        self._identity = guard.identity(self.path)
 
     def close(self) -> None:
         """Fold what is left, remove the journal and release the lock (after a failed fold
@@ -541,11 +571,45 @@ def _write_results(f, batch, runs: set, metrics: set) -> int:
                 runs.add((cid, int(s)))
                 plan_rows.setdefault(cid, []).append((result, i, session, len(cids)))
     added = 0
+    needed = {}                         # (hash, provenance) -> entry, for the rows written now
+    for rows in plan_rows.values():
+        for result, i, _, _ in rows:
+            h = str(result["world"][i])
+            e = result["worlds"][h]
+            needed.setdefault((h, canonical_json(e["provenance"])), e)
+    if needed:
+        _write_worlds(f, [(h, e) for (h, _), e in needed.items()])
     for cid, rows in plan_rows.items():
         added += _append_config_rows(f, cid, rows)
     if metric_rows:
         _append_metric_rows(f, metric_rows)
     return added
+
+
+def _write_worlds(f, entries) -> None:
+    """Store each world model of ``entries`` ((hash, unit entry) pairs) the file lacks, once,
+    under ``/worlds/<hash>/``; a stored one gains the entry's provenance if it is new."""
+    g = _hold(f.require_group(worlds.GROUP))
+    for h, e in entries:
+        have = _hold(g.get(h))
+        prov = dict(e["provenance"])
+        if have is not None:
+            known = json.loads(_str(have.attrs["provenance"]))
+            if prov not in known:
+                have.attrs["provenance"] = canonical_json(known + [prov])
+            continue
+        w = _hold(g.create_group(h))
+        for name, a in sorted(e["arrays"].items()):
+            a = np.asarray(a)
+            data = a.astype(np.bytes_) if a.dtype.kind == "U" else a
+            _hold(w.create_dataset(name, data=data)).attrs["dtype"] = a.dtype.str
+        w.attrs["family"] = str(e["family"])
+        w.attrs["n"] = int(prov.get("n", -1))
+        w.attrs["d"] = int(prov.get("d", -1))
+        w.attrs["content_hash"] = h
+        w.attrs["provenance"] = canonical_json([prov])
+    if int(f.attrs.get("format_version", 0)) < FORMAT_VERSION:   # a file of the first layout
+        f.attrs["format_version"] = FORMAT_VERSION
 
 
 def _append_config_rows(f, cid: str, rows: list) -> int:
@@ -554,8 +618,10 @@ def _append_config_rows(f, cid: str, rows: list) -> int:
     hp = json.loads(hp) if isinstance(hp, str) else hp
     geometry = str(result0["geometries"][i0])
     execution = str(result0.get("execution", DEFAULT_EXECUTION))
+    extra = result0.get("inputs_key") or None
+    extra = json.loads(extra) if isinstance(extra, str) else extra
     key = config_key(geometry, result0["d"], result0["horizon"], result0["planner"],
-                     result0["geometry_usage"], hp, execution)
+                     result0["geometry_usage"], hp, execution, extra)
     if config_id(key) != cid:
         raise FastplanError(f"work unit result for {cid} does not match its configuration key")
     g = _hold(_hold(f.require_group("configs")).get(cid))
@@ -576,12 +642,22 @@ def _append_config_rows(f, cid: str, rows: list) -> int:
         for name in ("density", "projection"):
             if f"{name}_notes" in result0:
                 g.attrs[name] = str(result0[f"{name}_notes"][i0])
+        if result0.get("inputs"):        # where a user's world / latents / starts came from
+            inputs = result0["inputs"]
+            g.attrs["inputs"] = inputs if isinstance(inputs, str) else canonical_json(inputs)
     if "manifold_metrics" not in f.attrs:   # a file written before the manifold fields
         _manifold_attrs(f)
-    cols = {name: [] for name in RUN_FIELDS}
+    fields = RUN_FIELDS
+    if not new and "world" not in g and "A" in g:     # a group of the first layout: kept as it is
+        fields = ("seed",) + worlds.INLINE_FIELDS + RUN_FIELDS[2:]
+    cols = {name: [] for name in fields}
     for result, i, session, size in rows:
-        for name in RUN_FIELDS:
-            if name not in DERIVED_FIELDS:       # copied from the unit (checked by check_unit)
+        for name in fields:
+            if name in worlds.INLINE_FIELDS:
+                cols[name].append(np.asarray(result["worlds"][str(result["world"][i])]["arrays"][name]))
+            elif name in TEXT_FIELDS:
+                cols[name].append(str(result[name][i]).encode())
+            elif name not in DERIVED_FIELDS:       # copied from the unit (checked by check_unit)
                 cols[name].append(result[name][i])
         cols["seed"].append(int(result["seeds"][i]))
         cols["wall_time"].append(float(result["wall_time"]) / size)
@@ -593,9 +669,10 @@ def _append_config_rows(f, cid: str, rows: list) -> int:
         # a group written before batch times were stored: its rows get theirs first
         _append(g, "batch_wall_time", g["wall_time"][()] * g["batch_size"][()], np.float64)
     n_before = g["complete"].shape[0] if "complete" in g else 0
-    for name in RUN_FIELDS:
+    for name in fields:
+        dtype = worlds.HASH_DTYPE if name in TEXT_FIELDS else np.int64 if name in INT_FIELDS else np.float64
         _append(g, name, np.stack(cols[name]) if np.ndim(cols[name][0]) else np.array(cols[name]),
-                np.int64 if name in INT_FIELDS else np.float64, new)
+                dtype, new)
     n_old = g["complete"].shape[0] if "complete" in g else 0
     extra = MANIFOLD_FIELDS + (DECODED_FIELDS if execution != DEFAULT_EXECUTION else ())
     for name in extra:
