@@ -269,11 +269,15 @@ def plan_all(problems, planners, seed=0, **overrides):
 
 
 def evaluate_plans(arm, world, geometry, s0, goal, Z):
-    """Per pair: model-predicted and real goal distances, and the OOD rate, of latents Z."""
-    model = np.linalg.norm(model_rollout(world, s0, Z)[:, -1] - goal, axis=1)
-    real = np.linalg.norm(arm.rollout(s0, Z)[:, -1] - goal, axis=1)
-    ood = np.array([geometry.ood_rate(z) for z in Z])
-    return model, real, ood
+    """Per pair, for latent plans Z (P, T, d): the goal distance the model predicts
+    (``model``), the one the real arm reaches (``real``) and reaches when each latent is first
+    projected onto the fitted geometry (``projected``), and the fraction of latents outside
+    the geometry's 99% region (``ood``)."""
+    def dist(S):
+        return np.linalg.norm(S[:, -1] - goal, axis=1)
+    Zp = geometry.project(Z.reshape(-1, Z.shape[2])).reshape(Z.shape)
+    return dict(model=dist(model_rollout(world, s0, Z)), real=dist(arm.rollout(s0, Z)),
+                projected=dist(arm.rollout(s0, Zp)), ood=np.array([geometry.ood_rate(z) for z in Z]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,12 +359,10 @@ def run(quick=False, seed=0, pairs=None, horizon=8, planners=None, save=None, fi
 
     nothing = np.linalg.norm(arm.rollout_torques(s0, np.zeros((P, T, 2)))[:, -1] - goal, axis=1)
     rows = {"do nothing (zero torque)": dict(real=nothing),
-            "latents that made the goal": dict(zip(("model", "real", "ood"),
-                                                   evaluate_plans(arm, world, geometry, s0, goal, z_goal)))}
+            "latents that made the goal": evaluate_plans(arm, world, geometry, s0, goal, z_goal)}
     for name, res in results.items():
-        model, real, ood = evaluate_plans(arm, world, geometry, s0, goal, res.actions)
-        rows[name] = dict(model=model, real=real, ood=ood, kernel=np.asarray(res.goal_distance),
-                          ms=1e3 * res.wall_time)
+        rows[name] = dict(evaluate_plans(arm, world, geometry, s0, goal, res.actions),
+                          kernel=np.asarray(res.goal_distance), ms=1e3 * res.wall_time)
     summary = summarise(rows, nothing)
     clock["total"] = time.perf_counter() - t0
     clock["total CPU"] = time.process_time() - cpu0
@@ -369,9 +371,12 @@ def run(quick=False, seed=0, pairs=None, horizon=8, planners=None, save=None, fi
         f"mean over pairs")
     for line in table(summary):
         say(line)
+    say("model: the fitted world model's prediction; real: the arm under the decoded latents; "
+        "projected: each latent\nprojected onto the fitted GMM first; OOD: fraction of latents "
+        "outside the GMM's 99% region; plan ms: plan_batch's wall time for all pairs")
     say("\nseconds: " + ", ".join(f"{k} {v:.1f}" for k, v in clock.items()))
     if figure:
-        draw(arm, s0, goal, results, figure)
+        draw(arm, s0, goal, z_goal, summary, results, figure)
         say(f"figure: {figure}")
     if save is None:
         shutil.rmtree(folder, ignore_errors=True)
@@ -386,7 +391,7 @@ def summarise(rows, nothing):
     out = {}
     for name, r in rows.items():
         mean = lambda key: float(np.mean(r[key])) if key in r else float("nan")  # noqa: E731
-        out[name] = dict(model=mean("model"), real=mean("real"), ood=mean("ood"),
+        out[name] = dict(model=mean("model"), real=mean("real"), projected=mean("projected"), ood=mean("ood"),
                          beats_nothing=float(np.mean(r["real"] < nothing)) if "model" in r else float("nan"),
                          ms=float(r.get("ms", float("nan"))))
     return out
@@ -396,35 +401,45 @@ def table(summary):
     """The summary as a Markdown table (lines)."""
     def f(x, fmt):
         return "-" if not np.isfinite(x) else format(x, fmt)
-    lines = ["| plan | model | real | real < nothing | OOD | plan ms |", "|---|---|---|---|---|---|"]
+    lines = ["| plan | model | real | real, projected | real < nothing | OOD | plan ms |",
+             "|---|---|---|---|---|---|---|"]
     for name, r in summary.items():
-        lines.append(f"| {name} | {f(r['model'], '.3f')} | {f(r['real'], '.3f')} | "
+        lines.append(f"| {name} | {f(r['model'], '.3f')} | {f(r['real'], '.3f')} | {f(r['projected'], '.3f')} | "
                      f"{f(r['beats_nothing'], '.0%')} | {f(r['ood'], '.2f')} | {f(r['ms'], '.0f')} |")
     return lines
 
 
-def draw(arm, s0, goal, results, path):
-    """The real arm's end-effector paths of the first pair's plans (a figure file)."""
+def draw(arm, s0, goal, z_goal, summary, results, path):
+    """A figure file: (left) model vs real goal distance per plan; (right) the real arm's
+    end-effector paths for pair 0 under each planner's decoded plan and the goal's own latents."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     def tip(S):
         q1, q2 = S[..., 0], S[..., 1]
-        return (np.cos(q1) + np.cos(q1 + q2), np.sin(q1) + np.sin(q1 + q2))
+        return np.cos(q1) + np.cos(q1 + q2), np.sin(q1) + np.sin(q1 + q2)
 
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4))
+    names = [n for n in summary if np.isfinite(summary[n]["model"])]
+    x = np.arange(len(names))
+    ax0.bar(x - 0.2, [summary[n]["model"] for n in names], 0.4, label="model predicts")
+    ax0.bar(x + 0.2, [summary[n]["real"] for n in names], 0.4, label="real arm reaches")
+    ax0.axhline(summary["do nothing (zero torque)"]["real"], color="k", ls="--", lw=1, label="do nothing")
+    ax0.set_xticks(x, [n.replace("latents that made the goal", "goal's latents") for n in names],
+                   rotation=30, ha="right")
+    ax0.set_ylabel("goal distance ||s_T - s*|| (mean over pairs)")
+    ax0.legend(fontsize=8)
+    ax1.plot(*tip(arm.rollout(s0[:1], z_goal[:1])[0]), "k--", lw=1, label="goal's latents")
     for name, res in results.items():
-        x, y = tip(arm.rollout(s0[:1], res.actions[:1])[0])
-        ax.plot(x, y, "-o", ms=2, label=name)
-    gx, gy = tip(goal[0])
-    sx, sy = tip(s0[0])
-    ax.plot([sx], [sy], "ks", label="start")
-    ax.plot([gx], [gy], "k*", ms=12, label="goal")
-    ax.set_aspect("equal")
-    ax.set_title("real arm under decoded plans (pair 0)")
-    ax.legend(fontsize=7)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+        ax1.plot(*tip(arm.rollout(s0[:1], res.actions[:1])[0]), "-o", ms=2, label=name)
+    ax1.plot(*tip(s0[0]), "ks", label="start")
+    ax1.plot(*tip(goal[0]), "k*", ms=12, label="goal (position)")
+    ax1.set_aspect("equal", adjustable="datalim")
+    ax1.set_title("end effector of the real arm, pair 0")
+    ax1.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
