@@ -275,21 +275,33 @@ def _init_actions(init, P: int, T: int, d: int):
 _WARM: set = set()
 
 
-def warm(planner: str, hp: dict | None = None, usage: str = "prior") -> float:
-    """Load (or compile) the kernels of ``planner`` once per process, by planning one tiny
-    problem; returns the seconds spent (0.0 when already warm).  Changes no result."""
+def warm(planner: str, hp: dict | None = None, usage: str = "prior", family: str = "tanh") -> float:
+    """Load (or compile) the kernels of ``planner`` for a world-model ``family`` once per
+    process, by planning one tiny problem; returns the seconds spent (0.0 when already warm).
+    Kernels are compiled per family (the world bundle's type), not per size, so one tiny
+    model of the family warms every model of it.  Changes no result."""
     planner = canonical_planner(planner)
-    key = (planner, (hp or {}).get("gradient"), usage)
+    key = (planner, (hp or {}).get("gradient"), usage, family)
     if key in _WARM:
         return 0.0
     t0 = time.perf_counter()
     spec = registry.planner(planner)
     tiny = spec.resolve(spec.tiny_overrides(hp))
-    batch = stack([make_problem("vae", 2, 2, 0)])
+    batch = stack([_tiny_problem(family)])
     actions = _run(batch, planner, tiny, usage)[0]
     evaluate(batch.world, batch.s0, batch.goal, actions, batch.cost_bundle(tiny))
     _WARM.add(key)
     return time.perf_counter() - t0
+
+
+def _tiny_problem(family: str) -> Problem:
+    """A problem of d = 2, T = 2 whose world is of ``family`` (for warming up kernels)."""
+    prob = make_problem("vae", 2, 2, 0)
+    if family == "mlp":
+        from .worlds.mlp import random_mlp
+        return Problem.from_arrays(random_mlp(2, 2, (2,), seed=0), prob.s0, prob.goal, 2,
+                                   geometry=prob.geometry)
+    return prob
 
 
 def _run(batch: Batch, planner: str, hp: dict, usage: str):
@@ -406,7 +418,7 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
     batch = stack(problems, seeds, check=lambda P, T, d: budget.check_plan(
         planner, hp, P, T, d, usage=geometry_usage), init_actions=init_actions,
         cost=cost)  # refused before allocating
-    compile_time = warm(planner, hp, geometry_usage)
+    compile_time = warm(planner, hp, geometry_usage, problems[0].world.family)
     actions, samples, steps, wall = _run_policy(batch, planner, hp, geometry_usage)
     actions = batch.cost.clip(actions)          # plans inside the action box (if any)
     L, goal_distance, smoothness, states = evaluate(batch.world, batch.s0, batch.goal, actions,

@@ -365,9 +365,10 @@ def compute_unit(unit: WorkUnit) -> dict:
     from ..engine.api import plan_batch, warm
     from ..engine.cost import baselines
     hp = json.loads(unit.hp_json)
-    t_warm = warm(unit.planner, hp, unit.geometry_usage)   # before anything else compiles
     make = unit.inputs.problem if unit.inputs is not None else _problem
     problems = [make(g, unit.d, unit.horizon, s) for g, s in zip(unit.geometries, unit.seeds)]
+    t_warm = warm(unit.planner, hp, unit.geometry_usage,     # before anything else compiles
+                  problems[0].world.family)
     with warnings.catch_warnings():     # NaN plans are stored as such and counted in the summary
         warnings.filterwarnings("ignore", message=r".* plans are not finite", category=FastplanWarning)
         res = plan_batch(problems, unit.planner, geometry_usage=unit.geometry_usage, execution=unit.execution, **hp)
