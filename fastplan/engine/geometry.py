@@ -172,13 +172,16 @@ class GeometryBase:
     def ood_threshold(self) -> float:
         """log-density threshold of the 99% highest-density region: the 1% quantile
         (``method="lower"``) of log p over N_OOD_SAMPLES = 20000 of the geometry's own samples
-        (sample stream 3 under its seed), computed once per geometry."""
+        (sample stream 3 under its seed), computed once per geometry.  Exact log densities are
+        evaluated only for the samples whose cheap bounds reach the quantile; the threshold is
+        the same float (:mod:`.density_bounds`)."""
+        from .density_bounds import log_density_quantile
         key = self.fingerprint
         if key not in _THRESHOLDS:
-            logp = gk.log_density_fast(self.density_params(), self.sample(N_OOD_SAMPLES, stream=OOD_STREAM))
+            x = self.sample(N_OOD_SAMPLES, stream=OOD_STREAM)
             if len(_THRESHOLDS) >= 4096:
                 _THRESHOLDS.clear()
-            _THRESHOLDS[key] = float(np.quantile(logp, OOD_QUANTILE, method="lower"))
+            _THRESHOLDS[key] = log_density_quantile(self.density_params(), x, OOD_QUANTILE)
         return _THRESHOLDS[key]
 
     def is_ood(self, a) -> np.ndarray:
