@@ -302,7 +302,8 @@ def metric_columns(keys, n: int = N_METRIC_SAMPLES) -> dict:
         warnings.simplefilter("ignore", RuntimeWarning)
         # keys spread over the threads, one Numba thread each, taken in turn (README, "On a
         # busy machine"): no fork-join per metric, and a thread that gets more CPU does more
-        ms = threads.map_dynamic(one, len(keys), threads.workers_for(len(keys)))
+        with threads.blas_single():     # the covariances (Eq. 13) on the calling thread's BLAS
+            ms = threads.map_dynamic(one, len(keys), threads.workers_for(len(keys)))
     for m in ms:
         for k in METRIC_NAMES:
             cols[k].append(m[k])

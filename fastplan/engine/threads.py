@@ -93,17 +93,22 @@ def _blas_libs() -> list:
 
 @contextlib.contextmanager
 def blas_single():
-    """Run the block with NumPy's BLAS on one thread.
+    """Run the block with NumPy's BLAS on one thread, for every thread of the process.
 
     OpenBLAS runs a matrix product of more than a few million flops (the (d, d) covariance of
     4000 samples at d = 32, Eq. 13) on its own threads, which spin and wait for each other as
     Numba's OpenMP threads did: on a busy 2-core machine one such 1 ms product took 185-350 ms,
     and the sweep's geometry metrics call it from two threads at once.  The BLAS thread count
-    is a process-wide setting, so the blocks of all threads share one switch: the first to
-    enter sets one thread, the last to leave restores the count.  OpenBLAS splits a product
-    over rows and columns, never over the summed index, so the result has the same bits on
-    any number of threads (tests/test_sweep_phases.py).
+    is a process-wide setting, and OpenBLAS honours a change reliably only from the main
+    thread (measured: a worker thread's change was sometimes ignored), so the switch acts only
+    there (nested blocks: the outermost one sets and restores); elsewhere it changes nothing.
+    Wrap the calls that spread work over threads (:func:`map_dynamic`) in it.  OpenBLAS
+    splits a product over rows and columns, never over the summed index, so the result has
+    the same bits on any number of threads (tests/test_sweep_phases.py).
     """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     with _blas_lock:
         if _blas["depth"] == 0:
             libs = _blas_libs()
