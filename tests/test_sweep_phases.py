@@ -171,6 +171,17 @@ def test_bounds_hold_off_the_geometry(kind, d):
     assert np.isnan(log_density_quantile(p, x, 0.01)) and np.isnan(_exact_quantile(p, x))
 
 
+@pytest.mark.parametrize("kind", PAPER)
+def test_bounds_bit_identical_for_1_and_2_threads(kind, thread_counts):
+    g = make_geometry(kind, 12, 1)
+    x = g.sample(5000, stream=OOD_STREAM)
+    outs = []
+    for t in thread_counts:
+        with numba_threads(t), threads.fixed():            # every call on all its threads
+            outs.append(log_density_bounds(g.density_params(), x))
+    assert same_bits(outs[0][0], outs[1][0]) and same_bits(outs[0][1], outs[1][1])
+
+
 @pytest.mark.parametrize("covariance", ["diag", "full"])
 def test_fitted_geometries_threshold_is_exact(covariance):
     g = geometry_from_samples(make_geometry("vae", 3, 5).sample(600, stream=11), kind="gmm", k=4, seed=1,
