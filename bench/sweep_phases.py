@@ -5,6 +5,7 @@ Usage (from the repository root)::
     python -m bench.sweep_phases                     # the paper grid (1800 runs), about 15 s idle
     python -m bench.sweep_phases --seeds 100         # 18,000 runs into one file
     python -m bench.sweep_phases --out runs.h5 --keep
+    python -m bench.sweep_phases --repeat 3          # 3 fresh processes: min and spread per phase
 
 Runs :func:`fastplan.runs.sweep.run_sweep` (default threads, kernels warmed first, a fresh
 file) with timers wrapped around its steps, all in this process:
@@ -22,13 +23,18 @@ file) with timers wrapped around its steps, all in this process:
 * ``other``: the rest (grid expansion, progress, bookkeeping).
 
 Prints one line per phase (seconds and share of the planning time), the file size per run
-and ``/proc/loadavg`` before and after.
+and ``/proc/loadavg`` before and after.  ``--repeat N`` runs the whole measurement in N fresh
+processes one after the other (a process keeps each geometry's OOD threshold, so a second sweep
+in the same process would not pay for them) and prints each phase's minimum and spread (max -
+min) over the runs, wall and CPU, with the shares of planning of the run with the least total.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -167,15 +173,63 @@ def report(res: dict) -> str:
     return "\n".join(lines)
 
 
+def repeated(n: int, seeds: int = 10, metric_samples: int = 4000) -> dict:
+    """:func:`run` in ``n`` fresh processes, one after the other; the list of their results."""
+    runs = []
+    for _ in range(n):
+        fd, path = tempfile.mkstemp(suffix=".json", prefix="fastplan-phases-")
+        os.close(fd)
+        try:
+            subprocess.run([sys.executable, "-m", "bench.sweep_phases", "--seeds", str(seeds),
+                            "--metric-samples", str(metric_samples), "--json", path],
+                           check=True, stdout=subprocess.DEVNULL)
+            with open(path) as fh:
+                runs.append(json.load(fh))
+        finally:
+            os.unlink(path)
+    return {"runs": runs}
+
+
+def report_repeated(res: dict) -> str:
+    """Per phase: min [spread] wall and CPU seconds over the runs; shares of the fastest run."""
+    runs = res["runs"]
+    best = min(runs, key=lambda r: r["total_s"])
+    lines = [f"{len(runs)} fresh processes, {best['runs']} runs each ({best['seeds']} seeds); "
+             f"load before each: {', '.join(r['load_before'] for r in runs)}",
+             f"  {'phase':10s} {'wall min [spread]':>20s} {'CPU min [spread]':>20s}   share of planning (fastest run)"]
+    keys = ["planning", "metrics", "manifold", "problems", "packing", "journal", "file", "other"]
+    for k in keys:
+        wall = [r["phases_s"].get(k, 0.0) for r in runs]
+        cpu = [r["phases_cpu_s"].get(k) for r in runs if k in r["phases_cpu_s"]]
+        c = f"{min(cpu):7.2f} [{max(cpu) - min(cpu):5.2f}]" if cpu else ""
+        share = 100 * best["phases_s"].get(k, 0.0) / best["phases_s"]["planning"]
+        lines.append(f"  {k:10s} {min(wall):10.2f} [{max(wall) - min(wall):5.2f}] {c:>20s}   {share:5.1f} %")
+    around = [r["total_s"] - r["phases_s"]["planning"] for r in runs]
+    ratio = [a / r["phases_s"]["planning"] for a, r in zip(around, runs)]
+    cpu_ratio = [(r["total_cpu_s"] - r["phases_cpu_s"]["planning"]) / r["phases_cpu_s"]["planning"] for r in runs]
+    total = [r["total_s"] for r in runs]
+    lines.append(f"  whole sweep {min(total):.2f} s [{max(total) - min(total):.2f}]; around planning "
+                 f"{min(around):.2f} s [{max(around) - min(around):.2f}], "
+                 f"{100 * min(ratio):.1f}-{100 * max(ratio):.1f} % of planning (wall), "
+                 f"{100 * min(cpu_ratio):.1f}-{100 * max(cpu_ratio):.1f} % (CPU)")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
     parser.add_argument("--metric-samples", type=int, default=4000)
     parser.add_argument("--out", help="results file (default: a temporary one, removed)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run N fresh processes one after the other; min and spread per phase")
     args = parser.parse_args(argv)
-    res = run(args.seeds, args.out, args.metric_samples)
-    print(report(res))
+    if args.repeat > 1:
+        res = repeated(args.repeat, args.seeds, args.metric_samples)
+        print(report_repeated(res))
+    else:
+        res = run(args.seeds, args.out, args.metric_samples)
+        print(report(res))
     save_json(args.json, res)
     return 0
 

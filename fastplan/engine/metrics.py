@@ -38,7 +38,8 @@ def effective_dimension(samples: np.ndarray) -> float:
     NaN when the covariance is zero (e.g. the sparse EBM with d <= 3).
     """
     x = as_array(samples, "samples", ndim=2)
-    cov = np.cov(x, rowvar=False, bias=True).reshape(x.shape[1], x.shape[1])
+    with threads.blas_single():     # a product of a few Mflop: BLAS threads only wait (threads.py)
+        cov = np.cov(x, rowvar=False, bias=True).reshape(x.shape[1], x.shape[1])
     lam = np.linalg.eigvalsh(cov)
     denom = float(np.sum(lam**2))
     if denom == 0.0:
@@ -46,8 +47,8 @@ def effective_dimension(samples: np.ndarray) -> float:
     return float(np.sum(lam) ** 2 / denom)
 
 
-#: Columns per tile of the pairwise kernel (4 rows x 256 columns of scratch stay in L1).
-PAIR_TILE = 256
+#: Columns per tile of the pairwise kernel (4 rows x 128 columns of scratch stay in L1).
+PAIR_TILE = 128
 
 
 @kernel
@@ -72,12 +73,15 @@ def _pair_rows4(xt, i0, buf, out):
     order, and every row adds its terms in j order, but the four rows' columns j >= i0 + 4
     go together in tiles of :data:`PAIR_TILE` (one load of x_j serves four rows, the
     squared distances and square roots vectorise over j, and the four running sums are
-    independent chains).  buf : (4, PAIR_TILE) scratch.
+    independent chains).  Each pass over a tile's scratch adds four coordinates k (in
+    order), so the scratch is read and written d/4 times instead of d.
+    buf : (4, PAIR_TILE) scratch.
     """
     d, n = xt.shape
     a0 = 0.0
     a1 = 0.0
     a2 = 0.0
+    a3 = 0.0
     for j in range(i0 + 1, i0 + 4):        # the pairs inside the group come first
         s2 = 0.0
         for k in range(d):
@@ -95,22 +99,73 @@ def _pair_rows4(xt, i0, buf, out):
         diff = xt[k, i0 + 2] - xt[k, i0 + 3]
         s2 += diff * diff
     a2 += math.sqrt(s2)
-    a3 = 0.0
     b0 = buf[0]
     b1 = buf[1]
     b2 = buf[2]
     b3 = buf[3]
+    d4 = d - d % 4
     for lo in range(i0 + 4, n, PAIR_TILE):
         m = min(PAIR_TILE, n - lo)
         for j in range(m):
             b0[j] = 0.0
-        for j in range(m):
             b1[j] = 0.0
-        for j in range(m):
             b2[j] = 0.0
-        for j in range(m):
             b3[j] = 0.0
-        for k in range(d):
+        for k in range(0, d4, 4):          # four coordinates per pass, added in k order
+            v0 = xt[k, lo:lo + m]
+            v1 = xt[k + 1, lo:lo + m]
+            v2 = xt[k + 2, lo:lo + m]
+            v3 = xt[k + 3, lo:lo + m]
+            x00, x01, x02, x03 = xt[k, i0], xt[k + 1, i0], xt[k + 2, i0], xt[k + 3, i0]
+            x10, x11, x12, x13 = xt[k, i0 + 1], xt[k + 1, i0 + 1], xt[k + 2, i0 + 1], xt[k + 3, i0 + 1]
+            x20, x21, x22, x23 = xt[k, i0 + 2], xt[k + 1, i0 + 2], xt[k + 2, i0 + 2], xt[k + 3, i0 + 2]
+            x30, x31, x32, x33 = xt[k, i0 + 3], xt[k + 1, i0 + 3], xt[k + 2, i0 + 3], xt[k + 3, i0 + 3]
+            for j in range(m):
+                w0 = v0[j]
+                w1 = v1[j]
+                w2 = v2[j]
+                w3 = v3[j]
+                t = b0[j]
+                e = x00 - w0
+                t += e * e
+                e = x01 - w1
+                t += e * e
+                e = x02 - w2
+                t += e * e
+                e = x03 - w3
+                t += e * e
+                b0[j] = t
+                t = b1[j]
+                e = x10 - w0
+                t += e * e
+                e = x11 - w1
+                t += e * e
+                e = x12 - w2
+                t += e * e
+                e = x13 - w3
+                t += e * e
+                b1[j] = t
+                t = b2[j]
+                e = x20 - w0
+                t += e * e
+                e = x21 - w1
+                t += e * e
+                e = x22 - w2
+                t += e * e
+                e = x23 - w3
+                t += e * e
+                b2[j] = t
+                t = b3[j]
+                e = x30 - w0
+                t += e * e
+                e = x31 - w1
+                t += e * e
+                e = x32 - w2
+                t += e * e
+                e = x33 - w3
+                t += e * e
+                b3[j] = t
+        for k in range(d4, d):             # the last d % 4 coordinates, one per pass
             xk = xt[k, lo:lo + m]
             x0 = xt[k, i0]
             x1 = xt[k, i0 + 1]
@@ -247,7 +302,8 @@ def metric_columns(keys, n: int = N_METRIC_SAMPLES) -> dict:
         warnings.simplefilter("ignore", RuntimeWarning)
         # keys spread over the threads, one Numba thread each, taken in turn (README, "On a
         # busy machine"): no fork-join per metric, and a thread that gets more CPU does more
-        ms = threads.map_dynamic(one, len(keys), threads.workers_for(len(keys)))
+        with threads.blas_single():     # the covariances (Eq. 13) on the calling thread's BLAS
+            ms = threads.map_dynamic(one, len(keys), threads.workers_for(len(keys)))
     for m in ms:
         for k in METRIC_NAMES:
             cols[k].append(m[k])

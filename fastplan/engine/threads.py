@@ -75,6 +75,57 @@ def limited(n: int):
             _last_parallel_end[0] = time.monotonic()
 
 
+_blas_lock = threading.Lock()
+_blas = {"depth": 0, "libs": None, "saved": ()}
+
+
+def _blas_libs() -> list:
+    """threadpoolctl's controllers of the BLAS libraries loaded in this process (once; [] when
+    threadpoolctl is not installed)."""
+    if _blas["libs"] is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _blas["libs"] = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+        except Exception:        # no threadpoolctl, or a BLAS it cannot drive: leave BLAS alone
+            _blas["libs"] = []
+    return _blas["libs"]
+
+
+@contextlib.contextmanager
+def blas_single():
+    """Run the block with NumPy's BLAS on one thread, for every thread of the process.
+
+    OpenBLAS runs a matrix product of more than a few million flops (the (d, d) covariance of
+    4000 samples at d = 32, Eq. 13) on its own threads, which spin and wait for each other as
+    Numba's OpenMP threads did: on a busy 2-core machine one such 1 ms product took 185-350 ms,
+    and the sweep's geometry metrics call it from two threads at once.  The BLAS thread count
+    is a process-wide setting, and OpenBLAS honours a change reliably only from the main
+    thread (measured: a worker thread's change was sometimes ignored), so the switch acts only
+    there (nested blocks: the outermost one sets and restores); elsewhere it changes nothing.
+    Wrap the calls that spread work over threads (:func:`map_dynamic`) in it.  OpenBLAS
+    splits a product over rows and columns, never over the summed index, so the result has
+    the same bits on any number of threads (tests/test_sweep_phases.py).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    with _blas_lock:
+        if _blas["depth"] == 0:
+            libs = _blas_libs()
+            _blas["saved"] = tuple(lib.num_threads for lib in libs)
+            for lib in libs:
+                lib.set_num_threads(1)
+        _blas["depth"] += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas["depth"] -= 1
+            if _blas["depth"] == 0:
+                for lib, n in zip(_blas_libs(), _blas["saved"]):
+                    lib.set_num_threads(n)
+
+
 def plan_seconds(planner: str, hp: dict, T: int, d: int) -> float:
     """One-thread seconds of one plan: the work measure of :mod:`fastplan.engine.budget`
     (``rollouts x T x (4 d^2 + 30 d)``) at :data:`SECONDS_PER_UNIT`.  (The budget's own rate

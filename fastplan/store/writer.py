@@ -504,19 +504,62 @@ def _create(g, name, values):
     """A new extensible dataset ``name`` in group ``g`` holding ``values`` (rows on axis 0).
 
     What ``g.create_dataset(name, data=values, maxshape=(None, ...), chunks=...)`` does, in
-    four calls of h5py's low-level API: a sweep creates ~18 datasets per configuration,
+    a few calls of h5py's low-level API: a sweep creates ~26 datasets per configuration,
     and the high-level call's Python overhead was most of the time spent storing results.
+    The file type and creation properties of a (dtype, chunk shape) are made once per
+    process (:func:`_create_props`).
     """
-    from h5py import h5d, h5p, h5s, h5t
+    from h5py import h5d, h5s
     rest = values.shape[1:]
     space = h5s.create_simple(values.shape, (h5s.UNLIMITED,) + rest)
-    dcpl = h5p.create(h5p.DATASET_CREATE)
-    dcpl.set_chunk((_rows_per_chunk(rest, values.shape[0]),) + rest)
-    dcpl.set_obj_track_times(False)             # as h5py's create_dataset
-    dset = _hold(h5d.create(g.id, name.encode(), h5t.py_create(values.dtype, logical=1), space,
-                            dcpl=dcpl))               # open until the file closes, as every object
+    ftype, dcpl = _create_props(values.dtype, (_rows_per_chunk(rest, values.shape[0]),) + rest)
+    dset = _hold(h5d.create(g.id, name.encode(), ftype, space, dcpl=dcpl))  # open until the file closes
     if values.size:
         dset.write(h5s.ALL, h5s.ALL, np.ascontiguousarray(values))
+
+
+_PROPS: dict = {}
+
+
+def _create_props(dtype, chunks: tuple):
+    """(HDF5 file type, dataset creation property list) of a dataset of ``dtype`` with
+    ``chunks`` (chunked, no time stamps, as h5py's create_dataset), made once per process."""
+    key = (dtype.str, chunks)
+    props = _PROPS.get(key)
+    if props is None:
+        from h5py import h5p, h5t
+        dcpl = h5p.create(h5p.DATASET_CREATE)
+        dcpl.set_chunk(chunks)
+        dcpl.set_obj_track_times(False)             # as h5py's create_dataset
+        props = _PROPS[key] = (h5t.py_create(dtype, logical=1), dcpl)
+    return props
+
+
+def _new_attrs(obj, items: dict) -> None:
+    """``obj.attrs[name] = value`` for attributes ``obj`` does not have yet: what h5py's
+    ``AttributeManager.create`` writes (same file types and dataspaces), without its check for
+    an existing attribute and with the types of a dtype made once per process."""
+    from h5py import h5a, h5s
+    from h5py._hl.base import array_for_new_object
+    for name, value in items.items():
+        data = array_for_new_object(value)
+        htype, mtype = _attr_types(data.dtype)
+        attr = h5a.create(obj.id, name.encode(), htype, h5s.create_simple(data.shape))
+        attr.write(data, mtype=mtype)
+        attr.close()
+
+
+_ATTR_TYPES: dict = {}
+
+
+def _attr_types(dtype):
+    """(file type, memory type) of attributes of ``dtype``, as h5py makes them."""
+    key = (dtype.str, dtype.metadata and tuple(sorted(dtype.metadata.items(), key=str)))
+    types = _ATTR_TYPES.get(key)
+    if types is None:
+        from h5py import h5t
+        types = _ATTR_TYPES[key] = (h5t.py_create(dtype, logical=True), h5t.py_create(dtype))
+    return types
 
 
 def _append(g, name, values, dtype, new=False):
@@ -628,23 +671,17 @@ def _append_config_rows(f, cid: str, rows: list) -> int:
     new = g is None
     if new:
         g = _hold(_hold(f["configs"]).create_group(cid))
-        g.attrs["config_id"] = cid
-        g.attrs["key"] = canonical_json(key)
-        g.attrs["geometry"] = geometry
-        g.attrs["d"] = int(result0["d"])
-        g.attrs["horizon"] = int(result0["horizon"])
-        g.attrs["planner"] = result0["planner"]
-        g.attrs["geometry_usage"] = result0["geometry_usage"]
-        g.attrs["gradient"] = str(hp.get("gradient", ""))
-        g.attrs["lam"] = float(hp["lam"])
-        g.attrs["hyperparameters"] = canonical_json(hp)
-        g.attrs["execution"] = execution
+        attrs = {"config_id": cid, "key": canonical_json(key), "geometry": geometry,
+                 "d": int(result0["d"]), "horizon": int(result0["horizon"]), "planner": result0["planner"],
+                 "geometry_usage": result0["geometry_usage"], "gradient": str(hp.get("gradient", "")),
+                 "lam": float(hp["lam"]), "hyperparameters": canonical_json(hp), "execution": execution}
         for name in ("density", "projection"):
             if f"{name}_notes" in result0:
-                g.attrs[name] = str(result0[f"{name}_notes"][i0])
+                attrs[name] = str(result0[f"{name}_notes"][i0])
         if result0.get("inputs"):        # where a user's world / latents / starts came from
             inputs = result0["inputs"]
-            g.attrs["inputs"] = inputs if isinstance(inputs, str) else canonical_json(inputs)
+            attrs["inputs"] = inputs if isinstance(inputs, str) else canonical_json(inputs)
+        _new_attrs(g, attrs)
     if "manifold_metrics" not in f.attrs:   # a file written before the manifold fields
         _manifold_attrs(f)
     fields = RUN_FIELDS
@@ -665,25 +702,25 @@ def _append_config_rows(f, cid: str, rows: list) -> int:
         cols["batch_size"].append(size)
         cols["threads"].append(int(result.get("threads", 0)))
         cols["session"].append(session)
-    if "batch_wall_time" not in g and "seed" in g and g["seed"].shape[0]:
+    if not new and "batch_wall_time" not in g and "seed" in g and g["seed"].shape[0]:
         # a group written before batch times were stored: its rows get theirs first
         _append(g, "batch_wall_time", g["wall_time"][()] * g["batch_size"][()], np.float64)
-    n_before = g["complete"].shape[0] if "complete" in g else 0
+    n_before = g["complete"].shape[0] if not new and "complete" in g else 0   # (a new group is empty)
     for name in fields:
         dtype = worlds.HASH_DTYPE if name in TEXT_FIELDS else np.int64 if name in INT_FIELDS else np.float64
         _append(g, name, np.stack(cols[name]) if np.ndim(cols[name][0]) else np.array(cols[name]),
                 dtype, new)
-    n_old = g["complete"].shape[0] if "complete" in g else 0
+    n_old = g["complete"].shape[0] if not new and "complete" in g else 0
     extra = MANIFOLD_FIELDS + (DECODED_FIELDS if execution != DEFAULT_EXECUTION else ())
     for name in extra:
         values = np.stack([np.asarray(r[name][i], dtype=np.float64) if name in r
                            else np.full(np.shape(result0[name][i0]) if name in result0 else (), np.nan)
                            for r, i, _, _ in rows])
-        if name not in g and n_old:       # rows of an older version: NaN
+        if n_old and name not in g:       # rows of an older version: NaN
             _append(g, name, np.full((n_old,) + values.shape[1:], np.nan), np.float64)
         _append(g, name, values, np.float64, new)
     for name in BASELINE_FIELDS:    # optional: NaN for rows of older files and older journal units
-        if name not in g and n_before:
+        if n_before and name not in g:
             _append(g, name, np.full(n_before, np.nan), np.float64)
         _append(g, name, np.array([float(r[name][i]) if name in r else np.nan for r, i, _, _ in rows]),
                 np.float64, new)
