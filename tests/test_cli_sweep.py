@@ -257,7 +257,7 @@ def test_sigkilled_sweep_resumes_with_the_same_command(tmp_path):
         t0 = time.monotonic()
         while not any(journal.glob("unit-*.npz")):
             assert proc.poll() is None, "the sweep ended before it was killed"
-            assert time.monotonic() - t0 < 60, "the sweep made no progress"
+            assert time.monotonic() - t0 < 180, "the sweep made no progress"
             time.sleep(0.002)
     finally:
         proc.send_signal(signal.SIGKILL)

@@ -194,7 +194,7 @@ def _journal_runs(path) -> set:
     return runs
 
 
-def _wait_for_progress(proc, path, timeout=60.0):
+def _wait_for_progress(proc, path, timeout=180.0):
     journal = path.parent / (path.name + ".journal")
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
