@@ -1,5 +1,6 @@
 """The paper's registry entries: five planners (Sec. 2.3), three geometries (Sec. 2.1) and the
-world model of Eq. 4.  Light metadata only: kernel modules load on first use.
+world model of Eq. 4; and the geometry-aware planners beyond the paper (issue 13).  Light
+metadata only: kernel modules load on first use.
 
 Stream ids are fixed forever (they address random streams; see :mod:`.registry`).  The
 geometries keep the ids they had as positions of the old ``KINDS`` tuple (vae 0, ebm 1,
@@ -94,6 +95,43 @@ PLANNERS = (
         description="Guidance diffusion (Eq. 9-10): denoising steps guided by the goal gradient"),
 )
 
+#: The prior-penalised cost (``prior_weight``), implemented by these planners' kernels.
+_PRIOR = ("prior_weight",)
+_CEM_DEFAULTS = {"population": 200, "iterations": 10, "elite_fraction": 0.1, "lam": 0.1}
+
+# Geometry-aware planners (issue 13; README "Beyond the paper"): not the paper's, so never in
+# its tables, figures or verdicts.  Stream ids 5-8, fixed.
+GEOMETRY_PLANNERS = (
+    PlannerSpec(
+        name="score-diffusion", label="Score diffusion", stream_id=5,
+        kernels="fastplan.engine.planners.score_diffusion",
+        defaults={"samples": 50, "steps": 20, "noise_scale": 0.3, "guidance": 2.0, "eta": 1.0,
+                  "lam": 0.1},
+        rollouts=lambda hp, T, d: hp["samples"] * hp["steps"], for_budget=_diffusion_budget,
+        tiny=_TINY, cost_options=_PRIOR, color="#c5b0d5", marker="d",
+        description="Eq. 9 with eta v_min grad log p_geom(a) beside the goal guidance"),
+    PlannerSpec(
+        name="projected-cem", label="Projected CEM", stream_id=6,
+        kernels="fastplan.engine.planners.projected_cem", defaults=dict(_CEM_DEFAULTS),
+        rollouts=lambda hp, T, d: hp["population"] * hp["iterations"], for_budget=_cem_budget,
+        tiny=_TINY, check=_cem_check, cost_options=_PRIOR, color="#aec7e8", marker="P",
+        description="CEM with every sample projected onto the geometry before its rollout"),
+    PlannerSpec(
+        name="projected-mppi", label="Projected MPPI", stream_id=7,
+        kernels="fastplan.engine.planners.projected_mppi",
+        defaults={"samples": 200, "iterations": 10, "noise_std": 0.8, "temperature": 1.0, "lam": 0.1},
+        rollouts=lambda hp, T, d: hp["samples"] * hp["iterations"], for_budget=_mppi_budget,
+        tiny=_TINY, cost_options=_PRIOR, color="#ffbb78", marker="X",
+        description="MPPI rolling out projections of its samples; plans proj(mean)"),
+    PlannerSpec(
+        name="codebook-cem", label="Codebook CEM", stream_id=8,
+        kernels="fastplan.engine.planners.codebook_cem", defaults=dict(_CEM_DEFAULTS),
+        rollouts=lambda hp, T, d: hp["population"] * hp["iterations"], for_budget=_cem_budget,
+        tiny=_TINY, check=_cem_check, cost_options=_PRIOR, color="#17becf", marker="*",
+        geometry_check="fastplan.engine.planners.codebook_cem:check_geometry",
+        description="CEM over codebook entries: a categorical law over the K codes at each step"),
+)
+
 GEOMETRIES = (
     GeometrySpec(name="vae", label="VAE", stream_id=0, paper=True, color="#1b9e77", marker="o",
                  factory="fastplan.engine.geometry:_make_vae",
@@ -118,7 +156,7 @@ WORLDS = (
               description="s' = f(s, a) or s + f(s, a): dense layers, tanh/relu/elu/identity"),
 )
 
-for _spec in PLANNERS:
+for _spec in PLANNERS + GEOMETRY_PLANNERS:
     _PLANNERS.register(_spec)
 for _spec in GEOMETRIES:
     _GEOMETRIES.register(_spec)

@@ -1,0 +1,126 @@
+"""Projected CEM: the Cross-Entropy Method with every sample mapped onto the geometry before
+it is rolled out (issue 13, geometry-aware planners).
+
+Each round draws ``population`` sequences from the diagonal Gaussian N(mu, sigma^2) exactly as
+:mod:`.cem` does (the same noise stream: with equal settings the raw draws of round 0 are
+CEM's), replaces every action a_t by its projection onto the geometry's high-density set
+(:func:`~fastplan.engine.geometry_kernels.project_one`: VAE the 99% ball of the nearest
+component, VQ-VAE the nearest code, sparse EBM the floor(0.3 d) largest coordinates), rolls the
+projected sequences out and refits mu and sigma to the projected elites (:func:`.cem.cem_refit`:
+the search distribution lives on the actions the environment receives).  The plan returned is
+the cheapest projected sequence evaluated, so it lies on the geometry: a decoded environment
+executes it unchanged (projections are idempotent) and its exploitation gap is 0.
+``samples = iterations * population``.
+
+With ``prior_weight`` > 0 the cost of every sample is Eq. 5 plus the prior penalty
+(:mod:`._manifold`).  Geometry usage: as CEM (``prior``: geometry mean and std; ``none``:
+N(0, I)); a warm start replaces the initial mean.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from .. import rng
+from ..geometry_stack import density_at, stack_densities
+from ..jit import kernel, parallel_kernel
+from . import n_elite as _n_elite
+from ._common import (chunk_scratch, chunk_width, fill_gaussian_cols, n_chunks, new_outputs,
+                      rollout_cols, total_counts)
+from ._manifold import add_prior_cols, project_cols
+from .cem import cem_refit
+
+
+@kernel
+def pcem_chunk(A, B, b, s0, goal, dens, mu, sig, seeds, lam, beta, project, it, pop, cost, S, U,
+               path, z, ab, rollouts, steps, p, item, lo, hi):
+    """Draw sequences lo..hi-1 of problem p in round ``it`` from N(mu, sig^2), project them
+    (``project``), roll them out into cost[p] and add the prior penalty (``beta`` != 0)."""
+    key = rng.make_key(seeds[p], rng.stream_of(rng.PLAN_NOISE, it, 0))
+    fill_gaussian_cols(key, mu[p], sig[p], pop[p], lo, hi, z[item])
+    dp = density_at(dens, p)
+    if project:
+        project_cols(dp, pop[p], lo, hi, ab[item, 0], ab[item, 1])
+    steps[item] += rollout_cols(A[p], B[p], b[p], s0[p], goal[p], pop[p], lo, hi, lam,
+                                S[item], U[item], path[item], cost[p])
+    if beta != 0.0:
+        add_prior_cols(dp, pop[p], lo, hi, beta, ab[item, 0], cost[p])
+    rollouts[item] += hi - lo
+
+
+@parallel_kernel
+def pcem_kernel(A, B, b, s0, goal, dens, mu0, sig0, seeds, lam, beta, project, population,
+                iterations, n_elite, whole, W, out_actions, out_samples, out_steps):
+    """Plan P problems with projected CEM (``project`` False: plain CEM with the prior
+    penalty of weight ``beta``).
+
+    A, B : (P, d, d); b, s0, goal : (P, d); dens : DensityStack of the P geometries;
+    mu0, sig0 : (P, T, d); seeds : (P,) uint64; ``whole`` and ``W`` as :func:`.cem.cem_kernel`
+    (results do not depend on them).  Writes out_actions (P, T, d) and per-problem counts.
+    """
+    P, T, d = mu0.shape
+    N = population
+    C = n_chunks(N, W)
+    mu = mu0.copy()
+    sig = sig0.copy()
+    pop = np.empty((P, T, d, N))
+    cost = np.empty((P, N))
+    best_cost = np.full(P, np.inf)
+    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, d, W)
+    ab = np.empty((P * C, 2, d))
+    order = np.empty((P, n_elite), dtype=np.int64)
+    E = np.empty((P, n_elite, T * d))
+    n_items = P if whole else P * C
+    for it in range(1 if whole else iterations):
+        for item in numba.prange(n_items):
+            if whole:
+                q = np.int64(item)
+                for it2 in range(iterations):
+                    for c in range(C):
+                        pcem_chunk(A, B, b, s0, goal, dens, mu, sig, seeds, lam, beta, project, it2,
+                                   pop, cost, S, U, path, z, ab, rollouts, steps, q, q * C + c,
+                                   c * W, min(c * W + W, N))
+                    cem_refit(pop, cost, mu, sig, best_cost, order[q], E[q], out_actions, q)
+            else:
+                q = np.int64(item) // C
+                lo = (np.int64(item) % C) * W
+                pcem_chunk(A, B, b, s0, goal, dens, mu, sig, seeds, lam, beta, project, it, pop,
+                           cost, S, U, path, z, ab, rollouts, steps, q, np.int64(item), lo,
+                           min(lo + W, N))
+        if not whole:
+            for p in range(P):
+                cem_refit(pop, cost, mu, sig, best_cost, order[p], E[p], out_actions, p)
+    total_counts(rollouts, steps, C, out_samples, out_steps)
+
+
+def prepare(batch, hp, usage):
+    """Initial mean and std (P, T, d) as CEM's, and the stacked densities."""
+    from .cem import prepare as cem_prepare
+    return {**cem_prepare(batch, hp, usage),
+            "dens": stack_densities(batch.geometries, "projected CEM")}
+
+
+def run_kernel(batch, hp, inputs, project: bool):
+    """Run :func:`pcem_kernel`; returns actions (P, T, d), samples (P,), steps (P,)."""
+    actions, samples, steps = new_outputs(batch)
+    threads = numba.get_num_threads()
+    pcem_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["dens"], inputs["mu0"],
+                inputs["sig0"], batch.seeds, float(hp["lam"]), float(hp.get("prior_weight", 0.0)),
+                bool(project), int(hp["population"]), int(hp["iterations"]), int(_n_elite(hp)),
+                batch.P >= threads, chunk_width(int(hp["population"]), batch.P, threads), actions,
+                samples, steps)
+    return actions, samples, steps
+
+
+def run(batch, hp, inputs):
+    """Projected CEM on a prepared batch (see :func:`run_kernel`)."""
+    return run_kernel(batch, hp, inputs, True)
+
+
+def scratch_bytes(P, T, d, hp, threads):
+    """Bytes of :func:`.cem.scratch_bytes` plus the projection rows and the stacked densities
+    (at most 8 components of d x d here; fitted geometries add theirs)."""
+    from .cem import scratch_bytes as cem_bytes
+    W = chunk_width(int(hp["population"]), P, threads)
+    items = P * (-(-int(hp["population"]) // W))
+    return cem_bytes(P, T, d, hp, threads) + 8 * (2 * items * d + P * 8 * (3 * d + 2))

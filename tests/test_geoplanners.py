@@ -1,0 +1,254 @@
+"""Geometry-aware planners (issue 13): score-guided diffusion, projected CEM and MPPI, codebook
+CEM, and the prior-penalised cost.  Each kernel against a plain NumPy reference
+(tests/reference.py) with fastplan's own random streams, bit-identity on 1 and 2 threads,
+planning beats doing nothing, and the prior penalty off changes nothing."""
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+
+from reference import (ref_codebook_cem, ref_codes_refit, ref_cost, ref_draw_codes, ref_projected_cem,
+                       ref_projected_mppi, ref_score_diffusion)
+
+import fastplan
+from fastplan.engine import registry
+from fastplan.engine.api import stack
+from fastplan.engine.errors import FastplanError
+from fastplan.engine.registry import PlannerSpec
+
+GEO_PLANNERS = ("score-diffusion", "projected-cem", "projected-mppi", "codebook-cem")
+SMALL = {
+    "score-diffusion": {"samples": 12, "steps": 5},
+    "projected-cem": {"population": 40, "iterations": 4},
+    "projected-mppi": {"samples": 40, "iterations": 4},
+    "codebook-cem": {"population": 40, "iterations": 4},
+}
+
+
+def kinds_for(planner):
+    """The paper's geometries a planner plans on (codebook CEM: the mixtures)."""
+    return ("vae", "vqvae") if planner == "codebook-cem" else ("vae", "ebm", "vqvae")
+
+
+def problems(planner, d=4, T=3, seeds=(0, 1)):
+    return [fastplan.make_problem(k, d, T, s) for k in kinds_for(planner) for s in seeds]
+
+
+def test_registered_with_fixed_stream_ids_outside_the_paper():
+    ids = {p: registry.planner(p).stream_id for p in GEO_PLANNERS}
+    assert ids == {"score-diffusion": 5, "projected-cem": 6, "projected-mppi": 7, "codebook-cem": 8}
+    assert not any(registry.planner(p).paper for p in GEO_PLANNERS)
+    assert registry.planners().names(paper=True) == ("cem", "mppi", "gradient", "sgld", "diffusion")
+    from fastplan.paper import PAPER_PLANNERS
+    assert PAPER_PLANNERS == ("cem", "mppi", "gradient", "sgld", "diffusion")
+
+
+# --------------------------------------------------------------------------- NumPy references
+
+@pytest.mark.parametrize("beta", [0.0, 0.05])
+@pytest.mark.parametrize("kind", ["vae", "ebm", "vqvae"])
+def test_score_diffusion_matches_numpy(kind, beta):
+    prob = fastplan.make_problem(kind, 4, 3, 2)
+    hp = {"samples": 6, "steps": 5, "eta": 0.7}
+    res = fastplan.plan(prob, "score-diffusion", prior_weight=beta, **hp)
+    a0 = stack([prob]).initial_draws(6, "prior")[0]
+    ref = ref_score_diffusion(prob, a0, 2, 5, 0.3, 2.0, 0.7, beta=beta)
+    np.testing.assert_allclose(res.actions, ref, rtol=1e-9, atol=1e-9)
+    assert res.samples == 6 * 6
+
+
+def test_score_diffusion_without_score_is_diffusion_bit_for_bit():
+    probs = problems("score-diffusion", d=5, T=4)
+    plain = fastplan.plan_batch(probs, "diffusion")
+    scored = fastplan.plan_batch(probs, "score-diffusion", eta=0.0)
+    assert np.array_equal(plain.actions, scored.actions)
+    assert np.array_equal(plain.samples, scored.samples)
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.02])
+@pytest.mark.parametrize("kind", ["vae", "ebm", "vqvae"])
+def test_projected_cem_matches_numpy(kind, beta):
+    prob = fastplan.make_problem(kind, 4, 3, 1)
+    res = fastplan.plan(prob, "projected-cem", prior_weight=beta, population=30, iterations=3)
+    mu0 = np.tile(prob.geometry.mean(), (3, 1))
+    sig0 = np.tile(prob.geometry.std(), (3, 1))
+    ref = ref_projected_cem(prob, mu0, sig0, 1, 30, 3, 0.1, beta=beta)
+    np.testing.assert_allclose(res.actions, ref, rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(prob.geometry.project(res.actions), res.actions)   # on the geometry
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.02])
+@pytest.mark.parametrize("kind", ["vae", "ebm", "vqvae"])
+def test_projected_mppi_matches_numpy(kind, beta):
+    prob = fastplan.make_problem(kind, 4, 3, 3)
+    res = fastplan.plan(prob, "projected-mppi", prior_weight=beta, samples=30, iterations=3)
+    ref = ref_projected_mppi(prob, np.tile(prob.geometry.mean(), (3, 1)), 3, 30, 3, 0.8, 1.0, beta=beta)
+    np.testing.assert_allclose(res.actions, ref, rtol=1e-8, atol=1e-9)
+
+
+def test_codebook_draws_and_refit_match_numpy():
+    from fastplan.engine.planners.codebook_cem import codes_refit, draw_code
+    rng = np.random.default_rng(0)
+    T, K, N, n_elite = 3, 6, 50, 7
+    probs = rng.dirichlet(np.ones(K), size=T)
+    probs[1, [0, 4]] = 0.0                       # codes without probability are never drawn
+    probs[1] /= probs[1].sum()
+    u = rng.random((N, T))
+    u[0, 1] = np.nextafter(1.0, 0.0)             # at the top: the last code of positive probability
+    drawn = np.array([[draw_code(probs[t], K, u[i, t]) for t in range(T)] for i in range(N)])
+    np.testing.assert_array_equal(drawn, ref_draw_codes(probs, u))
+    assert not np.isin(drawn[:, 1], [0, 4]).any()
+    # refit: the elites' code shares, exactly; the cheapest sequence is kept
+    codes = rng.integers(0, K, size=(1, T, N))
+    pop = rng.normal(size=(1, T, 2, N))
+    cost = rng.random((1, N))
+    out_probs = np.zeros((1, T, K))
+    best = np.full(1, np.inf)
+    out = np.zeros((1, T, 2))
+    codes_refit(pop, codes, cost, out_probs, best, np.empty(n_elite, dtype=np.int64), out, 0)
+    elite = np.argsort(cost[0], kind="stable")[:n_elite]
+    assert np.array_equal(out_probs[0], ref_codes_refit(codes[0].T, elite, K))
+    assert np.array_equal(out[0], pop[0, :, :, elite[0]]) and best[0] == cost[0, elite[0]]
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.01])
+@pytest.mark.parametrize("kind", ["vae", "vqvae"])
+def test_codebook_cem_matches_numpy(kind, beta):
+    prob = fastplan.make_problem(kind, 4, 3, 4)
+    res = fastplan.plan(prob, "codebook-cem", prior_weight=beta, population=30, iterations=3)
+    ref = ref_codebook_cem(prob, np.full((3, 8), 1 / 8), 4, 30, 3, 0.1, beta=beta)
+    assert np.array_equal(res.actions, ref)          # codes: copied, not computed
+    assert all(any(np.array_equal(a, c) for c in prob.geometry.centers) for a in res.actions)
+
+
+def test_codebook_cem_on_fitted_codebooks_of_other_sizes():
+    """A batch mixing the paper's codebook (8 codes) with k-means fits of 5 and 12 codes
+    (padded stacks) plans each as alone; the sparse EBM is refused in one line."""
+    x = fastplan.make_geometry("vqvae", 4, 9).sample(2000, seed=1)
+    fits = [fastplan.geometry_from_samples(x, kind="kmeans", k=k, seed=0) for k in (5, 12)]
+    probs = [fastplan.make_problem(g, 4, 3, 5) for g in (fits[0], "vqvae", fits[1])]
+    together = fastplan.plan_batch(probs, "codebook-cem", **SMALL["codebook-cem"])
+    for p, prob in enumerate(probs):
+        alone = fastplan.plan(prob, "codebook-cem", **SMALL["codebook-cem"])
+        assert np.array_equal(alone.actions, together.actions[p])
+        centers = prob.geometry.density_params().centers
+        assert all(np.min(np.abs(centers - a).sum(axis=1)) == 0 for a in alone.actions)
+    with pytest.raises(FastplanError, match="codebook"):
+        fastplan.plan(fastplan.make_problem("ebm", 4, 3, 0), "codebook-cem")
+
+
+# --------------------------------------------------------------------------- threads, batches
+
+@pytest.mark.parametrize("beta", [0.0, 0.03])
+@pytest.mark.parametrize("P", [1, 5])
+@pytest.mark.parametrize("planner", GEO_PLANNERS)
+def test_kernels_bit_identical_on_1_and_2_threads(planner, P, beta, thread_counts):
+    """The kernel itself (no thread policy in between): P = 1 runs its samples in chunks over
+    2 threads, P = 5 whole problems per thread."""
+    probs = problems(planner, d=5, T=3, seeds=(0, 1, 2))[:P]
+    spec = registry.planner(planner)
+    hp = spec.resolve({**SMALL[planner], "prior_weight": beta})
+    batch = stack(probs)
+    module = spec.module()
+    outs = []
+    before = numba.get_num_threads()
+    try:
+        for n in thread_counts:
+            numba.set_num_threads(n)
+            outs.append(module.run(batch, hp, module.prepare(batch, hp, "prior")))
+    finally:
+        numba.set_num_threads(before)
+    for a, b in zip(outs[0], outs[1]):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("planner", GEO_PLANNERS)
+def test_batched_equals_one_by_one(planner):
+    probs = problems(planner, d=3, T=4, seeds=(0, 5))
+    together = fastplan.plan_batch(probs, planner, prior_weight=0.01, **SMALL[planner])
+    for p, pr in enumerate(probs):
+        alone = fastplan.plan(pr, planner, prior_weight=0.01, **SMALL[planner])
+        assert np.array_equal(alone.actions, together.actions[p])
+        assert alone.samples == together.samples[p]
+
+
+# --------------------------------------------------------------------------- prior penalty
+
+@pytest.mark.parametrize("planner", GEO_PLANNERS)
+def test_prior_weight_zero_is_the_default_bit_for_bit(planner):
+    probs = problems(planner, d=4, T=3)
+    default = fastplan.plan_batch(probs, planner, **SMALL[planner])
+    off = fastplan.plan_batch(probs, planner, prior_weight=0.0, **SMALL[planner])
+    assert np.array_equal(default.actions, off.actions) and np.array_equal(default.cost, off.cost)
+    assert "prior_weight" not in off.hyperparameters                # same configuration key
+    on = fastplan.plan_batch(probs, planner, prior_weight=0.05, **SMALL[planner])
+    assert on.hyperparameters["prior_weight"] == 0.05
+    if planner != "codebook-cem":     # every code has (nearly) the same density: same plans
+        assert not np.array_equal(default.actions, on.actions)
+
+
+def test_prior_penalty_raises_the_log_density_of_plans():
+    """CEM's Gaussian search with the prior penalty (projected CEM's kernel, projection off):
+    on average over 6 problems the plans' log-density rises with beta."""
+    from fastplan.engine.planners import projected_cem
+    probs = [fastplan.make_problem(k, 6, 4, s) for k in ("vae", "ebm") for s in range(3)]
+    batch = stack(probs)
+    hp = registry.planner("cem").resolve({"population": 60, "iterations": 5})
+    logp = []
+    for beta in (0.0, 0.1):
+        run = {**hp, "prior_weight": beta}
+        acts = projected_cem.run_kernel(batch, run, projected_cem.prepare(batch, run, "prior"), False)[0]
+        logp.append(np.mean([p.geometry.log_density(a).mean() for p, a in zip(probs, acts)]))
+        if beta == 0.0:     # off: CEM's own plans, bit for bit
+            assert np.array_equal(acts, fastplan.plan_batch(probs, "cem", population=60, iterations=5).actions)
+    assert logp[1] > logp[0] + 1.0, logp
+
+
+def test_prior_weight_is_refused_where_not_implemented_and_validated():
+    spec = PlannerSpec(name="zero-plan", label="Zero", stream_id=901, defaults={"lam": 0.1},
+                       kernels=object())
+    registry.register_planner(spec)
+    try:
+        assert spec.resolve({"prior_weight": 0}) == {"lam": 0.1}        # off is always fine
+        with pytest.raises(FastplanError, match="does not implement prior_weight"):
+            spec.resolve({"prior_weight": 0.1})
+    finally:
+        registry.planners().unregister("zero-plan")
+    with pytest.raises(FastplanError, match="prior_weight must be >= 0"):
+        registry.planner("projected-cem").resolve({"prior_weight": -1})
+
+
+def test_cost_with_penalty_is_eq5_plus_beta_times_the_mean_negative_log_density():
+    """The penalty the kernels add equals the NumPy definition (one-iteration CEM keeps the
+    cheapest sample: its penalised cost is the minimum over the NumPy costs of the round)."""
+    prob = fastplan.make_problem("ebm", 5, 3, 6)
+    res = fastplan.plan(prob, "projected-cem", prior_weight=0.2, population=25, iterations=1)
+    mu0, sig0 = np.tile(prob.geometry.mean(), (3, 1)), np.tile(prob.geometry.std(), (3, 1))
+    from reference import ref_normals, ref_stream_id
+    X = prob.geometry.project(mu0 + sig0 * ref_normals(6, ref_stream_id(11, 0, 0), 25 * 15).reshape(25, 3, 5))
+    L = ref_cost(prob, X, beta=0.2)
+    assert np.allclose(ref_cost(prob, res.actions[None], beta=0.2)[0], L.min(), rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- beats doing nothing
+
+@pytest.fixture(scope="module")
+def paper_problems():
+    return {k: [fastplan.make_problem(k, 8, 8, s) for s in range(10)] for k in ("vae", "ebm", "vqvae")}
+
+
+@pytest.mark.parametrize("planner", GEO_PLANNERS)
+def test_beats_doing_nothing_on_the_papers_problems(planner, paper_problems):
+    """d = 8, h = 8, seeds 0-9, paper defaults, decoded execution: the realised goal distance
+    beats a = 0 executed the same way (a decoder cannot send a = 0 itself on the VAE or the
+    VQ-VAE: 0 lies off their manifold; on the sparse EBM it does, and a = 0 is the plain one)."""
+    for kind in kinds_for(planner):
+        probs = paper_problems[kind]
+        res = fastplan.plan_batch(probs, planner, execution="decoded")
+        zero = np.mean([fastplan.execute_decoded(p, np.zeros((8, 8)))["goal_distance"] for p in probs])
+        assert res.realised_goal_distance.mean() < zero, (kind, res.realised_goal_distance.mean(), zero)
+        if kind == "ebm":
+            plain = np.mean([fastplan.execute_decoded(p, np.zeros((8, 8)))["planned_goal_distance"]
+                             for p in probs])
+            assert res.realised_goal_distance.mean() < plain
