@@ -1,7 +1,8 @@
 """Geometry-aware planners (issue 13): score-guided diffusion, projected CEM and MPPI, codebook
 CEM, and the prior-penalised cost.  Each kernel against a plain NumPy reference
 (tests/reference.py) with fastplan's own random streams, bit-identity on 1 and 2 threads,
-planning beats doing nothing, and the prior penalty off changes nothing."""
+planning beats doing nothing, the prior penalty (every planner) and its gradients, and the
+penalty off changes nothing."""
 from __future__ import annotations
 
 import numba
@@ -24,6 +25,11 @@ SMALL = {
     "projected-mppi": {"samples": 40, "iterations": 4},
     "codebook-cem": {"population": 40, "iterations": 4},
 }
+
+PAPER = registry.planners().names(paper=True)
+PAPER_SMALL = {"cem": {"population": 40, "iterations": 4}, "mppi": {"samples": 40, "iterations": 4},
+               "gradient": {"iterations": 10}, "sgld": {"iterations": 10},
+               "diffusion": {"samples": 10, "steps": 5}}
 
 
 def kinds_for(planner):
@@ -140,15 +146,16 @@ def test_codebook_cem_on_fitted_codebooks_of_other_sizes():
 
 # --------------------------------------------------------------------------- threads, batches
 
-@pytest.mark.parametrize("beta", [0.0, 0.03])
 @pytest.mark.parametrize("P", [1, 5])
-@pytest.mark.parametrize("planner", GEO_PLANNERS)
-def test_kernels_bit_identical_on_1_and_2_threads(planner, P, beta, thread_counts):
-    """The kernel itself (no thread policy in between): P = 1 runs its samples in chunks over
-    2 threads, P = 5 whole problems per thread."""
+@pytest.mark.parametrize("planner,beta", [(p, b) for p in GEO_PLANNERS for b in (0.0, 0.03)]
+                         + [(p, 0.03) for p in PAPER])
+def test_kernels_bit_identical_on_1_and_2_threads(planner, beta, P, thread_counts):
+    """The kernel itself (no thread policy in between): P = 1 runs its samples (the FD
+    gradient: its time steps) in chunks over 2 threads, P = 5 whole problems per thread; the
+    paper's kernels with the prior penalty too."""
     probs = problems(planner, d=5, T=3, seeds=(0, 1, 2))[:P]
     spec = registry.planner(planner)
-    hp = spec.resolve({**SMALL[planner], "prior_weight": beta})
+    hp = spec.resolve({**{**SMALL, **PAPER_SMALL}[planner], "prior_weight": beta})
     batch = stack(probs)
     module = spec.module()
     outs = []
@@ -188,21 +195,61 @@ def test_prior_weight_zero_is_the_default_bit_for_bit(planner):
         assert not np.array_equal(default.actions, on.actions)
 
 
-def test_prior_penalty_raises_the_log_density_of_plans():
-    """CEM's Gaussian search with the prior penalty (projected CEM's kernel, projection off):
-    on average over 6 problems the plans' log-density rises with beta."""
-    from fastplan.engine.planners import projected_cem
-    probs = [fastplan.make_problem(k, 6, 4, s) for k in ("vae", "ebm") for s in range(3)]
-    batch = stack(probs)
-    hp = registry.planner("cem").resolve({"population": 60, "iterations": 5})
-    logp = []
-    for beta in (0.0, 0.1):
-        run = {**hp, "prior_weight": beta}
-        acts = projected_cem.run_kernel(batch, run, projected_cem.prepare(batch, run, "prior"), False)[0]
-        logp.append(np.mean([p.geometry.log_density(a).mean() for p, a in zip(probs, acts)]))
-        if beta == 0.0:     # off: CEM's own plans, bit for bit
-            assert np.array_equal(acts, fastplan.plan_batch(probs, "cem", population=60, iterations=5).actions)
-    assert logp[1] > logp[0] + 1.0, logp
+@pytest.mark.parametrize("planner,gradient", [(p, None) for p in PAPER if p not in ("gradient", "sgld")]
+                         + [(p, g) for p in ("gradient", "sgld") for g in ("fd", "adjoint")])
+def test_paper_planners_with_the_prior_penalty(planner, gradient):
+    """Off: the default plan bit for bit, the same hyperparameters (configuration key); on: the
+    plans' log-density rises and the reported cost is Eq. 5 plus the penalty (NumPy)."""
+    over = {**PAPER_SMALL[planner], **({"gradient": gradient} if gradient else {})}
+    probs = [fastplan.make_problem(k, 5, 4, s) for k in ("vae", "ebm", "vqvae") for s in range(2)]
+    default = fastplan.plan_batch(probs, planner, **over)
+    off = fastplan.plan_batch(probs, planner, prior_weight=0.0, **over)
+    assert np.array_equal(default.actions, off.actions) and np.array_equal(default.cost, off.cost)
+    assert off.hyperparameters == default.hyperparameters
+    on = fastplan.plan_batch(probs, planner, prior_weight=0.05, **over)
+    for p, prob in enumerate(probs):
+        want = ref_cost(prob, on.actions[p][None], beta=0.05)[0]
+        np.testing.assert_allclose(on.cost[p], want, rtol=1e-10)
+    logp = [np.mean([p.geometry.log_density(a).mean() for p, a in zip(probs, r.actions)]) for r in (default, on)]
+    assert logp[1] > logp[0], logp
+
+
+def _problem_cost(geometry, lam, beta):
+    """One problem's cost bundle with the prior penalty, as a kernel sees it after cost_at."""
+    from fastplan.engine.geometry_stack import density_at, stack_densities
+    return (lam, 0.0, 0.0, np.empty(0), np.empty(0), beta, density_at(stack_densities([geometry]), 0))
+
+
+@pytest.mark.parametrize("kind", ["vae", "ebm"])
+def test_prior_penalty_gradients_fd_numpy_and_adjoint(kind):
+    """The finite-difference gradient of the penalised cost equals NumPy's forward differences
+    of Eq. 5 + beta * mean -log p, and the adjoint (with -(beta/T) score) agrees with it."""
+    from fastplan.engine.planners._common import sequence_cost
+    from fastplan.engine.planners._descent import adjoint_grad, fd_row
+    prob = fastplan.make_problem(kind, 5, 4, 3)
+    w, T, d = prob.world, 4, 5
+    a = prob.geometry.sample(T, seed=7) + np.random.default_rng(1).normal(0, 0.3, (T, d))
+    cost = _problem_cost(prob.geometry, 0.1, 0.2)
+    world = (w.A, w.B, w.b)
+    states, pre = np.empty((T + 1, d)), np.empty((T, d))
+    base = sequence_cost(world, prob.s0, prob.goal, a.copy(), cost, states, pre)
+    np.testing.assert_allclose(base, ref_cost(prob, a[None], beta=0.2)[0], rtol=1e-12)
+
+    def fd(eps):
+        g = np.empty((T, d))
+        for tt in range(T):
+            fd_row(world, prob.goal, a, states, pre, base, tt, cost, eps, np.empty((d, d)),
+                   np.empty((d, d)), np.empty(d), np.empty(d), g[tt])
+        return g
+    eps = 1e-3
+    pert = np.repeat(a[None], T * d, axis=0)
+    pert.reshape(T * d, T * d)[np.arange(T * d), np.arange(T * d)] += eps
+    ref = ((ref_cost(prob, pert, beta=0.2) - ref_cost(prob, a[None], beta=0.2)[0]) / eps).reshape(T, d)
+    np.testing.assert_allclose(fd(eps), ref, rtol=1e-7, atol=1e-8)
+    g_adj = np.empty((T, d))
+    adjoint_grad(world, a, prob.goal, states, pre, cost, g_adj, np.empty(d), np.empty(d))
+    g_fd = fd(1e-6)
+    assert np.linalg.norm(g_fd - g_adj) / np.linalg.norm(g_adj) < 1e-5
 
 
 def test_prior_weight_is_refused_where_not_implemented_and_validated():
@@ -217,18 +264,6 @@ def test_prior_weight_is_refused_where_not_implemented_and_validated():
         registry.planners().unregister("zero-plan")
     with pytest.raises(FastplanError, match="prior_weight must be >= 0"):
         registry.planner("projected-cem").resolve({"prior_weight": -1})
-
-
-def test_cost_with_penalty_is_eq5_plus_beta_times_the_mean_negative_log_density():
-    """The penalty the kernels add equals the NumPy definition (one-iteration CEM keeps the
-    cheapest sample: its penalised cost is the minimum over the NumPy costs of the round)."""
-    prob = fastplan.make_problem("ebm", 5, 3, 6)
-    res = fastplan.plan(prob, "projected-cem", prior_weight=0.2, population=25, iterations=1)
-    mu0, sig0 = np.tile(prob.geometry.mean(), (3, 1)), np.tile(prob.geometry.std(), (3, 1))
-    from reference import ref_normals, ref_stream_id
-    X = prob.geometry.project(mu0 + sig0 * ref_normals(6, ref_stream_id(11, 0, 0), 25 * 15).reshape(25, 3, 5))
-    L = ref_cost(prob, X, beta=0.2)
-    assert np.allclose(ref_cost(prob, res.actions[None], beta=0.2)[0], L.min(), rtol=1e-12)
 
 
 # --------------------------------------------------------------------------- beats doing nothing

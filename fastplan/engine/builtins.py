@@ -55,6 +55,9 @@ def _diffusion_budget(hp, budget, T, d):    # samples x steps guidance rollouts 
 
 
 _TINY = {"population": 10, "iterations": 1, "samples": 2, "steps": 1}
+#: The prior-penalised cost (``prior_weight``; engine/planners/_manifold.py): every planner here
+#: implements it (through the cost bundle's rollout, sequence cost and gradients).
+_PRIOR = ("prior_weight",)
 
 PLANNERS = (
     PlannerSpec(
@@ -63,6 +66,7 @@ PLANNERS = (
         rollouts=lambda hp, T, d: hp["population"] * hp["iterations"], for_budget=_cem_budget,
         tiny=_TINY,
         check=_cem_check, color="#1f77b4", marker="o",
+        cost_options=_PRIOR,
         description="Cross-Entropy Method: diagonal Gaussian refit to the elites"),
     PlannerSpec(
         name="mppi", label="MPPI", stream_id=1, paper=True, kernels="fastplan.engine.planners.mppi",
@@ -70,6 +74,7 @@ PLANNERS = (
         rollouts=lambda hp, T, d: hp["samples"] * hp["iterations"], for_budget=_mppi_budget,
         tiny=_TINY,
         color="#ff7f0e", marker="s",
+        cost_options=_PRIOR,
         description="Model-predictive path integral: exponentially weighted perturbations (Eq. 6)"),
     PlannerSpec(
         name="gradient", label="Gradient", stream_id=2, paper=True,
@@ -77,6 +82,7 @@ PLANNERS = (
         defaults={"iterations": 100, "lr": 0.05, "fd_eps": 1e-3, "gradient": "fd", "lam": 0.1},
         rollouts=_descent_rollouts, for_budget=_gradient_budget, tiny=_TINY, color="#2ca02c",
         marker="^",
+        cost_options=_PRIOR,
         description="Gradient descent on Eq. 5 (Eq. 7), finite differences or adjoint"),
     PlannerSpec(
         name="sgld", label="SGLD", stream_id=3, paper=True, kernels="fastplan.engine.planners.sgld",
@@ -84,6 +90,7 @@ PLANNERS = (
                   "lam": 0.1},
         rollouts=_descent_rollouts, for_budget=_sgld_budget, tiny=_TINY, color="#d62728",
         marker="v",
+        cost_options=_PRIOR,
         description="Stochastic gradient Langevin dynamics (Eq. 8), keeps the cheapest iterate"),
     PlannerSpec(
         name="diffusion", label="Diffusion", stream_id=4, paper=True,
@@ -92,11 +99,10 @@ PLANNERS = (
         rollouts=lambda hp, T, d: hp["samples"] * hp["steps"], for_budget=_diffusion_budget,
         tiny=_TINY,
         color="#9467bd", marker="D",
+        cost_options=_PRIOR,
         description="Guidance diffusion (Eq. 9-10): denoising steps guided by the goal gradient"),
 )
 
-#: The prior-penalised cost (``prior_weight``), implemented by these planners' kernels.
-_PRIOR = ("prior_weight",)
 _CEM_DEFAULTS = {"population": 200, "iterations": 10, "elite_fraction": 0.1, "lam": 0.1}
 
 # Geometry-aware planners (issue 13; README "Beyond the paper"): not the paper's, so never in

@@ -1,22 +1,192 @@
-"""Serial building blocks of the geometry-aware planners: projecting sample columns onto the
-geometry and the prior penalty of the cost.
+"""The geometry inside the planners' kernels: the prior-penalised cost and projections.
 
-Sample batches are the planners' structure-of-arrays ``X[t, j, i]`` (T, d, N); ``dp`` is one
-problem's :class:`~fastplan.engine.geometry_density.DensityParams` (from
-:func:`~fastplan.engine.geometry_stack.density_at`).  ``a``, ``b`` are (d,) scratch rows of
-the calling work item (a column of X is strided; the density helpers read one contiguous
-action).
+**Prior-penalised cost** (issue 13): ``prior_weight = beta`` adds to the cost of Eq. 5 ::
 
-The **prior-penalised cost** adds to Eq. 5 ::
+    beta * (1/T) sum_t -log p_geom(a_t)
 
-    beta * (1/T) sum_t -log p_geom(a_t)                                   (prior_weight = beta)
+with each problem's own geometry density.  It travels in the cost bundle: a batch's bundle is
+the paper's ``(lam, running, effort, lower, upper)`` when beta = 0, and
+``(lam, running, effort, lower, upper, beta, DensityStack)`` otherwise
+(:meth:`fastplan.engine.api.Batch.cost_bundle`).  A kernel takes problem p's bundle with
+``cost_at(cost, p)`` (the 7-tuple's stack becomes p's :class:`~..geometry_density.DensityParams`),
+and the cost helpers of :mod:`._common` and :mod:`._descent` add the term through the
+functions below.  Like :mod:`fastplan.engine.worlds.ops` they dispatch at compile time on the
+bundle's type: for the paper's 5-tuple ``cost_at`` returns its argument and every prior
+helper compiles to nothing, so a paper kernel contains exactly the code it had and its plans
+are bit for bit the same (tests/test_golden.py).
 
-With ``beta = 0`` (the default) no term is computed at all, so the cost is Eq. 5 bit for bit.
+``prior_cols(cost, X, lo, n, out)``   out[lo + i] += beta (1/T) sum_t -log p(X[t, :, lo + i])
+``with_prior_seq(cost, a, L)``        L + beta (1/T) sum_t -log p(a_t) of one sequence a (T, d)
+``prior_logs(cost, a)``               log p(a_t), t < T (empty for the paper's bundle)
+``with_prior_fd(cost, a, logs, tt, j, delta, L)``   L + the penalty of a with a[tt, j] + delta
+``add_prior_grad(cost, a, g)``        g (T, d) += -(beta/T) grad log p(a_t) (the adjoint's term)
+
+**Projections**: :func:`project_cols` maps sample columns onto the geometry (projected CEM and
+MPPI).  ``a``, ``b`` are (d,) scratch rows of the calling work item.
 """
 from __future__ import annotations
 
-from ..geometry_kernels import log_density_one, project_one
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from ..geometry_density import DensityParams
+from ..geometry_kernels import log_density_one, project_one, score_one
+from ..geometry_stack import DensityStack, density_at
 from ..jit import kernel
+
+#: Length of a cost bundle without / with the prior penalty.
+PAPER_LEN, PRIOR_LEN = 5, 7
+
+
+def _kind(cost) -> str:
+    """'paper', 'batch' (the prior's DensityStack) or 'problem' (one problem's DensityParams)."""
+    if not isinstance(cost, types.BaseTuple):
+        raise TypeError(f"not a cost bundle: {cost}")
+    if len(cost) == PAPER_LEN:
+        return "paper"
+    if len(cost) == PRIOR_LEN and isinstance(cost[6], types.NamedTuple):
+        if cost[6].instance_class is DensityStack:
+            return "batch"
+        if cost[6].instance_class is DensityParams:
+            return "problem"
+    raise TypeError(f"not a cost bundle: {cost}")
+
+
+def cost_at(cost, p):
+    """Problem p's cost bundle (see the module docstring)."""
+    if len(cost) == PAPER_LEN:
+        return cost
+    return cost[:6] + (density_at(cost[6], p),)
+
+
+@overload(cost_at, inline="always")
+def _cost_at(cost, p):
+    kind = _kind(cost)
+    if kind == "paper":
+        return lambda cost, p: cost
+    if kind == "batch":
+        return lambda cost, p: (cost[0], cost[1], cost[2], cost[3], cost[4], cost[5],
+                                density_at(cost[6], p))
+    raise TypeError("cost_at takes a batch's cost bundle, not one problem's")
+
+
+def _problem_bundle(cost) -> bool:
+    """True for one problem's prior bundle; False for the paper's (the helpers do nothing)."""
+    kind = _kind(cost)
+    if kind == "batch":
+        raise TypeError("a prior cost helper got the batch's bundle: take cost_at(cost, p) first")
+    return kind == "problem"
+
+
+@kernel
+def _prior_cols(beta, dp, X, lo, n, out):
+    T = X.shape[0]
+    for i in range(n):
+        s = 0.0
+        for t in range(T):
+            s += log_density_one(dp, X[t, :, lo + i])
+        out[lo + i] += beta * (-s / T)
+
+
+def prior_cols(cost, X, lo, n, out):
+    """See the module docstring (inside kernels only)."""
+    raise NotImplementedError("prior_cols runs inside Numba kernels only")
+
+
+@overload(prior_cols, inline="always")
+def _prior_cols_ov(cost, X, lo, n, out):
+    if _problem_bundle(cost):
+        return lambda cost, X, lo, n, out: _prior_cols(cost[5], cost[6], X, lo, n, out)
+    return lambda cost, X, lo, n, out: None
+
+
+@kernel
+def _penalty(dp, a):
+    T = a.shape[0]
+    s = 0.0
+    for t in range(T):
+        s += log_density_one(dp, a[t])
+    return -s / T
+
+
+def with_prior_seq(cost, a, L):
+    """See the module docstring (inside kernels only)."""
+    raise NotImplementedError("with_prior_seq runs inside Numba kernels only")
+
+
+@overload(with_prior_seq, inline="always")
+def _with_prior_seq(cost, a, L):
+    if _problem_bundle(cost):
+        return lambda cost, a, L: L + cost[5] * _penalty(cost[6], a)
+    return lambda cost, a, L: L
+
+
+@kernel
+def _logs(dp, a):
+    out = np.empty(a.shape[0])
+    for t in range(a.shape[0]):
+        out[t] = log_density_one(dp, a[t])
+    return out
+
+
+def prior_logs(cost, a):
+    """See the module docstring (inside kernels only)."""
+    raise NotImplementedError("prior_logs runs inside Numba kernels only")
+
+
+@overload(prior_logs, inline="always")
+def _prior_logs(cost, a):
+    if _problem_bundle(cost):
+        return lambda cost, a: _logs(cost[6], a)
+    return lambda cost, a: np.empty(0)
+
+
+@kernel
+def _fd_penalty(dp, a, logs, tt, j, delta):
+    """(1/T) sum_t -log p(a_t) with a[tt, j] moved by delta (the other steps' logs reused)."""
+    T, d = a.shape
+    moved = a[tt].copy()
+    moved[j] += delta
+    s = 0.0
+    for t in range(T):
+        s += log_density_one(dp, moved) if t == tt else logs[t]
+    return -s / T
+
+
+def with_prior_fd(cost, a, logs, tt, j, delta, L):
+    """See the module docstring (inside kernels only)."""
+    raise NotImplementedError("with_prior_fd runs inside Numba kernels only")
+
+
+@overload(with_prior_fd, inline="always")
+def _with_prior_fd(cost, a, logs, tt, j, delta, L):
+    if _problem_bundle(cost):
+        return lambda cost, a, logs, tt, j, delta, L: L + cost[5] * _fd_penalty(cost[6], a, logs, tt,
+                                                                                j, delta)
+    return lambda cost, a, logs, tt, j, delta, L: L
+
+
+@kernel
+def _add_grad(beta, dp, a, g):
+    T, d = a.shape
+    s = np.empty(d)
+    for t in range(T):
+        score_one(dp, a[t], s)
+        for j in range(d):
+            g[t, j] -= (beta / T) * s[j]
+
+
+def add_prior_grad(cost, a, g):
+    """See the module docstring (inside kernels only)."""
+    raise NotImplementedError("add_prior_grad runs inside Numba kernels only")
+
+
+@overload(add_prior_grad, inline="always")
+def _add_prior_grad(cost, a, g):
+    if _problem_bundle(cost):
+        return lambda cost, a, g: _add_grad(cost[5], cost[6], a, g)
+    return lambda cost, a, g: None
 
 
 @kernel
@@ -31,33 +201,3 @@ def project_cols(dp, X, lo, hi, a, b):
             project_one(dp, a, b)
             for j in range(d):
                 X[t, j, i] = b[j]
-
-
-@kernel
-def prior_penalty_col(dp, X, i, a):
-    """``(1/T) sum_t -log p(X[t, :, i])`` of column i of X (T, d, N)."""
-    T, d = X.shape[0], X.shape[1]
-    s = 0.0
-    for t in range(T):
-        for j in range(d):
-            a[j] = X[t, j, i]
-        s += log_density_one(dp, a)
-    return -s / T
-
-
-@kernel
-def add_prior_cols(dp, X, lo, hi, beta, a, cost):
-    """``cost[i] += beta * (1/T) sum_t -log p(X[t, :, i])`` for i = lo..hi-1 (the prior
-    penalty; call it only when beta != 0, so that beta = 0 is Eq. 5 bit for bit)."""
-    for i in range(lo, hi):
-        cost[i] += beta * prior_penalty_col(dp, X, i, a)
-
-
-@kernel
-def prior_penalty_seq(dp, actions):
-    """``(1/T) sum_t -log p(a_t)`` of one sequence actions (T, d) (contiguous rows)."""
-    T = actions.shape[0]
-    s = 0.0
-    for t in range(T):
-        s += log_density_one(dp, actions[t])
-    return -s / T

@@ -26,12 +26,13 @@ import numpy as np
 from .. import rng
 from ..errors import FastplanError
 from ..geometry_density import MIXTURE
-from ..geometry_stack import density_at, stack_densities
+from ..geometry_stack import stack_densities
 from ..jit import kernel, parallel_kernel
+from ..worlds import ops
 from . import n_elite as _n_elite
 from ._common import (chunk_scratch, chunk_width, copy_col, elite_order, n_chunks, new_outputs,
                       rollout_cols, total_counts)
-from ._manifold import add_prior_cols
+from ._manifold import cost_at
 
 
 @kernel(inline=True)
@@ -52,10 +53,10 @@ def draw_code(probs_t, K, u):
 
 
 @kernel
-def codes_chunk(A, B, b, s0, goal, dens, probs, seeds, lam, beta, it, pop, codes, cost, S, U,
-                path, a, rollouts, steps, p, item, lo, hi):
+def codes_chunk(world, s0, goal, dens, probs, seeds, cost, it, pop, codes, L, S, U, path,
+                rollouts, steps, p, item, lo, hi):
     """Draw the code sequences lo..hi-1 of problem p in round ``it``, write their actions into
-    pop[p] and roll them out into cost[p] (plus the prior penalty when beta != 0)."""
+    pop[p] and roll them out into L[p] (the cost of the bundle, prior included)."""
     T, d = pop.shape[1], pop.shape[2]
     K = dens.n_comp[p]
     key = rng.make_key(seeds[p], rng.stream_of(rng.PLAN_CODES, it, 0))
@@ -65,10 +66,8 @@ def codes_chunk(A, B, b, s0, goal, dens, probs, seeds, lam, beta, it, pop, codes
             codes[p, t, i] = c
             for j in range(d):
                 pop[p, t, j, i] = dens.centers[p, c, j]
-    steps[item] += rollout_cols(A[p], B[p], b[p], s0[p], goal[p], pop[p], lo, hi, lam,
-                                S[item], U[item], path[item], cost[p])
-    if beta != 0.0:
-        add_prior_cols(density_at(dens, p), pop[p], lo, hi, beta, a[item], cost[p])
+    steps[item] += rollout_cols(ops.world_at(world, p), s0[p], goal[p], pop[p], lo, hi,
+                                cost_at(cost, p), S[item], U[item], path[item], L[p])
     rollouts[item] += hi - lo
 
 
@@ -92,26 +91,26 @@ def codes_refit(pop, codes, cost, probs, best_cost, order, out_actions, p):
 
 
 @parallel_kernel
-def codebook_cem_kernel(A, B, b, s0, goal, dens, probs0, seeds, lam, beta, population, iterations,
+def codebook_cem_kernel(world, s0, goal, dens, probs0, seeds, cost, population, iterations,
                         n_elite, whole, W, out_actions, out_samples, out_steps):
     """Plan P problems with codebook CEM.
 
-    A, B : (P, d, d); b, s0, goal : (P, d); dens : DensityStack (the codes are its centres);
-    probs0 : (P, T, K) initial categorical laws (K = the most codes of the batch, zero-padded);
-    seeds : (P,) uint64; ``whole`` and ``W`` as :func:`.cem.cem_kernel` (results do not depend
-    on them).  Writes out_actions (P, T, d) and per-problem counts.
+    world : the batch's world bundle; s0, goal : (P, n); dens : DensityStack (the codes are
+    its centres); probs0 : (P, T, K) initial categorical laws (K = the most codes of the
+    batch, zero-padded); seeds : (P,) uint64; cost : the cost bundle; ``whole`` and ``W`` as
+    :func:`.cem.cem_kernel` (results do not depend on them).  Writes out_actions (P, T, d)
+    and per-problem counts.
     """
     P, T, _ = probs0.shape
-    d = s0.shape[1]
+    d = dens.centers.shape[2]
     N = population
     C = n_chunks(N, W)
     probs = probs0.copy()
     pop = np.empty((P, T, d, N))
     codes = np.empty((P, T, N), dtype=np.int64)
-    cost = np.empty((P, N))
+    L = np.empty((P, N))
     best_cost = np.full(P, np.inf)
-    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, d, W)
-    a = np.empty((P * C, d))
+    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, s0.shape[1], d, W)
     order = np.empty((P, n_elite), dtype=np.int64)
     n_items = P if whole else P * C
     for it in range(1 if whole else iterations):
@@ -120,18 +119,18 @@ def codebook_cem_kernel(A, B, b, s0, goal, dens, probs0, seeds, lam, beta, popul
                 q = np.int64(item)
                 for it2 in range(iterations):
                     for c in range(C):
-                        codes_chunk(A, B, b, s0, goal, dens, probs, seeds, lam, beta, it2, pop,
-                                    codes, cost, S, U, path, a, rollouts, steps, q, q * C + c,
-                                    c * W, min(c * W + W, N))
-                    codes_refit(pop, codes, cost, probs, best_cost, order[q], out_actions, q)
+                        codes_chunk(world, s0, goal, dens, probs, seeds, cost, it2, pop, codes, L,
+                                    S, U, path, rollouts, steps, q, q * C + c, c * W,
+                                    min(c * W + W, N))
+                    codes_refit(pop, codes, L, probs, best_cost, order[q], out_actions, q)
             else:
                 q = np.int64(item) // C
                 lo = (np.int64(item) % C) * W
-                codes_chunk(A, B, b, s0, goal, dens, probs, seeds, lam, beta, it, pop, codes, cost,
-                            S, U, path, a, rollouts, steps, q, np.int64(item), lo, min(lo + W, N))
+                codes_chunk(world, s0, goal, dens, probs, seeds, cost, it, pop, codes, L, S, U,
+                            path, rollouts, steps, q, np.int64(item), lo, min(lo + W, N))
         if not whole:
             for p in range(P):
-                codes_refit(pop, codes, cost, probs, best_cost, order[p], out_actions, p)
+                codes_refit(pop, codes, L, probs, best_cost, order[p], out_actions, p)
     total_counts(rollouts, steps, C, out_samples, out_steps)
 
 
@@ -176,15 +175,14 @@ def run(batch, hp, inputs):
     """Run :func:`codebook_cem_kernel`; returns actions (P, T, d), samples (P,), steps (P,)."""
     actions, samples, steps = new_outputs(batch)
     threads = numba.get_num_threads()
-    codebook_cem_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["dens"],
-                        inputs["probs0"], batch.seeds, float(hp["lam"]),
-                        float(hp.get("prior_weight", 0.0)), int(hp["population"]),
+    codebook_cem_kernel(batch.world, batch.s0, batch.goal, inputs["dens"], inputs["probs0"],
+                        batch.seeds, batch.cost_bundle(hp), int(hp["population"]),
                         int(hp["iterations"]), int(_n_elite(hp)), batch.P >= threads,
                         chunk_width(int(hp["population"]), batch.P, threads), actions, samples, steps)
     return actions, samples, steps
 
 
-def scratch_bytes(P, T, d, hp, threads):
+def scratch_bytes(P, T, d, hp, threads, n=None, K=None):
     """Bytes :func:`prepare` and :func:`codebook_cem_kernel` allocate: probs0 and probs
     (P, T, K) with K = 8 (the paper's codebook; fitted ones add theirs), pop (P, T, d, N),
     codes (P, T, N), cost (P, N), the chunk scratch and the stacked densities."""
@@ -192,4 +190,4 @@ def scratch_bytes(P, T, d, hp, threads):
     N, K = int(hp["population"]), 8
     return (8 * (2 * P * T * K + P * T * d * N + P * T * N + P * N + P + P * int(_n_elite(hp))
                  + P * K * (3 * d + 2) + P * d * 4)
-            + chunk_scratch_bytes(P, N, T, d, threads))
+            + chunk_scratch_bytes(P, N, T, d, threads, n))

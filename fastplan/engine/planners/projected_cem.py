@@ -13,7 +13,8 @@ executes it unchanged (projections are idempotent) and its exploitation gap is 0
 ``samples = iterations * population``.
 
 With ``prior_weight`` > 0 the cost of every sample is Eq. 5 plus the prior penalty
-(:mod:`._manifold`).  Geometry usage: as CEM (``prior``: geometry mean and std; ``none``:
+(:mod:`._manifold`); with action bounds (:class:`fastplan.Cost`) the projected samples are then
+clipped into the box.  Geometry usage: as CEM (``prior``: geometry mean and std; ``none``:
 N(0, I)); a warm start replaces the initial mean.
 """
 from __future__ import annotations
@@ -24,39 +25,36 @@ import numpy as np
 from .. import rng
 from ..geometry_stack import density_at, stack_densities
 from ..jit import kernel, parallel_kernel
+from ..worlds import ops
 from . import n_elite as _n_elite
 from ._common import (chunk_scratch, chunk_width, fill_gaussian_cols, n_chunks, new_outputs,
                       rollout_cols, total_counts)
-from ._manifold import add_prior_cols, project_cols
+from ._manifold import cost_at, project_cols
 from .cem import cem_refit
 
 
 @kernel
-def pcem_chunk(A, B, b, s0, goal, dens, mu, sig, seeds, lam, beta, project, it, pop, cost, S, U,
-               path, z, ab, rollouts, steps, p, item, lo, hi):
+def pcem_chunk(world, s0, goal, dens, mu, sig, seeds, cost, it, pop, L, S, U, path, z, ab,
+               rollouts, steps, p, item, lo, hi):
     """Draw sequences lo..hi-1 of problem p in round ``it`` from N(mu, sig^2), project them
-    (``project``), roll them out into cost[p] and add the prior penalty (``beta`` != 0)."""
+    onto the geometry and roll them out into L[p] (the cost of the bundle, prior included)."""
     key = rng.make_key(seeds[p], rng.stream_of(rng.PLAN_NOISE, it, 0))
     fill_gaussian_cols(key, mu[p], sig[p], pop[p], lo, hi, z[item])
-    dp = density_at(dens, p)
-    if project:
-        project_cols(dp, pop[p], lo, hi, ab[item, 0], ab[item, 1])
-    steps[item] += rollout_cols(A[p], B[p], b[p], s0[p], goal[p], pop[p], lo, hi, lam,
-                                S[item], U[item], path[item], cost[p])
-    if beta != 0.0:
-        add_prior_cols(dp, pop[p], lo, hi, beta, ab[item, 0], cost[p])
+    project_cols(density_at(dens, p), pop[p], lo, hi, ab[item, 0], ab[item, 1])
+    steps[item] += rollout_cols(ops.world_at(world, p), s0[p], goal[p], pop[p], lo, hi,
+                                cost_at(cost, p), S[item], U[item], path[item], L[p])
     rollouts[item] += hi - lo
 
 
 @parallel_kernel
-def pcem_kernel(A, B, b, s0, goal, dens, mu0, sig0, seeds, lam, beta, project, population,
-                iterations, n_elite, whole, W, out_actions, out_samples, out_steps):
-    """Plan P problems with projected CEM (``project`` False: plain CEM with the prior
-    penalty of weight ``beta``).
+def pcem_kernel(world, s0, goal, dens, mu0, sig0, seeds, cost, population, iterations, n_elite,
+                whole, W, out_actions, out_samples, out_steps):
+    """Plan P problems with projected CEM.
 
-    A, B : (P, d, d); b, s0, goal : (P, d); dens : DensityStack of the P geometries;
-    mu0, sig0 : (P, T, d); seeds : (P,) uint64; ``whole`` and ``W`` as :func:`.cem.cem_kernel`
-    (results do not depend on them).  Writes out_actions (P, T, d) and per-problem counts.
+    world : the batch's world bundle; s0, goal : (P, n); dens : DensityStack of the P
+    geometries; mu0, sig0 : (P, T, d); seeds : (P,) uint64; cost : the cost bundle;
+    ``whole`` and ``W`` as :func:`.cem.cem_kernel` (results do not depend on them).
+    Writes out_actions (P, T, d) and per-problem counts.
     """
     P, T, d = mu0.shape
     N = population
@@ -64,9 +62,9 @@ def pcem_kernel(A, B, b, s0, goal, dens, mu0, sig0, seeds, lam, beta, project, p
     mu = mu0.copy()
     sig = sig0.copy()
     pop = np.empty((P, T, d, N))
-    cost = np.empty((P, N))
+    L = np.empty((P, N))
     best_cost = np.full(P, np.inf)
-    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, d, W)
+    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, s0.shape[1], d, W)
     ab = np.empty((P * C, 2, d))
     order = np.empty((P, n_elite), dtype=np.int64)
     E = np.empty((P, n_elite, T * d))
@@ -77,19 +75,18 @@ def pcem_kernel(A, B, b, s0, goal, dens, mu0, sig0, seeds, lam, beta, project, p
                 q = np.int64(item)
                 for it2 in range(iterations):
                     for c in range(C):
-                        pcem_chunk(A, B, b, s0, goal, dens, mu, sig, seeds, lam, beta, project, it2,
-                                   pop, cost, S, U, path, z, ab, rollouts, steps, q, q * C + c,
-                                   c * W, min(c * W + W, N))
-                    cem_refit(pop, cost, mu, sig, best_cost, order[q], E[q], out_actions, q)
+                        pcem_chunk(world, s0, goal, dens, mu, sig, seeds, cost, it2, pop, L, S, U,
+                                   path, z, ab, rollouts, steps, q, q * C + c, c * W,
+                                   min(c * W + W, N))
+                    cem_refit(pop, L, mu, sig, best_cost, order[q], E[q], out_actions, q)
             else:
                 q = np.int64(item) // C
                 lo = (np.int64(item) % C) * W
-                pcem_chunk(A, B, b, s0, goal, dens, mu, sig, seeds, lam, beta, project, it, pop,
-                           cost, S, U, path, z, ab, rollouts, steps, q, np.int64(item), lo,
-                           min(lo + W, N))
+                pcem_chunk(world, s0, goal, dens, mu, sig, seeds, cost, it, pop, L, S, U, path, z,
+                           ab, rollouts, steps, q, np.int64(item), lo, min(lo + W, N))
         if not whole:
             for p in range(P):
-                cem_refit(pop, cost, mu, sig, best_cost, order[p], E[p], out_actions, p)
+                cem_refit(pop, L, mu, sig, best_cost, order[p], E[p], out_actions, p)
     total_counts(rollouts, steps, C, out_samples, out_steps)
 
 
@@ -100,27 +97,21 @@ def prepare(batch, hp, usage):
             "dens": stack_densities(batch.geometries, "projected CEM")}
 
 
-def run_kernel(batch, hp, inputs, project: bool):
+def run(batch, hp, inputs):
     """Run :func:`pcem_kernel`; returns actions (P, T, d), samples (P,), steps (P,)."""
     actions, samples, steps = new_outputs(batch)
     threads = numba.get_num_threads()
-    pcem_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["dens"], inputs["mu0"],
-                inputs["sig0"], batch.seeds, float(hp["lam"]), float(hp.get("prior_weight", 0.0)),
-                bool(project), int(hp["population"]), int(hp["iterations"]), int(_n_elite(hp)),
-                batch.P >= threads, chunk_width(int(hp["population"]), batch.P, threads), actions,
-                samples, steps)
+    pcem_kernel(batch.world, batch.s0, batch.goal, inputs["dens"], inputs["mu0"], inputs["sig0"],
+                batch.seeds, batch.cost_bundle(hp), int(hp["population"]), int(hp["iterations"]),
+                int(_n_elite(hp)), batch.P >= threads,
+                chunk_width(int(hp["population"]), batch.P, threads), actions, samples, steps)
     return actions, samples, steps
 
 
-def run(batch, hp, inputs):
-    """Projected CEM on a prepared batch (see :func:`run_kernel`)."""
-    return run_kernel(batch, hp, inputs, True)
-
-
-def scratch_bytes(P, T, d, hp, threads):
+def scratch_bytes(P, T, d, hp, threads, n=None, K=None):
     """Bytes of :func:`.cem.scratch_bytes` plus the projection rows and the stacked densities
-    (at most 8 components of d x d here; fitted geometries add theirs)."""
+    (8 components of d x d here; fitted geometries add theirs)."""
     from .cem import scratch_bytes as cem_bytes
     W = chunk_width(int(hp["population"]), P, threads)
     items = P * (-(-int(hp["population"]) // W))
-    return cem_bytes(P, T, d, hp, threads) + 8 * (2 * items * d + P * 8 * (3 * d + 2))
+    return cem_bytes(P, T, d, hp, threads, n) + 8 * (2 * items * d + P * 8 * (3 * d + 2))

@@ -22,17 +22,18 @@ from .. import rng
 from ..geometry_kernels import project_one
 from ..geometry_stack import density_at, stack_densities
 from ..jit import kernel, parallel_kernel
+from ..worlds import ops
 from ._common import (chunk_scratch, chunk_width, fill_gaussian_cols, n_chunks, new_outputs,
                       rollout_cols, total_counts)
-from ._manifold import add_prior_cols, project_cols
+from ._manifold import cost_at, project_cols
 from .mppi import mppi_update
 
 
 @kernel
-def pmppi_chunk(A, B, b, s0, goal, dens, mu, seeds, lam, beta, project, it, zero, std, eps, X,
-                cost, S, U, path, z, ab, rollouts, steps, p, item, lo, hi):
+def pmppi_chunk(world, s0, goal, dens, mu, seeds, cost, it, zero, std, eps, X, L, S, U, path, z,
+                ab, rollouts, steps, p, item, lo, hi):
     """Draw eps for samples lo..hi-1 of problem p in round ``it``, form mu + eps, project it
-    (``project``) and roll it out into cost[p], plus the prior penalty (``beta`` != 0)."""
+    onto the geometry and roll it out into L[p] (the cost of the bundle, prior included)."""
     T, d = mu.shape[1], mu.shape[2]
     key = rng.make_key(seeds[p], rng.stream_of(rng.PLAN_NOISE, it, 0))
     fill_gaussian_cols(key, zero, std, eps[p], lo, hi, z[item])
@@ -41,23 +42,19 @@ def pmppi_chunk(A, B, b, s0, goal, dens, mu, seeds, lam, beta, project, it, zero
             m = mu[p, t, j]
             for i in range(lo, hi):
                 X[p, t, j, i] = m + eps[p, t, j, i]
-    dp = density_at(dens, p)
-    if project:
-        project_cols(dp, X[p], lo, hi, ab[item, 0], ab[item, 1])
-    steps[item] += rollout_cols(A[p], B[p], b[p], s0[p], goal[p], X[p], lo, hi, lam,
-                                S[item], U[item], path[item], cost[p])
-    if beta != 0.0:
-        add_prior_cols(dp, X[p], lo, hi, beta, ab[item, 0], cost[p])
+    project_cols(density_at(dens, p), X[p], lo, hi, ab[item, 0], ab[item, 1])
+    steps[item] += rollout_cols(ops.world_at(world, p), s0[p], goal[p], X[p], lo, hi,
+                                cost_at(cost, p), S[item], U[item], path[item], L[p])
     rollouts[item] += hi - lo
 
 
 @parallel_kernel
-def pmppi_kernel(A, B, b, s0, goal, dens, mu0, seeds, lam, beta, project, n_samples, iterations,
-                 noise_std, temperature, whole, W, out_actions, out_samples, out_steps):
-    """Plan P problems with projected MPPI (``project`` False: MPPI with the prior penalty).
+def pmppi_kernel(world, s0, goal, dens, mu0, seeds, cost, n_samples, iterations, noise_std,
+                 temperature, whole, W, out_actions, out_samples, out_steps):
+    """Plan P problems with projected MPPI.
 
-    Arguments as :func:`.mppi.mppi_kernel`, plus dens (the stacked densities), beta and
-    project.  Writes proj(final mean) (or the mean, unprojected) to out_actions (P, T, d).
+    Arguments as :func:`.mppi.mppi_kernel`, plus dens (the stacked densities).  Writes
+    proj(final mean) to out_actions (P, T, d) and per-problem counts.
     """
     P, T, d = mu0.shape
     N = n_samples
@@ -67,8 +64,8 @@ def pmppi_kernel(A, B, b, s0, goal, dens, mu0, seeds, lam, beta, project, n_samp
     std = np.full((T, d), noise_std)
     eps = np.empty((P, T, d, N))
     X = np.empty((P, T, d, N))
-    cost = np.empty((P, N))
-    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, d, W)
+    L = np.empty((P, N))
+    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, s0.shape[1], d, W)
     ab = np.empty((P * C, 2, d))
     w = np.empty((P, N))
     n_items = P if whole else P * C
@@ -78,30 +75,22 @@ def pmppi_kernel(A, B, b, s0, goal, dens, mu0, seeds, lam, beta, project, n_samp
                 q = np.int64(item)
                 for it2 in range(iterations):
                     for c in range(C):
-                        pmppi_chunk(A, B, b, s0, goal, dens, mu, seeds, lam, beta, project, it2,
-                                    zero, std, eps, X, cost, S, U, path, z, ab, rollouts, steps, q,
-                                    q * C + c, c * W, min(c * W + W, N))
-                    mppi_update(cost, eps, w, mu, temperature, q)
+                        pmppi_chunk(world, s0, goal, dens, mu, seeds, cost, it2, zero, std, eps, X,
+                                    L, S, U, path, z, ab, rollouts, steps, q, q * C + c, c * W,
+                                    min(c * W + W, N))
+                    mppi_update(L, eps, w, mu, temperature, q)
             else:
                 q = np.int64(item) // C
                 lo = (np.int64(item) % C) * W
-                pmppi_chunk(A, B, b, s0, goal, dens, mu, seeds, lam, beta, project, it, zero, std,
-                            eps, X, cost, S, U, path, z, ab, rollouts, steps, q, np.int64(item), lo,
-                            min(lo + W, N))
+                pmppi_chunk(world, s0, goal, dens, mu, seeds, cost, it, zero, std, eps, X, L, S,
+                            U, path, z, ab, rollouts, steps, q, np.int64(item), lo, min(lo + W, N))
         if not whole:
             for p in range(P):
-                mppi_update(cost, eps, w, mu, temperature, p)
-    out = np.empty(d)
+                mppi_update(L, eps, w, mu, temperature, p)
     for p in range(P):
         dp = density_at(dens, p)
         for t in range(T):
-            if project:
-                project_one(dp, mu[p, t], out)
-                for j in range(d):
-                    out_actions[p, t, j] = out[j]
-            else:
-                for j in range(d):
-                    out_actions[p, t, j] = mu[p, t, j]
+            project_one(dp, mu[p, t], out_actions[p, t])
     total_counts(rollouts, steps, C, out_samples, out_steps)
 
 
@@ -112,26 +101,20 @@ def prepare(batch, hp, usage):
             "dens": stack_densities(batch.geometries, "projected MPPI")}
 
 
-def run_kernel(batch, hp, inputs, project: bool):
+def run(batch, hp, inputs):
     """Run :func:`pmppi_kernel`; returns actions (P, T, d), samples (P,), steps (P,)."""
     actions, samples, steps = new_outputs(batch)
     threads = numba.get_num_threads()
-    pmppi_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["dens"], inputs["mu0"],
-                 batch.seeds, float(hp["lam"]), float(hp.get("prior_weight", 0.0)), bool(project),
-                 int(hp["samples"]), int(hp["iterations"]), float(hp["noise_std"]),
-                 float(hp["temperature"]), batch.P >= threads,
+    pmppi_kernel(batch.world, batch.s0, batch.goal, inputs["dens"], inputs["mu0"], batch.seeds,
+                 batch.cost_bundle(hp), int(hp["samples"]), int(hp["iterations"]),
+                 float(hp["noise_std"]), float(hp["temperature"]), batch.P >= threads,
                  chunk_width(int(hp["samples"]), batch.P, threads), actions, samples, steps)
     return actions, samples, steps
 
 
-def run(batch, hp, inputs):
-    """Projected MPPI on a prepared batch (see :func:`run_kernel`)."""
-    return run_kernel(batch, hp, inputs, True)
-
-
-def scratch_bytes(P, T, d, hp, threads):
+def scratch_bytes(P, T, d, hp, threads, n=None, K=None):
     """Bytes of :func:`.mppi.scratch_bytes` plus the projection rows and stacked densities."""
     from .mppi import scratch_bytes as mppi_bytes
     W = chunk_width(int(hp["samples"]), P, threads)
     items = P * (-(-int(hp["samples"]) // W))
-    return mppi_bytes(P, T, d, hp, threads) + 8 * (2 * items * d + P * 8 * (3 * d + 2))
+    return mppi_bytes(P, T, d, hp, threads, n) + 8 * (2 * items * d + P * 8 * (3 * d + 2))

@@ -40,27 +40,29 @@ from .. import rng
 from ..geometry_kernels import score_one
 from ..geometry_stack import density_at, stack_densities
 from ..jit import parallel_kernel
+from ..worlds import ops
 from ._common import (chunk_scratch, chunk_width, copy_col, n_chunks, new_outputs, rollout_cols,
                       soa_from_aos, total_counts)
-from ._manifold import add_prior_cols
+from ._manifold import cost_at
 
 
 @parallel_kernel
-def score_diffusion_kernel(A, B, b, s0, goal, dens, a0, seeds, lam, beta, n_steps, noise_scale,
-                           guidance, eta, W, out_actions, out_samples, out_steps):
+def score_diffusion_kernel(world, s0, goal, dens, a0, seeds, cost, n_steps, noise_scale, guidance,
+                           eta, W, out_actions, out_samples, out_steps):
     """Plan P problems with score-guided diffusion.
 
-    A, B : (P, d, d); b, s0, goal : (P, d); dens : DensityStack of the P geometries;
-    a0 : (P, N, T, d) initial samples; seeds : (P,) uint64; W : samples per work item.
-    Writes the cheapest final sample to out_actions (P, T, d) and per-problem counts.
+    world : the batch's world bundle; s0, goal : (P, n); dens : DensityStack of the P
+    geometries; a0 : (P, N, T, d) initial samples; seeds : (P,) uint64; cost : the cost
+    bundle; W : samples per work item.  Writes the cheapest final sample to out_actions
+    (P, T, d) and per-problem counts.
     """
     P, N, T, d = a0.shape
     C = n_chunks(N, W)
     X = np.empty((P, T, d, N))
     for p in range(P):
         soa_from_aos(a0[p], X[p])
-    cost = np.empty((P, N))
-    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, d, W)
+    L = np.empty((P, N))
+    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, s0.shape[1], d, W)
     v = np.empty((P * C, d, W))
     G = np.empty((P * C, T, d, W))          # eta * v_min * score of each action of the chunk
     ag = np.empty((P * C, 2, d))
@@ -74,20 +76,12 @@ def score_diffusion_kernel(A, B, b, s0, goal, dens, a0, seeds, lam, beta, n_step
         for k in range(n_steps):
             alpha = (k + 1.0) / n_steps
             sigma = noise_scale * (1.0 - alpha)
-            steps[item] += rollout_cols(A[p], B[p], b[p], s0[p], goal[p], X[p], lo, hi, lam,
-                                        S[item], U[item], path[item], cost[p])
+            w = ops.world_at(world, p)
+            steps[item] += rollout_cols(w, s0[p], goal[p], X[p], lo, hi, cost_at(cost, p),
+                                        S[item], U[item], path[item], L[p])
             rollouts[item] += n
-            # v = B^T (s_T - s*) for each sample of the chunk (as diffusion)
-            for j in range(d):
-                for i in range(n):
-                    v[item, j, i] = 0.0
-            for r in range(d):
-                for i in range(n):
-                    S[item, r, i] -= goal[p, r]
-                for j in range(d):
-                    w = B[p, r, j]
-                    for i in range(n):
-                        v[item, j, i] += w * S[item, r, i]
+            # v = B^T (s_T - s*) for each sample of the chunk (the world's guidance direction)
+            ops.guidance_cols(w, s0[p], goal[p], X[p], lo, n, S[item], v[item])
             if eta != 0.0:                   # the prior score at a^(k), before the update
                 for i in range(n):
                     for t in range(T):
@@ -114,15 +108,13 @@ def score_diffusion_kernel(A, B, b, s0, goal, dens, a0, seeds, lam, beta, n_step
                             X[p, t, j, i] = (alpha * X[p, t, j, i]
                                              + (1.0 - alpha) * (gt * v[item, j, i - lo])
                                              + sigma * zc[(i - lo) * m + t * d + j])
-        steps[item] += rollout_cols(A[p], B[p], b[p], s0[p], goal[p], X[p], lo, hi, lam,
-                                    S[item], U[item], path[item], cost[p])
-        if beta != 0.0:
-            add_prior_cols(dp, X[p], lo, hi, beta, ag[item, 0], cost[p])
+        steps[item] += rollout_cols(ops.world_at(world, p), s0[p], goal[p], X[p], lo, hi,
+                                    cost_at(cost, p), S[item], U[item], path[item], L[p])
         rollouts[item] += n
     for p in range(P):
         best = 0
         for i in range(1, N):
-            if cost[p, i] < cost[p, best]:
+            if L[p, i] < L[p, best]:
                 best = i
         copy_col(X[p], best, out_actions[p])
     total_counts(rollouts, steps, C, out_samples, out_steps)
@@ -138,20 +130,20 @@ def prepare(batch, hp, usage):
 def run(batch, hp, inputs):
     """Run :func:`score_diffusion_kernel`; returns actions (P, T, d), samples (P,), steps (P,)."""
     actions, samples, steps = new_outputs(batch)
-    score_diffusion_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["dens"],
-                           inputs["a0"], batch.seeds, float(hp["lam"]),
-                           float(hp.get("prior_weight", 0.0)), int(hp["steps"]),
+    score_diffusion_kernel(batch.world, batch.s0, batch.goal, inputs["dens"], inputs["a0"],
+                           batch.seeds, batch.cost_bundle(hp), int(hp["steps"]),
                            float(hp["noise_scale"]), float(hp["guidance"]), float(hp["eta"]),
                            chunk_width(int(hp["samples"]), batch.P, numba.get_num_threads()),
                            actions, samples, steps)
     return actions, samples, steps
 
 
-def scratch_bytes(P, T, d, hp, threads):
+def scratch_bytes(P, T, d, hp, threads, n=None, K=None):
     """Bytes of :func:`.diffusion.scratch_bytes` plus the score scratch G (one (T, d, W) block
     per work item), the score rows and the stacked densities."""
     from .diffusion import scratch_bytes as diffusion_bytes
     N = int(hp["samples"])
     W = chunk_width(N, P, threads)
     items = P * (-(-N // W))
-    return diffusion_bytes(P, T, d, hp, threads) + 8 * (items * (T * d * W + 2 * d) + P * 8 * (3 * d + 2))
+    return (diffusion_bytes(P, T, d, hp, threads, n)
+            + 8 * (items * (T * d * W + 2 * d) + P * 8 * (3 * d + 2)))
