@@ -74,7 +74,8 @@ class Batch:
         if beta == 0.0:
             return paper
         from .geometry_stack import stack_densities
-        return paper + (beta, stack_densities(self.geometries, "the prior penalty (prior_weight)"))
+        from .planners._manifold import prior_bundle
+        return prior_bundle(paper, beta, stack_densities(self.geometries, "the prior penalty"))
 
     def initial_draws(self, n: int, usage: str) -> np.ndarray:
         """``n`` initial action sequences per problem, shape (P, n, T, d).

@@ -106,11 +106,20 @@ def stack_densities(geometries, who: str = "this planner") -> DensityStack:
 
 
 @kernel(inline=True)
+def density_of(kind, projection, n_comp, centers, weights, std, k_active, log_norm, prec_chol,
+               full, slab_std, spike_std, radius, var_min, p):
+    """Problem p's :class:`~.geometry_density.DensityParams` from the fields of a
+    :class:`DensityStack` (views of their rows, padding cut off; ``var_min`` unused)."""
+    K = n_comp[p]
+    Kf = K * full[p]                  # full covariances: K factors, else none (no branch here:
+    return gd.DensityParams(kind[p], projection[p], centers[p, :K], weights[p, :K], std[p, :K],
+                            k_active[p], log_norm[p, :K], prec_chol[p, :Kf],   # inlined into
+                            full[p], slab_std[p], spike_std[p], radius[p])     # parallel loops)
+
+
+@kernel(inline=True)
 def density_at(s, p):
-    """Problem p's :class:`~.geometry_density.DensityParams` out of a :class:`DensityStack`
-    (views of its rows, padding cut off)."""
-    K = s.n_comp[p]
-    return gd.DensityParams(s.kind[p], s.projection[p], s.centers[p, :K], s.weights[p, :K],
-                            s.std[p, :K], s.k_active[p], s.log_norm[p, :K],
-                            s.prec_chol[p, :(K if s.full[p] else 0)], s.full[p], s.slab_std[p],
-                            s.spike_std[p], s.radius[p])
+    """Problem p's :class:`~.geometry_density.DensityParams` out of a :class:`DensityStack`."""
+    return density_of(s.kind, s.projection, s.n_comp, s.centers, s.weights, s.std, s.k_active,
+                      s.log_norm, s.prec_chol, s.full, s.slab_std, s.spike_std, s.radius,
+                      s.var_min, p)

@@ -6,9 +6,11 @@
 
 with each problem's own geometry density.  It travels in the cost bundle: a batch's bundle is
 the paper's ``(lam, running, effort, lower, upper)`` when beta = 0, and
-``(lam, running, effort, lower, upper, beta, DensityStack)`` otherwise
-(:meth:`fastplan.engine.api.Batch.cost_bundle`).  A kernel takes problem p's bundle with
-``cost_at(cost, p)`` (the 7-tuple's stack becomes p's :class:`~..geometry_density.DensityParams`),
+``(lam, running, effort, lower, upper, beta, *DensityStack)`` otherwise, the 14 fields of the
+stacked densities flattened into the tuple (a parallel region takes a tuple's arrays, not a
+tuple nested in it; :meth:`fastplan.engine.api.Batch.cost_bundle`).  A kernel takes problem
+p's bundle with ``cost_at(cost, p)``, the 7-tuple ``(lam, running, effort, lower, upper, beta,
+DensityParams of p)``,
 and the cost helpers of :mod:`._common` and :mod:`._descent` add the term through the
 functions below.  Like :mod:`fastplan.engine.worlds.ops` they dispatch at compile time on the
 bundle's type: for the paper's 5-tuple ``cost_at`` returns its argument and every prior
@@ -32,24 +34,30 @@ from numba.extending import overload
 
 from ..geometry_density import DensityParams
 from ..geometry_kernels import log_density_one, project_one, score_one
-from ..geometry_stack import DensityStack, density_at
+from ..geometry_stack import DensityStack, density_at, density_of
 from ..jit import kernel
 
-#: Length of a cost bundle without / with the prior penalty.
-PAPER_LEN, PRIOR_LEN = 5, 7
+#: Length of a cost bundle: the paper's; one problem's with the prior; a batch's with the prior.
+PAPER_LEN, PROBLEM_LEN = 5, 7
+BATCH_LEN = 6 + len(DensityStack._fields)
+
+
+def prior_bundle(paper: tuple, beta: float, stack: DensityStack) -> tuple:
+    """A batch's cost bundle with the prior penalty: the paper's, beta, the stack's fields."""
+    return tuple(paper) + (float(beta),) + tuple(stack)
 
 
 def _kind(cost) -> str:
-    """'paper', 'batch' (the prior's DensityStack) or 'problem' (one problem's DensityParams)."""
+    """'paper', 'batch' (beta and the stacked densities) or 'problem' (one DensityParams)."""
     if not isinstance(cost, types.BaseTuple):
         raise TypeError(f"not a cost bundle: {cost}")
     if len(cost) == PAPER_LEN:
         return "paper"
-    if len(cost) == PRIOR_LEN and isinstance(cost[6], types.NamedTuple):
-        if cost[6].instance_class is DensityStack:
-            return "batch"
-        if cost[6].instance_class is DensityParams:
-            return "problem"
+    if len(cost) == BATCH_LEN:
+        return "batch"
+    if (len(cost) == PROBLEM_LEN and isinstance(cost[6], types.NamedTuple)
+            and cost[6].instance_class is DensityParams):
+        return "problem"
     raise TypeError(f"not a cost bundle: {cost}")
 
 
@@ -57,7 +65,7 @@ def cost_at(cost, p):
     """Problem p's cost bundle (see the module docstring)."""
     if len(cost) == PAPER_LEN:
         return cost
-    return cost[:6] + (density_at(cost[6], p),)
+    return tuple(cost[:6]) + (density_at(DensityStack(*cost[6:]), p),)
 
 
 @overload(cost_at, inline="always")
@@ -67,7 +75,9 @@ def _cost_at(cost, p):
         return lambda cost, p: cost
     if kind == "batch":
         return lambda cost, p: (cost[0], cost[1], cost[2], cost[3], cost[4], cost[5],
-                                density_at(cost[6], p))
+                                density_of(cost[6], cost[7], cost[8], cost[9], cost[10], cost[11],
+                                           cost[12], cost[13], cost[14], cost[15], cost[16],
+                                           cost[17], cost[18], cost[19], p))
     raise TypeError("cost_at takes a batch's cost bundle, not one problem's")
 
 

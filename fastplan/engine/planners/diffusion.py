@@ -73,8 +73,8 @@ def diffusion_kernel(world, s0, goal, a0, seeds, cost, n_steps, noise_scale, gui
                         X[p, t, j, i] = (alpha * X[p, t, j, i]
                                          + (1.0 - alpha) * (gt * v[item, j, i - lo])
                                          + sigma * zc[(i - lo) * m + t * d + j])
-        steps[item] += rollout_cols(ops.world_at(world, p), s0[p], goal[p], X[p], lo, hi, cost_at(cost, p),
-                                    S[item], U[item], path[item], L[p])
+        steps[item] += rollout_cols(ops.world_at(world, p), s0[p], goal[p], X[p], lo, hi,
+                                    cost_at(cost, p), S[item], U[item], path[item], L[p])
         rollouts[item] += n
     for p in range(P):
         best = 0

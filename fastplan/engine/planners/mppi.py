@@ -37,8 +37,8 @@ def mppi_chunk(world, s0, goal, mu, seeds, cost, it, zero, std, eps, X, L, S, U,
             m = mu[p, t, j]
             for i in range(lo, hi):
                 X[p, t, j, i] = m + eps[p, t, j, i]
-    steps[item] += rollout_cols(ops.world_at(world, p), s0[p], goal[p], X[p], lo, hi, cost_at(cost, p),
-                                S[item], U[item], path[item], L[p])
+    steps[item] += rollout_cols(ops.world_at(world, p), s0[p], goal[p], X[p], lo, hi,
+                                cost_at(cost, p), S[item], U[item], path[item], L[p])
     rollouts[item] += hi - lo
 
 
