@@ -128,7 +128,8 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
                        f"(content hash {info['content_hash'][:16]})")
     click.echo(f"  goal distance    {res.goal_distance:.6f}")
     click.echo(f"  smoothness       {res.smoothness:.6f}")
-    click.echo(f"  cost (Eq. 5)     {res.cost:.6f}")
+    what = "Eq. 5 + prior" if "prior_weight" in res.hyperparameters else "Eq. 5"
+    click.echo(f"  cost ({what}){' ' * max(1, 10 - len(what))}{res.cost:.6f}")
     click.echo(f"  samples          {res.samples} world-model rollouts")
     click.echo(f"  steps            {res.steps} single-step evaluations")
     compiled = f"; before it, {res.compile_time:.2f} s loading/compiling kernels" if res.compile_time else ""

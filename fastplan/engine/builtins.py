@@ -114,20 +114,20 @@ GEOMETRY_PLANNERS = (
         defaults={"samples": 50, "steps": 20, "noise_scale": 0.3, "guidance": 2.0, "eta": 1.0,
                   "lam": 0.1},
         rollouts=lambda hp, T, d: hp["samples"] * hp["steps"], for_budget=_diffusion_budget,
-        tiny=_TINY, cost_options=_PRIOR, color="#c5b0d5", marker="d",
+        tiny=_TINY, cost_options=_PRIOR, color="#e377c2", marker="d",
         description="Eq. 9 with eta v_min grad log p_geom(a) beside the goal guidance"),
     PlannerSpec(
         name="projected-cem", label="Projected CEM", stream_id=6,
         kernels="fastplan.engine.planners.projected_cem", defaults=dict(_CEM_DEFAULTS),
         rollouts=lambda hp, T, d: hp["population"] * hp["iterations"], for_budget=_cem_budget,
-        tiny=_TINY, check=_cem_check, cost_options=_PRIOR, color="#aec7e8", marker="P",
+        tiny=_TINY, check=_cem_check, cost_options=_PRIOR, color="#8c564b", marker="P",
         description="CEM with every sample projected onto the geometry before its rollout"),
     PlannerSpec(
         name="projected-mppi", label="Projected MPPI", stream_id=7,
         kernels="fastplan.engine.planners.projected_mppi",
         defaults={"samples": 200, "iterations": 10, "noise_std": 0.8, "temperature": 1.0, "lam": 0.1},
         rollouts=lambda hp, T, d: hp["samples"] * hp["iterations"], for_budget=_mppi_budget,
-        tiny=_TINY, cost_options=_PRIOR, color="#ffbb78", marker="X",
+        tiny=_TINY, cost_options=_PRIOR, color="#bcbd22", marker="X",
         description="MPPI rolling out projections of its samples; plans proj(mean)"),
     PlannerSpec(
         name="codebook-cem", label="Codebook CEM", stream_id=8,
