@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import PAPER_PLANNERS, geometry_label, planner_label, planner_style
-from .stats import fmt_num, interval, make_stat, resample_indices
+from .stats import interval, make_stat, resample_indices
 
 #: Geometry-aware planners (registry names) and the unaware planner each one modifies.
 AWARE = ("score-diffusion", "projected-cem", "projected-mppi", "codebook-cem")

@@ -34,7 +34,7 @@ from numba.extending import overload
 
 from ..geometry_density import DensityParams
 from ..geometry_kernels import log_density_one, project_one, score_one
-from ..geometry_stack import DensityStack, density_at, density_of
+from ..geometry_stack import DensityStack, density_at, density_of, stack_densities
 from ..jit import kernel
 
 #: Length of a cost bundle: the paper's; one problem's with the prior; a batch's with the prior.
@@ -211,3 +211,18 @@ def project_cols(dp, X, lo, hi, a, b):
             project_one(dp, a, b)
             for j in range(d):
                 X[t, j, i] = b[j]
+
+
+def with_densities(inputs: dict, batch, who: str) -> dict:
+    """A planner's prepared inputs plus ``dens``, the stacked densities of the batch's
+    geometries (:func:`~fastplan.engine.geometry_stack.stack_densities`; ``who`` names the
+    planner in the error a geometry without a density gets)."""
+    return {**inputs, "dens": stack_densities(batch.geometries, who)}
+
+
+def density_scratch_bytes(P: int, N: int, d: int, threads: int, K: int = 8) -> int:
+    """Bytes a geometry-aware planner adds for N samples: two (d,) projection / score rows per
+    work item and the stacked densities (K components of d; the paper's K = 8)."""
+    from ._common import chunk_width
+    items = P * (-(-N // chunk_width(N, P, threads)))
+    return 8 * (2 * items * d + P * K * (3 * d + 2))

@@ -32,7 +32,7 @@ from ..worlds import ops
 from . import n_elite as _n_elite
 from ._common import (chunk_scratch, chunk_width, copy_col, elite_order, n_chunks, new_outputs,
                       rollout_cols, total_counts)
-from ._manifold import cost_at
+from ._manifold import cost_at, density_scratch_bytes
 
 
 @kernel(inline=True)
@@ -185,9 +185,8 @@ def run(batch, hp, inputs):
 def scratch_bytes(P, T, d, hp, threads, n=None, K=None):
     """Bytes :func:`prepare` and :func:`codebook_cem_kernel` allocate: probs0 and probs
     (P, T, K) with K = 8 (the paper's codebook; fitted ones add theirs), pop (P, T, d, N),
-    codes (P, T, N), cost (P, N), the chunk scratch and the stacked densities."""
+    codes (P, T, N), cost (P, N), the elites, the chunk scratch and the stacked densities."""
     from ._common import chunk_scratch_bytes
     N, K = int(hp["population"]), 8
-    return (8 * (2 * P * T * K + P * T * d * N + P * T * N + P * N + P + P * int(_n_elite(hp))
-                 + P * K * (3 * d + 2) + P * d * 4)
-            + chunk_scratch_bytes(P, N, T, d, threads, n))
+    return (8 * (2 * P * T * K + P * T * d * N + P * T * N + P * N + P + P * int(_n_elite(hp)))
+            + chunk_scratch_bytes(P, N, T, d, threads, n) + density_scratch_bytes(P, N, d, threads))

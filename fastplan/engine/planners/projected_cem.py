@@ -23,13 +23,13 @@ import numba
 import numpy as np
 
 from .. import rng
-from ..geometry_stack import density_at, stack_densities
+from ..geometry_stack import density_at
 from ..jit import kernel, parallel_kernel
 from ..worlds import ops
 from . import n_elite as _n_elite
 from ._common import (chunk_scratch, chunk_width, fill_gaussian_cols, n_chunks, new_outputs,
                       rollout_cols, total_counts)
-from ._manifold import cost_at, project_cols
+from ._manifold import cost_at, density_scratch_bytes, project_cols, with_densities
 from .cem import cem_refit
 
 
@@ -93,8 +93,7 @@ def pcem_kernel(world, s0, goal, dens, mu0, sig0, seeds, cost, population, itera
 def prepare(batch, hp, usage):
     """Initial mean and std (P, T, d) as CEM's, and the stacked densities."""
     from .cem import prepare as cem_prepare
-    return {**cem_prepare(batch, hp, usage),
-            "dens": stack_densities(batch.geometries, "projected CEM")}
+    return with_densities(cem_prepare(batch, hp, usage), batch, "projected CEM")
 
 
 def run(batch, hp, inputs):
@@ -109,9 +108,6 @@ def run(batch, hp, inputs):
 
 
 def scratch_bytes(P, T, d, hp, threads, n=None, K=None):
-    """Bytes of :func:`.cem.scratch_bytes` plus the projection rows and the stacked densities
-    (8 components of d x d here; fitted geometries add theirs)."""
+    """Bytes of :func:`.cem.scratch_bytes` plus the projection rows and the stacked densities."""
     from .cem import scratch_bytes as cem_bytes
-    W = chunk_width(int(hp["population"]), P, threads)
-    items = P * (-(-int(hp["population"]) // W))
-    return cem_bytes(P, T, d, hp, threads, n) + 8 * (2 * items * d + P * 8 * (3 * d + 2))
+    return cem_bytes(P, T, d, hp, threads, n) + density_scratch_bytes(P, int(hp["population"]), d, threads)

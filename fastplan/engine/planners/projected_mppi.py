@@ -20,12 +20,12 @@ import numpy as np
 
 from .. import rng
 from ..geometry_kernels import project_one
-from ..geometry_stack import density_at, stack_densities
+from ..geometry_stack import density_at
 from ..jit import kernel, parallel_kernel
 from ..worlds import ops
 from ._common import (chunk_scratch, chunk_width, fill_gaussian_cols, n_chunks, new_outputs,
                       rollout_cols, total_counts)
-from ._manifold import cost_at, project_cols
+from ._manifold import cost_at, density_scratch_bytes, project_cols, with_densities
 from .mppi import mppi_update
 
 
@@ -97,8 +97,7 @@ def pmppi_kernel(world, s0, goal, dens, mu0, seeds, cost, n_samples, iterations,
 def prepare(batch, hp, usage):
     """Initial mean (P, T, d) as MPPI's, and the stacked densities."""
     from .mppi import prepare as mppi_prepare
-    return {**mppi_prepare(batch, hp, usage),
-            "dens": stack_densities(batch.geometries, "projected MPPI")}
+    return with_densities(mppi_prepare(batch, hp, usage), batch, "projected MPPI")
 
 
 def run(batch, hp, inputs):
@@ -113,8 +112,6 @@ def run(batch, hp, inputs):
 
 
 def scratch_bytes(P, T, d, hp, threads, n=None, K=None):
-    """Bytes of :func:`.mppi.scratch_bytes` plus the projection rows and stacked densities."""
+    """Bytes of :func:`.mppi.scratch_bytes` plus the projection rows and the stacked densities."""
     from .mppi import scratch_bytes as mppi_bytes
-    W = chunk_width(int(hp["samples"]), P, threads)
-    items = P * (-(-int(hp["samples"]) // W))
-    return mppi_bytes(P, T, d, hp, threads, n) + 8 * (2 * items * d + P * 8 * (3 * d + 2))
+    return mppi_bytes(P, T, d, hp, threads, n) + density_scratch_bytes(P, int(hp["samples"]), d, threads)

@@ -38,12 +38,12 @@ import numpy as np
 
 from .. import rng
 from ..geometry_kernels import score_one
-from ..geometry_stack import density_at, stack_densities
+from ..geometry_stack import density_at
 from ..jit import parallel_kernel
 from ..worlds import ops
 from ._common import (chunk_scratch, chunk_width, copy_col, n_chunks, new_outputs, rollout_cols,
                       soa_from_aos, total_counts)
-from ._manifold import cost_at
+from ._manifold import cost_at, density_scratch_bytes, with_densities
 
 
 @parallel_kernel
@@ -64,7 +64,7 @@ def score_diffusion_kernel(world, s0, goal, dens, a0, seeds, cost, n_steps, nois
     L = np.empty((P, N))
     S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, s0.shape[1], d, W)
     v = np.empty((P * C, d, W))
-    G = np.empty((P * C, T, d, W))          # eta * v_min * score of each action of the chunk
+    G = np.zeros((P * C, T, d, W))          # eta * v_min * score of each action (0 if eta = 0)
     ag = np.empty((P * C, 2, d))
     for item in numba.prange(P * C):
         p = item // C
@@ -97,17 +97,10 @@ def score_diffusion_kernel(world, s0, goal, dens, a0, seeds, cost, n_steps, nois
             for t in range(T):
                 gt = -guidance * ((t + 1.0) / T) / T
                 for j in range(d):
-                    if eta != 0.0:
-                        for i in range(lo, hi):
-                            X[p, t, j, i] = (alpha * X[p, t, j, i]
-                                             + (1.0 - alpha) * (gt * v[item, j, i - lo]
-                                                                + G[item, t, j, i - lo])
-                                             + sigma * zc[(i - lo) * m + t * d + j])
-                    else:
-                        for i in range(lo, hi):
-                            X[p, t, j, i] = (alpha * X[p, t, j, i]
-                                             + (1.0 - alpha) * (gt * v[item, j, i - lo])
-                                             + sigma * zc[(i - lo) * m + t * d + j])
+                    for i in range(lo, hi):
+                        X[p, t, j, i] = (alpha * X[p, t, j, i]
+                                         + (1.0 - alpha) * (gt * v[item, j, i - lo] + G[item, t, j, i - lo])
+                                         + sigma * zc[(i - lo) * m + t * d + j])
         steps[item] += rollout_cols(ops.world_at(world, p), s0[p], goal[p], X[p], lo, hi,
                                     cost_at(cost, p), S[item], U[item], path[item], L[p])
         rollouts[item] += n
@@ -123,8 +116,7 @@ def score_diffusion_kernel(world, s0, goal, dens, a0, seeds, cost, n_steps, nois
 def prepare(batch, hp, usage):
     """Initial samples a^(0) as diffusion's, and the stacked densities."""
     from .diffusion import prepare as diffusion_prepare
-    return {**diffusion_prepare(batch, hp, usage),
-            "dens": stack_densities(batch.geometries, "score-guided diffusion")}
+    return with_densities(diffusion_prepare(batch, hp, usage), batch, "score-guided diffusion")
 
 
 def run(batch, hp, inputs):
@@ -144,6 +136,5 @@ def scratch_bytes(P, T, d, hp, threads, n=None, K=None):
     from .diffusion import scratch_bytes as diffusion_bytes
     N = int(hp["samples"])
     W = chunk_width(N, P, threads)
-    items = P * (-(-N // W))
-    return (diffusion_bytes(P, T, d, hp, threads, n)
-            + 8 * (items * (T * d * W + 2 * d) + P * 8 * (3 * d + 2)))
+    return (diffusion_bytes(P, T, d, hp, threads, n) + 8 * P * (-(-N // W)) * T * d * W
+            + density_scratch_bytes(P, N, d, threads))
