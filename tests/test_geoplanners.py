@@ -287,3 +287,30 @@ def test_beats_doing_nothing_on_the_papers_problems(planner, paper_problems):
             plain = np.mean([fastplan.execute_decoded(p, np.zeros((8, 8)))["planned_goal_distance"]
                              for p in probs])
             assert res.realised_goal_distance.mean() < plain
+
+
+@pytest.mark.parametrize("planner", GEO_PLANNERS + ("cem",))
+def test_on_a_learned_world_with_its_own_latent_geometry(planner):
+    """An MLP world (n = 5 states, d = 3 latents) and a k-means geometry fitted to latents:
+    every geometry-aware planner (and CEM with the prior penalty) plans, its reported cost is
+    the NumPy cost of its plan, and the projecting planners' plans lie on the geometry."""
+    from fastplan.engine.worlds.mlp import random_mlp
+    w = random_mlp(5, 3, (16,), "tanh", residual=True, seed=0)
+    x = fastplan.make_geometry("vqvae", 3, 4).sample(3000, seed=2)
+    geom = fastplan.geometry_from_samples(x, kind="kmeans", k=6, seed=0)
+    rs = np.random.default_rng(0)
+    probs = [fastplan.Problem.from_arrays(w, rs.normal(0, 0.3, 5), rs.normal(0, 0.3, 5), 4,
+                                          geometry=geom, seed=i) for i in range(3)]
+    beta = 0.01 if planner == "cem" else 0.0
+    res = fastplan.plan_batch(probs, planner, prior_weight=beta, **{**SMALL, **PAPER_SMALL}[planner])
+    assert res.actions.shape == (3, 4, 3) and res.states.shape == (3, 5, 5)
+    for p, prob in enumerate(probs):
+        s = [prob.s0]
+        for a in res.actions[p]:
+            s.append(w.step(s[-1], a))
+        s = np.array(s)
+        want = np.linalg.norm(s[-1] - prob.goal) + 0.1 * np.mean(np.linalg.norm(np.diff(s, axis=0), axis=1))
+        want += beta * -np.mean(geom.log_density(res.actions[p]))
+        assert res.cost[p] == pytest.approx(want, rel=1e-10)
+        if planner in ("projected-cem", "projected-mppi", "codebook-cem"):
+            np.testing.assert_array_equal(geom.project(res.actions[p]), res.actions[p])
