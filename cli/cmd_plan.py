@@ -11,7 +11,7 @@ from ._errors import friendly_errors
 from ._inputs import input_options, inputs_from_options
 from ._options import BoundedInt
 from ._names import GEOMETRY_USAGES, GRADIENT_MODES, PLANNERS, canonical_geometry
-from .cmd_sweep import parse_sets
+from .cmd_sweep import parse_sets, with_prior_weight
 
 
 def _geometry(ctx, param, value):
@@ -42,13 +42,15 @@ def _geometry(ctx, param, value):
 @click.option("--execution", type=click.Choice(("latent", "decoded")), default="latent", show_default=True,
               help="What the environment receives: the planned latent actions, or their projections "
                    "onto the geometry (realised goal distance and exploitation gap reported).")
+@click.option("--prior-weight", default=None, metavar="BETA",
+              help="Prior-penalised cost: Eq. 5 + BETA (1/T) sum_t -log p_geom(a_t) (default 0: off).")
 @click.option("--threads", type=BoundedInt(min=1), default=None, help="Numba threads.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the full result (incl. actions and states) as JSON.")
 @input_options
 @friendly_errors
-def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, execution, threads, as_json,
-         world, latents, fit, k, covariance, starts_goals):
+def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, execution, prior_weight,
+         threads, as_json, world, latents, fit, k, covariance, starts_goals):
     """Plan one problem with one planner and print the result.
 
     Exits with status 3 (after printing the result, NaN as null in --json, and one warning)
@@ -60,6 +62,7 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
       fastplan plan --planner gradient --gradient adjoint --set iterations=50 --json
       fastplan plan --planner cem --geometry vq-vae --execution decoded
       fastplan plan --world model.npz --latents latents.npy --starts-goals tasks.npz --seed 3
+      fastplan plan --planner codebook-cem --geometry vq-vae --prior-weight 0.01
     """
     from fastplan.engine.jit import set_threads
     from fastplan.engine.errors import FastplanError
@@ -68,7 +71,8 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
     from fastplan.engine.problem import make_problem
 
     planner = planner.lower()
-    sets = [s if "." in s.split("=", 1)[0] else f"{planner}.{s}" for s in sets]
+    sets = [s if "." in s.split("=", 1)[0] else f"{planner}.{s}"
+            for s in with_prior_weight(sets, prior_weight)]
     overrides = parse_sets(sets, [planner])
     extra = set(overrides) - {planner}
     if extra:
@@ -124,7 +128,8 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
                        f"(content hash {info['content_hash'][:16]})")
     click.echo(f"  goal distance    {res.goal_distance:.6f}")
     click.echo(f"  smoothness       {res.smoothness:.6f}")
-    click.echo(f"  cost (Eq. 5)     {res.cost:.6f}")
+    what = "Eq. 5 + prior" if "prior_weight" in res.hyperparameters else "Eq. 5"
+    click.echo(f"  cost ({what}){' ' * max(1, 10 - len(what))}{res.cost:.6f}")
     click.echo(f"  samples          {res.samples} world-model rollouts")
     click.echo(f"  steps            {res.steps} single-step evaluations")
     compiled = f"; before it, {res.compile_time:.2f} s loading/compiling kernels" if res.compile_time else ""

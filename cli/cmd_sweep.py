@@ -23,9 +23,11 @@ def parse_sets(values, planners) -> dict:
     """Parse ``--set`` values into ``{planner: {name: value or [values]}}``.
 
     ``cem.population=400`` sets one planner's hyperparameter; ``lam=0.2`` (no planner)
-    sets it for every planner in ``planners`` that has it; ``cem.population=100,200``
+    sets it for every planner in ``planners`` that has it (a cost option such as
+    ``prior_weight``: every planner that implements it); ``cem.population=100,200``
     sweeps over both values.  Values stay strings: the library validates and converts.
     """
+    from fastplan.engine import registry
     from fastplan.engine.planners import DEFAULTS, canonical_planner
     from fastplan.engine.errors import FastplanError
     out: dict[str, dict] = {}
@@ -41,18 +43,24 @@ def parse_sets(values, planners) -> dict:
         if "." in name:
             planner, key = name.split(".", 1)
             planner = canonical_planner(planner)
-            if key not in DEFAULTS[planner]:
+            if not registry.planner(planner).accepts(key):
                 raise FastplanError(f"{planner} has no hyperparameter {key!r}; it has "
                                     f"{', '.join(sorted(DEFAULTS[planner]))}")
             targets = [planner]
         else:
             key = name
-            targets = [p for p in planners if key in DEFAULTS[p]]
+            targets = [p for p in planners if registry.planner(p).accepts(key)]
             if not targets:
                 raise FastplanError(f"no selected planner has a hyperparameter {key!r} (--set {raw})")
         for p in targets:
             out.setdefault(p, {})[key] = val
     return out
+
+
+def with_prior_weight(sets, prior_weight) -> list:
+    """``--prior-weight BETA`` as the ``--set prior_weight=BETA`` it abbreviates."""
+    sets = list(sets or ())
+    return sets if prior_weight is None else sets + [f"prior_weight={prior_weight}"]
 
 
 def command_line() -> str:
@@ -87,6 +95,9 @@ def command_line() -> str:
 @click.option("--execution", type=click.Choice(("latent", "decoded")), default="latent", show_default=True,
               help="What the environment receives: the planned latent actions, or their projections onto "
                    "the geometry (a separate configuration; realised goal distance and gap stored).")
+@click.option("--prior-weight", default=None, metavar="BETA[,BETA...]",
+              help="Prior-penalised cost: Eq. 5 + BETA (1/T) sum_t -log p_geom(a_t), for every selected "
+                   "planner that implements it (default 0: the paper's cost; a,b sweeps over values).")
 @click.option("--threads", type=BoundedInt(min=1), default=None,
               help="Numba threads (default: all cores). Results do not depend on it.")
 @click.option("--max-batch", type=BoundedInt(min=1), default=64, show_default=True,
@@ -98,8 +109,8 @@ def command_line() -> str:
 @cluster_options
 @friendly_errors
 def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage, gradient, budgets,
-          execution, threads, max_batch, metric_samples, quiet, world, latents, fit, k, covariance,
-          starts_goals, workers, scheduler, scheduler_file):
+          execution, prior_weight, threads, max_batch, metric_samples, quiet, world, latents, fit, k,
+          covariance, starts_goals, workers, scheduler, scheduler_file):
     """Run the grid planners x geometries x dims x horizons x seeds into one HDF5 file.
 
     Defaults are the paper's grid (5 planners, 3 geometries, d in 4 8 16 32, horizons 4 8 16,
@@ -115,6 +126,7 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
       fastplan sweep --dims 8 --horizons 8 --budget 1050 2000 6500 --out runs.h5
       fastplan sweep --dims 8 --horizons 8 --execution decoded --out runs.h5
       fastplan sweep --world model.npz --latents latents.npy --starts-goals tasks.npz --out mine.h5
+      fastplan sweep --planners projected-cem codebook-cem --geometries vqvae --out runs.h5
 
     With --world, --latents or --starts-goals, d is theirs (--dims may be left out) and each
     configuration records the files' paths and content hashes; with --latents the geometry is
@@ -127,7 +139,7 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
                                        dims="dims", geometry="geometries")
     if inputs is not None and inputs.geometry_name:
         geometries = None
-    overrides = parse_sets(sets, planners)
+    overrides = parse_sets(with_prior_weight(sets, prior_weight), planners)
     # before any cluster starts: the output path, and whether the grid can fit (disk, memory)
     prepare_sweep(out, planners=planners, geometries=geometries, dims=dims, horizons=horizons,
                   seeds=seeds, overrides=overrides, geometry_usage=geometry_usage, gradient=gradient,

@@ -250,3 +250,123 @@ def ref_concentration(x) -> float:
 def ref_amenability(c: float, d_eff: float, d: int, r_bar: float) -> float:
     """Planning amenability, Eq. 12: ``0.4 c + 0.3 (1 - d_eff/d) + 0.3 (1 + r_bar/sqrt(d))^-1``."""
     return 0.4 * c + 0.3 * (1.0 - d_eff / d) + 0.3 * (1.0 + r_bar / math.sqrt(d)) ** -1
+
+
+# ---------------------------------------------------------------------------------------
+# Geometry-aware planners (issue 13): fastplan's random streams, NumPy densities
+# ---------------------------------------------------------------------------------------
+
+PLAN_NOISE, PLAN_CODES = 11, 21      # purpose tags of fastplan.engine.rng
+
+
+def ref_prior_penalty(geometry, actions):
+    """``(1/T) sum_t -log p(a_t)`` of N sequences (N, T, d) under the geometry's NumPy density."""
+    return -np.mean(geometry.log_density(actions), axis=-1)
+
+
+def ref_cost(problem, actions, lam=0.1, beta=0.0):
+    """Eq. 5 of N sequences (N, T, d), plus ``beta`` times the prior penalty when beta != 0."""
+    w = problem.world
+    cost = ref_rollout(w.A, w.B, w.b, problem.s0, problem.goal, actions, lam)[0]
+    return cost + beta * ref_prior_penalty(problem.geometry, actions) if beta else cost
+
+
+def ref_smallest_variance(geometry):
+    """The geometry's smallest variance (mixtures: min std^2; sparse EBM: spike variance)."""
+    p = geometry.density_params()
+    return p.spike_std ** 2 if p.kind == 1 else float(np.min(p.std)) ** 2
+
+
+def ref_score_diffusion(problem, a0, seed, steps, noise_scale, guidance, eta, lam=0.1, beta=0.0):
+    """Eq. 9 with ``eta v_min grad log p(a)`` beside the guidance g of Eq. 10, over N samples
+    a0 (N, T, d); noise ``normal(i T d + t d + j)`` of stream (seed, PLAN_NOISE, k); returns
+    the cheapest final sample (T, d)."""
+    w, geom = problem.world, problem.geometry
+    a = np.array(a0, dtype=float)
+    N, T, d = a.shape
+    v_min = ref_smallest_variance(geom)
+    for k in range(steps):
+        alpha = (k + 1) / steps
+        sigma = noise_scale * (1 - alpha)
+        s_T = ref_rollout(w.A, w.B, w.b, problem.s0, problem.goal, a, lam)[3][:, -1]
+        v = (s_T - problem.goal) @ w.B                              # B^T (s_T - s*)
+        g = -guidance * (np.arange(1, T + 1) / T)[None, :, None] * v[:, None, :] / T
+        prior = eta * v_min * geom.score(a) if eta else 0.0
+        z = ref_normals(seed, ref_stream_id(PLAN_NOISE, k, 0), N * T * d).reshape(N, T, d)
+        a = alpha * a + (1 - alpha) * (g + prior) + sigma * z
+    return a[int(np.argmin(ref_cost(problem, a, lam, beta)))]
+
+
+def ref_projected_cem(problem, mu0, sig0, seed, population, iterations, elite_fraction, lam=0.1,
+                      beta=0.0, project=True):
+    """CEM (diagonal Gaussian, elites refit with ddof 0, cheapest evaluated sequence returned)
+    whose samples ``mu + sig * normal(i T d + t d + j)`` of (seed, PLAN_NOISE, it) are
+    projected onto the geometry before their cost is evaluated."""
+    mu, sig = np.array(mu0, dtype=float), np.array(sig0, dtype=float)
+    T, d = mu.shape
+    n_elite = max(1, int(round(elite_fraction * population)))
+    best, best_cost = None, np.inf
+    for it in range(iterations):
+        z = ref_normals(seed, ref_stream_id(PLAN_NOISE, it, 0), population * T * d)
+        X = mu + sig * z.reshape(population, T, d)
+        if project:
+            X = problem.geometry.project(X)
+        L = ref_cost(problem, X, lam, beta)
+        elite = np.argsort(L, kind="stable")[:n_elite]
+        if L[elite[0]] < best_cost:
+            best, best_cost = X[elite[0]].copy(), L[elite[0]]
+        mu, sig = X[elite].mean(axis=0), X[elite].std(axis=0)
+    return best
+
+
+def ref_projected_mppi(problem, mu0, seed, samples, iterations, noise_std, temperature, lam=0.1,
+                       beta=0.0, project=True):
+    """MPPI (Eq. 6) rolling out proj(mu + eps_i), eps = noise_std * normal(i T d + t d + j) of
+    (seed, PLAN_NOISE, it); returns proj(final mean)."""
+    mu = np.array(mu0, dtype=float)
+    T, d = mu.shape
+    proj = problem.geometry.project if project else (lambda x: x)
+    for it in range(iterations):
+        eps = noise_std * ref_normals(seed, ref_stream_id(PLAN_NOISE, it, 0),
+                                      samples * T * d).reshape(samples, T, d)
+        L = ref_cost(problem, proj(mu + eps), lam, beta)
+        wts = np.exp(-(L - L.min()) / temperature)
+        mu = mu + np.einsum("i,itj->tj", wts, eps) / wts.sum()
+    return proj(mu)
+
+
+def ref_draw_codes(probs, u):
+    """Inverse CDF of categorical laws probs (T, K) at uniforms u (N, T): codes (N, T); a u
+    above the total (rounding) takes the last code of positive probability."""
+    N, T = u.shape
+    codes = np.empty((N, T), dtype=np.int64)
+    for t in range(T):
+        cdf = np.cumsum(probs[t])
+        last = int(np.flatnonzero(probs[t] > 0)[-1])
+        codes[:, t] = np.minimum(np.searchsorted(cdf, u[:, t], side="right"), last)
+    return codes
+
+
+def ref_codes_refit(codes, elite, K):
+    """Categorical laws (T, K): the share of the elite sequences whose code at step t is k."""
+    return np.stack([np.bincount(codes[elite, t], minlength=K) for t in range(codes.shape[1])]) / len(elite)
+
+
+def ref_codebook_cem(problem, probs0, seed, population, iterations, elite_fraction, lam=0.1, beta=0.0):
+    """CEM over the geometry's codes: draws from uniforms ``i T + t`` of (seed, PLAN_CODES, it),
+    elites refit the laws (:func:`ref_codes_refit`); returns the cheapest sequence evaluated."""
+    centers = problem.geometry.density_params().centers
+    probs = np.array(probs0, dtype=float)
+    T, K = probs.shape
+    n_elite = max(1, int(round(elite_fraction * population)))
+    best, best_cost = None, np.inf
+    for it in range(iterations):
+        u = ref_uniforms(seed, ref_stream_id(PLAN_CODES, it, 0), population * T).reshape(population, T)
+        codes = ref_draw_codes(probs, u)
+        X = centers[codes]
+        L = ref_cost(problem, X, lam, beta)
+        elite = np.argsort(L, kind="stable")[:n_elite]
+        if L[elite[0]] < best_cost:
+            best, best_cost = X[elite[0]].copy(), L[elite[0]]
+        probs = ref_codes_refit(codes, elite, K)
+    return best

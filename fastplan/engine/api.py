@@ -66,8 +66,16 @@ class Batch:
 
     def cost_bundle(self, hp: dict) -> tuple:
         """The kernels' cost tuple for hyperparameters ``hp`` (Eq. 5's ``lam`` is a planner
-        hyperparameter; the other terms and the bounds come from the batch's cost)."""
-        return check_cost(self.cost).bundle(hp["lam"], self.d)
+        hyperparameter; the other terms and the bounds come from the batch's cost).  With a
+        ``prior_weight`` beta > 0 the tuple also carries beta and the P geometries' stacked
+        densities (the prior penalty, :mod:`fastplan.engine.planners._manifold`)."""
+        paper = check_cost(self.cost).bundle(hp["lam"], self.d)
+        beta = float(hp.get("prior_weight", 0.0))
+        if beta == 0.0:
+            return paper
+        from .geometry_stack import stack_densities
+        from .planners._manifold import prior_bundle
+        return prior_bundle(paper, beta, stack_densities(self.geometries, "the prior penalty"))
 
     def initial_draws(self, n: int, usage: str) -> np.ndarray:
         """``n`` initial action sequences per problem, shape (P, n, T, d).

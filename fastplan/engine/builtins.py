@@ -1,5 +1,6 @@
 """The paper's registry entries: five planners (Sec. 2.3), three geometries (Sec. 2.1) and the
-world model of Eq. 4.  Light metadata only: kernel modules load on first use.
+world model of Eq. 4; and the geometry-aware planners beyond the paper (issue 13).  Light
+metadata only: kernel modules load on first use.
 
 Stream ids are fixed forever (they address random streams; see :mod:`.registry`).  The
 geometries keep the ids they had as positions of the old ``KINDS`` tuple (vae 0, ebm 1,
@@ -54,6 +55,9 @@ def _diffusion_budget(hp, budget, T, d):    # samples x steps guidance rollouts 
 
 
 _TINY = {"population": 10, "iterations": 1, "samples": 2, "steps": 1}
+#: The prior-penalised cost (``prior_weight``; engine/planners/_manifold.py): every planner here
+#: implements it (through the cost bundle's rollout, sequence cost and gradients).
+_PRIOR = ("prior_weight",)
 
 PLANNERS = (
     PlannerSpec(
@@ -62,6 +66,7 @@ PLANNERS = (
         rollouts=lambda hp, T, d: hp["population"] * hp["iterations"], for_budget=_cem_budget,
         tiny=_TINY,
         check=_cem_check, color="#1f77b4", marker="o",
+        cost_options=_PRIOR,
         description="Cross-Entropy Method: diagonal Gaussian refit to the elites"),
     PlannerSpec(
         name="mppi", label="MPPI", stream_id=1, paper=True, kernels="fastplan.engine.planners.mppi",
@@ -69,6 +74,7 @@ PLANNERS = (
         rollouts=lambda hp, T, d: hp["samples"] * hp["iterations"], for_budget=_mppi_budget,
         tiny=_TINY,
         color="#ff7f0e", marker="s",
+        cost_options=_PRIOR,
         description="Model-predictive path integral: exponentially weighted perturbations (Eq. 6)"),
     PlannerSpec(
         name="gradient", label="Gradient", stream_id=2, paper=True,
@@ -76,6 +82,7 @@ PLANNERS = (
         defaults={"iterations": 100, "lr": 0.05, "fd_eps": 1e-3, "gradient": "fd", "lam": 0.1},
         rollouts=_descent_rollouts, for_budget=_gradient_budget, tiny=_TINY, color="#2ca02c",
         marker="^",
+        cost_options=_PRIOR,
         description="Gradient descent on Eq. 5 (Eq. 7), finite differences or adjoint"),
     PlannerSpec(
         name="sgld", label="SGLD", stream_id=3, paper=True, kernels="fastplan.engine.planners.sgld",
@@ -83,6 +90,7 @@ PLANNERS = (
                   "lam": 0.1},
         rollouts=_descent_rollouts, for_budget=_sgld_budget, tiny=_TINY, color="#d62728",
         marker="v",
+        cost_options=_PRIOR,
         description="Stochastic gradient Langevin dynamics (Eq. 8), keeps the cheapest iterate"),
     PlannerSpec(
         name="diffusion", label="Diffusion", stream_id=4, paper=True,
@@ -91,7 +99,43 @@ PLANNERS = (
         rollouts=lambda hp, T, d: hp["samples"] * hp["steps"], for_budget=_diffusion_budget,
         tiny=_TINY,
         color="#9467bd", marker="D",
+        cost_options=_PRIOR,
         description="Guidance diffusion (Eq. 9-10): denoising steps guided by the goal gradient"),
+)
+
+_CEM_DEFAULTS = {"population": 200, "iterations": 10, "elite_fraction": 0.1, "lam": 0.1}
+
+# Geometry-aware planners (issue 13; README "Beyond the paper"): not the paper's, so never in
+# its tables, figures or verdicts.  Stream ids 5-8, fixed.
+GEOMETRY_PLANNERS = (
+    PlannerSpec(
+        name="score-diffusion", label="Score diffusion", stream_id=5,
+        kernels="fastplan.engine.planners.score_diffusion",
+        defaults={"samples": 50, "steps": 20, "noise_scale": 0.3, "guidance": 2.0, "eta": 1.0,
+                  "lam": 0.1},
+        rollouts=lambda hp, T, d: hp["samples"] * hp["steps"], for_budget=_diffusion_budget,
+        tiny=_TINY, cost_options=_PRIOR, color="#e377c2", marker="d",
+        description="Eq. 9 with eta v_min grad log p_geom(a) beside the goal guidance"),
+    PlannerSpec(
+        name="projected-cem", label="Projected CEM", stream_id=6,
+        kernels="fastplan.engine.planners.projected_cem", defaults=dict(_CEM_DEFAULTS),
+        rollouts=lambda hp, T, d: hp["population"] * hp["iterations"], for_budget=_cem_budget,
+        tiny=_TINY, check=_cem_check, cost_options=_PRIOR, color="#8c564b", marker="P",
+        description="CEM with every sample projected onto the geometry before its rollout"),
+    PlannerSpec(
+        name="projected-mppi", label="Projected MPPI", stream_id=7,
+        kernels="fastplan.engine.planners.projected_mppi",
+        defaults={"samples": 200, "iterations": 10, "noise_std": 0.8, "temperature": 1.0, "lam": 0.1},
+        rollouts=lambda hp, T, d: hp["samples"] * hp["iterations"], for_budget=_mppi_budget,
+        tiny=_TINY, cost_options=_PRIOR, color="#bcbd22", marker="X",
+        description="MPPI rolling out projections of its samples; plans proj(mean)"),
+    PlannerSpec(
+        name="codebook-cem", label="Codebook CEM", stream_id=8,
+        kernels="fastplan.engine.planners.codebook_cem", defaults=dict(_CEM_DEFAULTS),
+        rollouts=lambda hp, T, d: hp["population"] * hp["iterations"], for_budget=_cem_budget,
+        tiny=_TINY, check=_cem_check, cost_options=_PRIOR, color="#17becf", marker="*",
+        geometry_check="fastplan.engine.planners.codebook_cem:check_geometry",
+        description="CEM over codebook entries: a categorical law over the K codes at each step"),
 )
 
 GEOMETRIES = (
@@ -118,7 +162,7 @@ WORLDS = (
               description="s' = f(s, a) or s + f(s, a): dense layers, tanh/relu/elu/identity"),
 )
 
-for _spec in PLANNERS:
+for _spec in PLANNERS + GEOMETRY_PLANNERS:
     _PLANNERS.register(_spec)
 for _spec in GEOMETRIES:
     _GEOMETRIES.register(_spec)

@@ -23,6 +23,7 @@ from . import threads
 from .jit import kernel, parallel_kernel
 from .errors import FastplanError, as_array
 from .planners._common import CHUNK, n_chunks, rollout_cols, states_cols
+from .planners._manifold import cost_at
 from .worlds import ops
 
 LAMBDA = 0.1   # weight of the smoothness term in Eq. 5
@@ -164,7 +165,7 @@ def _rollout_kernel(world, s0, goal, actions, cost, want_states, L, gd, sm, stat
             for t in range(T):
                 for j in range(d):
                     Xi[t, j, i] = actions[p, lo + i, t, j]
-        rollout_cols(w, s0[p], goal[p], Xi, np.int64(0), n, cost, S[item], U[item],
+        rollout_cols(w, s0[p], goal[p], Xi, np.int64(0), n, cost_at(cost, p), S[item], U[item],
                      path[item], c[item])
         for i in range(n):
             L[p, lo + i] = c[item, i]
@@ -200,7 +201,7 @@ def _evaluate_kernel(world, s0, goal, actions, cost, L, gd, sm, states):
         for t in range(T):
             for j in range(d):
                 X[t, j, 0] = actions[p, t, j]
-        rollout_cols(w, s0[p], goal[p], X, zero, one, cost, S, U, path, c)
+        rollout_cols(w, s0[p], goal[p], X, zero, one, cost_at(cost, p), S, U, path, c)
         L[p] = c[0]
         gd[p] = math.sqrt(path[1, 0])
         sm[p] = path[0, 0] / T

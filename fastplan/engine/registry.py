@@ -37,7 +37,15 @@ COMMON_RULES: dict[str, Any] = {
     "elite_fraction": "unit", "lam": "nonneg", "noise": "nonneg", "noise_scale": "nonneg",
     "guidance": "nonneg", "noise_std": "nonneg", "lr": "nonneg", "step": "nonneg",
     "fd_eps": "pos", "temperature": "pos", "gradient": ("fd", "adjoint"),
+    "prior_weight": "nonneg", "eta": "nonneg",
 }
+
+#: Cost options: terms of the cost every planner that lists them in ``cost_options`` accepts
+#: beside its own hyperparameters, with the default that switches them off.  An option at its
+#: default is left out of the hyperparameters (so the paper's configurations, their keys and
+#: ids stay what they were); any other value is kept, validated, and recorded with the run.
+#: ``prior_weight`` = beta of the prior-penalised cost, Eq. 5 + beta (1/T) sum_t -log p_geom(a_t).
+COST_OPTIONS: dict[str, float] = {"prior_weight": 0.0}
 
 
 def _load(ref):
@@ -88,6 +96,12 @@ class PlannerSpec:
         One of the paper's five planners (the paper layer keeps its own fixed list).
     description : str
         One line for ``--help`` and the README.
+    cost_options : tuple of str
+        The :data:`COST_OPTIONS` its kernels implement (e.g. ``("prior_weight",)``); others
+        are refused.
+    geometry_check : callable or str, optional
+        ``geometry_check(geometry)`` raises :class:`FastplanError` for a geometry the planner
+        cannot plan on (codebook CEM needs a codebook); sweeps call it before they start.
     """
 
     name: str
@@ -104,6 +118,8 @@ class PlannerSpec:
     marker: str = "o"
     paper: bool = False
     description: str = ""
+    cost_options: tuple = ()
+    geometry_check: Any = None
 
     def module(self):
         """The kernels object (its module imported once)."""
@@ -116,6 +132,16 @@ class PlannerSpec:
         """Full, validated hyperparameters: the defaults with ``overrides``."""
         hp = dict(self.defaults)
         for key, value in (overrides or {}).items():
+            if key in COST_OPTIONS and key not in self.defaults:
+                value = coerce(self.name, key, value, self.rule(key))
+                if value == COST_OPTIONS[key]:
+                    hp.pop(key, None)          # off: the configuration of the paper's cost
+                elif key not in self.cost_options:
+                    raise FastplanError(f"{self.name} does not implement {key} (planners that do: "
+                                        f"{', '.join(p.name for p in planners() if key in p.cost_options)})")
+                else:
+                    hp[key] = value
+                continue
             if key not in hp:
                 raise FastplanError(
                     f"{self.name} has no hyperparameter {key!r}; it has {', '.join(sorted(hp))}")
@@ -123,6 +149,15 @@ class PlannerSpec:
         if self.check is not None:
             self.check(hp)
         return hp
+
+    def accepts(self, key: str) -> bool:
+        """True for one of its hyperparameters or a cost option it implements."""
+        return key in self.defaults or key in self.cost_options
+
+    def check_geometry(self, geometry) -> None:
+        """Raise :class:`FastplanError` when the planner cannot plan on ``geometry``."""
+        if self.geometry_check is not None:
+            _load(self.geometry_check)(geometry)
 
     def expected_rollouts(self, hp: dict, T: int, d: int) -> float:
         return float(self.rollouts(hp, T, d)) if self.rollouts is not None else 1000.0
@@ -134,7 +169,7 @@ class PlannerSpec:
         budget = coerce(self.name, "budget", budget, "int")
         out = dict(self.for_budget(dict(hp), budget, int(T), int(d)))
         changed = {k: v for k, v in out.items() if hp.get(k) != v}
-        return self.resolve({**{k: v for k, v in hp.items() if k in self.defaults}, **changed})
+        return self.resolve({**{k: v for k, v in hp.items() if self.accepts(k)}, **changed})
 
     def tiny_overrides(self, hp: Mapping | None = None) -> dict:
         """Warm-up overrides, keeping the ``gradient`` mode of ``hp`` (it picks kernels)."""

@@ -51,6 +51,7 @@ PLAN_INIT, PLAN_NOISE, PLAN_LANGEVIN = 10, 11, 12
 METRICS = 13
 GEOM_FIT = 14   # initialisation of geometries fitted from data (k-means++), counter = fit kind id
 MPC_REPLAN = 20          # planner seed of an MPC controller's k-th replan (fastplan.MPC)
+PLAN_CODES = 21          # codebook CEM's categorical draws of codes (counter = iteration)
 
 
 @exact_kernel(inline=True)

@@ -89,7 +89,18 @@ def warmup(planners=None, verbose=None) -> dict:
         for mode in modes:
             over = spec.tiny_overrides(None if mode is None else {"gradient": mode})
             name = planner if mode is None else f"{planner} ({mode})"
+            fits = [p for p in problems if _plans_on(spec, p.geometry)]
             for usage in GEOMETRY_USAGES:
-                step(f"{name}, {usage}", lambda: plan_batch(problems, planner, geometry_usage=usage, **over))
+                step(f"{name}, {usage}", lambda: plan_batch(fits, planner, geometry_usage=usage, **over))
     times["total"] = time.perf_counter() - t_all
     return times
+
+
+def _plans_on(spec, geometry) -> bool:
+    """Whether the planner of ``spec`` can plan on ``geometry`` (codebook CEM needs a codebook)."""
+    from ..engine.errors import FastplanError
+    try:
+        spec.check_geometry(geometry)
+    except FastplanError:
+        return False
+    return True

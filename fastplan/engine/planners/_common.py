@@ -3,8 +3,10 @@
 Sample batches are structure-of-arrays: ``X[t, j, i]`` of shape (T, d, N) with the sample
 axis contiguous.  A problem's world ``w`` (:mod:`fastplan.engine.worlds.ops`) maps states
 with n rows and actions with d rows; ``cost`` is the cost bundle of Eq. 5 and its extensions,
-``(lam, running, effort, lower, upper)`` (:func:`cost_value`).  A parallel work item owns the columns ``lo <= i < hi`` of such an array
-(at most :data:`CHUNK` of them) and private scratch rows, so items never share writes.
+``(lam, running, effort, lower, upper)`` (:func:`cost_value`), plus ``(beta, density)`` with
+the prior penalty (one problem's bundle, ``cost_at(cost, p)``; :mod:`._manifold`).  A
+parallel work item owns the columns ``lo <= i < hi`` of such an array (at most :data:`CHUNK`
+of them) and private scratch rows, so items never share writes.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import numpy as np
 from .. import rng
 from ..jit import kernel
 from ..worlds import ops
+from ._manifold import prior_cols, with_prior_seq
 
 #: Samples per parallel work item.  Results do not depend on it (every draw is addressed
 #: by its sample index), only speed does.
@@ -117,7 +120,8 @@ def clip_cols(cost, X, lo, hi):
 
 @kernel
 def rollout_cols(w, s0, goal, X, lo, hi, cost, S, U, path, out):
-    """Roll out columns lo..hi-1 of X (T, d, N) and write their cost (:func:`cost_value`).
+    """Roll out columns lo..hi-1 of X (T, d, N) and write their cost (:func:`cost_value`, plus
+    the prior penalty when ``cost`` carries one).
 
     Actions outside the box of ``cost`` are clipped in place first (the rollout, and the
     planner's samples, are then the feasible ones).
@@ -165,6 +169,7 @@ def rollout_cols(w, s0, goal, X, lo, hi, cost, S, U, path, out):
     effort_cols(cost, X, lo, n, tmp)
     for i in range(n):
         out[lo + i] = cost_value(cost, T, sq[i], acc[i], run[i], tmp[i])
+    prior_cols(cost, X, lo, n, out)          # the prior penalty (nothing for the paper's cost)
     return n * T
 
 
@@ -310,7 +315,7 @@ def sequence_cost(w, s0, goal, a, cost, states, tape):
         for t in range(T):
             for j in range(a.shape[1]):
                 eff += a[t, j] * a[t, j]
-    return cost_value(cost, T, s2, path, run, eff)
+    return with_prior_seq(cost, a, cost_value(cost, T, s2, path, run, eff))
 
 
 @kernel

@@ -18,6 +18,10 @@ costs T*d perturbed rollouts plus one unperturbed rollout.
 
 (a zero-length step or a reached goal contributes the zero subgradient).  One iteration
 costs one forward rollout and one reverse sweep; both are counted as samples.
+
+With the prior penalty (``prior_weight``, :mod:`._manifold`) the finite differences add the
+change of ``beta (1/T) sum_t -log p(a_t)`` and the adjoint its exact gradient
+``-(beta/T) grad log p(a_t)``; for the paper's cost both compile to nothing.
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ from .. import rng
 from ..jit import kernel, parallel_kernel
 from ..worlds import ops
 from ._common import add_goal_norms, cost_value, new_outputs, sequence_cost
+from ._manifold import add_prior_grad, cost_at, prior_logs, with_prior_fd
 
 
 #: Target columns per tile of the staggered FD state batch (S and U tiles stay in L2; wider
@@ -79,6 +84,7 @@ def fd_group(w, goal, a, states, tape, base, grp, G, cost, eps, S, U, acc, sq, r
     effort = cost[2]
     delta = np.empty(d)
     bounded = cost[3].shape[0] > 0
+    logs = prior_logs(cost, a)   # log p(a_t) for the prior penalty (empty for the paper's cost)
     a_sq = 0.0               # sum of a^2 (the action penalty of the unperturbed sequence)
     if effort != 0.0:
         for t in range(T):
@@ -163,6 +169,7 @@ def fd_group(w, goal, a, states, tape, base, grp, G, cost, eps, S, U, acc, sq, r
                 moved = a[tt, j] + delta[j]
                 eff = a_sq - a[tt, j] * a[tt, j] + moved * moved
             L = cost_value(cost, T, sq[i // W, i % W], acc[i // W, i % W], run[i // W, i % W], eff)
+            L = with_prior_fd(cost, a, logs, tt, j, delta[j], L)
             if bounded:
                 g[tt, j] = (L - base) / delta[j]
             else:            # the paper's arithmetic: one divisor for every coordinate
@@ -230,6 +237,7 @@ def adjoint_grad(w, a, goal, states, tape, cost, g, lam_s, lam_prev):
                 g[t - 1, j] += 2.0 * effort * a[t - 1, j]
         for k in range(ns):
             lam_s[k] = lam_prev[k] - inv * (states[t, k] - states[t - 1, k])
+    add_prior_grad(cost, a, g)       # -(beta/T) grad log p(a_t) (nothing for the paper's cost)
 
 
 @kernel
@@ -238,7 +246,8 @@ def evaluate_iterate(world, s0, goal, a, cost, states, tape, keep_best, best, be
     """Roll out iterate ``a[p]`` (cost into ``base[p]``, states and tape kept for the
     gradient), count it, and with ``keep_best`` (SGLD) keep the cheapest iterate."""
     T = a.shape[1]
-    base[p] = sequence_cost(ops.world_at(world, p), s0[p], goal[p], a[p], cost, states[p], tape[p])
+    base[p] = sequence_cost(ops.world_at(world, p), s0[p], goal[p], a[p], cost_at(cost, p), states[p],
+                            tape[p])
     rollouts[p] += 1
     steps[p] += T
     if keep_best and base[p] < best_cost[p]:
@@ -278,14 +287,14 @@ def whole_descent(world, s0, goal, a, seeds, cost, iterations, step, noise, fd_e
                      rollouts, steps, p)
     for it in range(iterations):
         if adjoint:
-            adjoint_grad(w, a[p], goal[p], states[p], tape[p], cost, grad[p], lam_s[p],
+            adjoint_grad(w, a[p], goal[p], states[p], tape[p], cost_at(cost, p), grad[p], lam_s[p],
                          lam_prev[p])
             rollouts[p] += 1
             steps[p] += T
         else:
             item_steps[p] += fd_group(w, goal[p], a[p], states[p], tape[p], base[p],
-                                      np.int64(0), np.int64(1), cost, fd_eps, S[p], U[p], acc[p],
-                                      sq[p], run[p], c[p], grad[p])
+                                      np.int64(0), np.int64(1), cost_at(cost, p), fd_eps, S[p], U[p],
+                                      acc[p], sq[p], run[p], c[p], grad[p])
             item_rollouts[p] += T * d
         update_and_evaluate(world, s0, goal, a, grad, z, seeds, it, iterations, cost, step,
                             noise, langevin, states, tape, best, best_cost, base, rollouts,
@@ -347,7 +356,7 @@ def descent_kernel(world, s0, goal, a0, seeds, cost, iterations, step, noise, fd
             else:
                 grp = np.int64(item) % G
                 item_steps[item] += fd_group(ops.world_at(world, p), goal[p], a[p], states[p],
-                                             tape[p], base[p], grp, G, cost, fd_eps, S[item],
+                                             tape[p], base[p], grp, G, cost_at(cost, p), fd_eps, S[item],
                                              U[item], acc[item], sq[item], run[item], c[item],
                                              grad[p])
                 item_rollouts[item] += d * ((T - grp + G - 1) // G)

@@ -19,6 +19,7 @@ from .. import rng
 from ..jit import kernel, parallel_kernel
 from ..worlds import ops
 from . import n_elite as _n_elite
+from ._manifold import cost_at
 from ._common import (chunk_scratch, chunk_scratch_bytes, chunk_width, copy_col, elite_order,
                       fill_gaussian_cols, n_chunks, new_outputs, rollout_cols, total_counts)
 
@@ -30,8 +31,8 @@ def cem_chunk(world, s0, goal, mu, sig, seeds, cost, it, pop, L, S, U, path, z, 
     out into L[p] (scratch and counters of work item ``item``)."""
     key = rng.make_key(seeds[p], rng.stream_of(rng.PLAN_NOISE, it, 0))
     fill_gaussian_cols(key, mu[p], sig[p], pop[p], lo, hi, z[item])
-    steps[item] += rollout_cols(ops.world_at(world, p), s0[p], goal[p], pop[p], lo, hi, cost,
-                                S[item], U[item], path[item], L[p])
+    steps[item] += rollout_cols(ops.world_at(world, p), s0[p], goal[p], pop[p], lo, hi,
+                                cost_at(cost, p), S[item], U[item], path[item], L[p])
     rollouts[item] += hi - lo
 
 

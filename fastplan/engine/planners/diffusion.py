@@ -25,6 +25,7 @@ import numpy as np
 from .. import rng
 from ..jit import parallel_kernel
 from ..worlds import ops
+from ._manifold import cost_at
 from ._common import (chunk_scratch, chunk_scratch_bytes, chunk_width, copy_col, n_chunks,
                       new_outputs, rollout_cols, soa_from_aos, total_counts)
 
@@ -56,7 +57,7 @@ def diffusion_kernel(world, s0, goal, a0, seeds, cost, n_steps, noise_scale, gui
             alpha = (k + 1.0) / n_steps
             sigma = noise_scale * (1.0 - alpha)
             w = ops.world_at(world, p)
-            steps[item] += rollout_cols(w, s0[p], goal[p], X[p], lo, hi, cost,
+            steps[item] += rollout_cols(w, s0[p], goal[p], X[p], lo, hi, cost_at(cost, p),
                                         S[item], U[item], path[item], L[p])
             rollouts[item] += n
             # v = B^T (s_T - s*) for each sample of the chunk (the world's guidance direction)
@@ -72,8 +73,8 @@ def diffusion_kernel(world, s0, goal, a0, seeds, cost, n_steps, noise_scale, gui
                         X[p, t, j, i] = (alpha * X[p, t, j, i]
                                          + (1.0 - alpha) * (gt * v[item, j, i - lo])
                                          + sigma * zc[(i - lo) * m + t * d + j])
-        steps[item] += rollout_cols(ops.world_at(world, p), s0[p], goal[p], X[p], lo, hi, cost,
-                                    S[item], U[item], path[item], L[p])
+        steps[item] += rollout_cols(ops.world_at(world, p), s0[p], goal[p], X[p], lo, hi,
+                                    cost_at(cost, p), S[item], U[item], path[item], L[p])
         rollouts[item] += n
     for p in range(P):
         best = 0

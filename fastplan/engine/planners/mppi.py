@@ -19,6 +19,7 @@ import numpy as np
 from .. import rng
 from ..jit import kernel, parallel_kernel
 from ..worlds import ops
+from ._manifold import cost_at
 from ._common import (chunk_scratch, chunk_scratch_bytes, chunk_width, fill_gaussian_cols, n_chunks,
                       new_outputs, rollout_cols, total_counts)
 
@@ -36,8 +37,8 @@ def mppi_chunk(world, s0, goal, mu, seeds, cost, it, zero, std, eps, X, L, S, U,
             m = mu[p, t, j]
             for i in range(lo, hi):
                 X[p, t, j, i] = m + eps[p, t, j, i]
-    steps[item] += rollout_cols(ops.world_at(world, p), s0[p], goal[p], X[p], lo, hi, cost,
-                                S[item], U[item], path[item], L[p])
+    steps[item] += rollout_cols(ops.world_at(world, p), s0[p], goal[p], X[p], lo, hi,
+                                cost_at(cost, p), S[item], U[item], path[item], L[p])
     rollouts[item] += hi - lo
 
 
