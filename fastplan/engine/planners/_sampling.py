@@ -1,0 +1,137 @@
+"""Serial building blocks of the sampling planners beyond the paper (iCEM, adaptive MPPI,
+model-based diffusion) and their per-iteration traces.
+
+Every iteration of these planners draws a population around a per-problem mean ``mu`` with a
+per-coordinate spread ``sig`` (both (T, d)), rolls it out (Eq. 5) and updates ``mu`` (and
+``sig``) serially per problem.  Sample i of iteration ``it`` uses normal numbers
+``i*T*d + t*d + j`` of the stream ``(PLAN_NOISE, it, stream_id)`` under the problem's seed,
+so a sample's draw depends on its index alone: results are the same on any number of threads.
+
+Traces: a kernel receives ``trace`` of shape (P, R, 3) (R = 0: no trace) and writes row r as
+(best cost so far, mean cost of the row's evaluations, cumulative rollouts).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import rng
+from ..jit import kernel
+from ._common import copy_col, fill_gaussian_cols, rollout_cols
+
+
+@kernel
+def colour_cols(M, mu, sig, Z, X, lo, hi):
+    """``X[t, j, i] = mu[t, j] + sig[t, j] * sum_k M[t, k] Z[k, j, i]`` for columns lo..hi-1.
+
+    M : (T, T) coloured-noise map; Z : (T, d, N) white normals; X : (T, d, N) output.  Each
+    sum runs over k in order, so a column's value does not depend on lo, hi.
+    """
+    T, d = mu.shape
+    n = hi - lo
+    for t in range(T):
+        for j in range(d):
+            x = X[t, j, lo:hi]
+            for i in range(n):
+                x[i] = 0.0
+            for k in range(T):
+                m = M[t, k]
+                zk = Z[k, j, lo:hi]
+                for i in range(n):
+                    x[i] += m * zk[i]
+            m0 = mu[t, j]
+            s0 = sig[t, j]
+            for i in range(n):
+                x[i] = m0 + s0 * x[i]
+
+
+@kernel
+def sample_chunk(A, B, b, s0, goal, mu, sig, M, seeds, stream, it, mean_first, lam, unit, Z, X,
+                 cost, S, U, path, z, rollouts, steps, p, item, lo, hi):
+    """Draw samples lo..hi-1 of problem p in iteration ``it`` and roll them out into cost[p].
+
+    White noise (``M`` of shape (0, 0)): ``X = mu + sig * xi``; coloured: ``X = mu + sig * M xi``
+    along time.  With ``mean_first`` sample 0 is ``mu`` itself (its draw is discarded).
+    mu, sig : (P, T, d); unit : (2, T, d) zeros and ones; Z, X : (P, T, d, N); cost : (P, N); the
+    rest is the work item's scratch and counters (:func:`~fastplan.engine.planners._common.chunk_scratch`).
+    """
+    T, d = mu.shape[1], mu.shape[2]
+    if hi <= lo:
+        return
+    key = rng.make_key(seeds[p], rng.stream_of(rng.PLAN_NOISE, it, stream))
+    if M.shape[0] == 0:
+        fill_gaussian_cols(key, mu[p], sig[p], X[p], lo, hi, z[item])
+    else:
+        fill_gaussian_cols(key, unit[0], unit[1], Z[p], lo, hi, z[item])
+        colour_cols(M, mu[p], sig[p], Z[p], X[p], lo, hi)
+    if mean_first and lo == 0:
+        for t in range(T):
+            for j in range(d):
+                X[p, t, j, 0] = mu[p, t, j]
+    steps[item] += rollout_cols(A[p], B[p], b[p], s0[p], goal[p], X[p], lo, hi, lam, S[item],
+                                U[item], path[item], cost[p])
+    rollouts[item] += hi - lo
+
+
+@kernel
+def keep_best(X, cost, n, best_cost, out_actions, p):
+    """Keep problem p's cheapest of samples 0..n-1 (lowest index on ties) if it beats
+    ``best_cost[p]``; returns the mean cost of the n samples."""
+    i_min = 0
+    total = 0.0
+    for i in range(n):
+        total += cost[p, i]
+        if cost[p, i] < cost[p, i_min]:
+            i_min = i
+    if cost[p, i_min] < best_cost[p]:
+        best_cost[p] = cost[p, i_min]
+        copy_col(X[p], i_min, out_actions[p])
+    return total / n
+
+
+@kernel
+def trace_row(trace, p, r, best, mean, done):
+    """Write trace row r of problem p (nothing when the kernel records no trace)."""
+    if r < trace.shape[1]:
+        trace[p, r, 0] = best
+        trace[p, r, 1] = mean
+        trace[p, r, 2] = done
+
+
+@kernel
+def weighted_mean(X, w, n, mu, p):
+    """``mu[p] = sum_i w_i X[p, :, :, i] / sum_i w_i`` over samples 0..n-1 (in index order)."""
+    T, d = mu.shape[1], mu.shape[2]
+    total = 0.0
+    for i in range(n):
+        total += w[p, i]
+    for t in range(T):
+        for j in range(d):
+            x = X[p, t, j]
+            acc = 0.0
+            for i in range(n):
+                acc += w[p, i] * x[i]
+            mu[p, t, j] = acc / total
+
+
+@kernel
+def evaluate_mean(A, B, b, s0, goal, mu, lam, Xm, S, U, path, c, best_cost, out_actions, p):
+    """Roll out the mean mu[p] (one rollout, the planners' own rollout code) and keep it if it
+    beats ``best_cost[p]``; returns its cost.  Xm : (P, T, d, 1); S, U : (P, d, 1) and
+    path (P, 2, 1), c (P, 1) scratch."""
+    T, d = mu.shape[1], mu.shape[2]
+    for t in range(T):
+        for j in range(d):
+            Xm[p, t, j, 0] = mu[p, t, j]
+    rollout_cols(A[p], B[p], b[p], s0[p], goal[p], Xm[p], np.int64(0), np.int64(1), lam, S[p],
+                 U[p], path[p], c[p])
+    if c[p, 0] < best_cost[p]:
+        best_cost[p] = c[p, 0]
+        for t in range(T):
+            for j in range(d):
+                out_actions[p, t, j] = mu[p, t, j]
+    return c[p, 0]
+
+
+def new_trace(P: int, rows: int) -> np.ndarray:
+    """A kernel's trace argument: (P, rows, 3) of NaN (rows = 0: no trace)."""
+    return np.full((P, int(rows), 3), np.nan)
