@@ -68,10 +68,10 @@ def row_hyperparameters(row: Row, budget: int, d: int = D, horizon: int = H) -> 
 
 def beyond_sweeps(seeds: int = 100, budgets=BUDGETS, traces: bool = False) -> list[dict]:
     """Keyword arguments of :func:`fastplan.runs.sweep.run_sweep` for the table: every row at every
-    budget, d = h = 8, the paper's geometries, seeds 0..seeds-1."""
+    budget, d = h = 8, the paper's geometries, seeds 0..seeds-1 (no geometry metrics)."""
     all_rows = rows()
     base = {"geometries": list(KINDS), "dims": [D], "horizons": [H], "seeds": list(range(seeds)),
-            "budgets": list(budgets)}
+            "budgets": list(budgets), "metric_samples": 0}
     if traces:
         base["traces"] = True
     fd = [r.planner for r in all_rows if dict(r.overrides).get("gradient") != "adjoint"]
