@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import rng
 from ..jit import kernel
+from ..worlds import ops
 from ._common import copy_col, fill_gaussian_cols, rollout_cols
 
 
@@ -45,14 +46,16 @@ def colour_cols(M, mu, sig, Z, X, lo, hi):
 
 
 @kernel
-def sample_chunk(A, B, b, s0, goal, mu, sig, M, seeds, stream, it, mean_first, lam, unit, Z, X,
-                 cost, S, U, path, z, rollouts, steps, p, item, lo, hi):
-    """Draw samples lo..hi-1 of problem p in iteration ``it`` and roll them out into cost[p].
+def sample_chunk(world, s0, goal, mu, sig, M, seeds, stream, it, mean_first, cost, unit, Z, X,
+                 L, S, U, path, z, rollouts, steps, p, item, lo, hi):
+    """Draw samples lo..hi-1 of problem p in iteration ``it`` and roll them out into L[p].
 
     White noise (``M`` of shape (0, 0)): ``X = mu + sig * xi``; coloured: ``X = mu + sig * M xi``
-    along time.  With ``mean_first`` sample 0 is ``mu`` itself (its draw is discarded).
-    mu, sig : (P, T, d); unit : (2, T, d) zeros and ones; Z, X : (P, T, d, N); cost : (P, N); the
-    rest is the work item's scratch and counters (:func:`~fastplan.engine.planners._common.chunk_scratch`).
+    along time.  With ``mean_first`` sample 0 is ``mu`` itself (its draw is discarded).  The
+    rollout clips the samples into the cost's action box, if it has one (in place: the planner
+    then works with the feasible samples).  world, cost : the batch's bundles; mu, sig :
+    (P, T, d); unit : (2, T, d) zeros and ones; Z, X : (P, T, d, N); L : (P, N); the rest is
+    the work item's scratch and counters (:func:`~fastplan.engine.planners._common.chunk_scratch`).
     """
     T, d = mu.shape[1], mu.shape[2]
     if hi <= lo:
@@ -67,23 +70,23 @@ def sample_chunk(A, B, b, s0, goal, mu, sig, M, seeds, stream, it, mean_first, l
         for t in range(T):
             for j in range(d):
                 X[p, t, j, 0] = mu[p, t, j]
-    steps[item] += rollout_cols(A[p], B[p], b[p], s0[p], goal[p], X[p], lo, hi, lam, S[item],
-                                U[item], path[item], cost[p])
+    steps[item] += rollout_cols(ops.world_at(world, p), s0[p], goal[p], X[p], lo, hi, cost, S[item],
+                                U[item], path[item], L[p])
     rollouts[item] += hi - lo
 
 
 @kernel
-def keep_best(X, cost, n, best_cost, out_actions, p):
-    """Keep problem p's cheapest of samples 0..n-1 (lowest index on ties) if it beats
-    ``best_cost[p]``; returns the mean cost of the n samples."""
+def keep_best(X, L, n, best_cost, out_actions, p):
+    """Keep problem p's cheapest of samples 0..n-1 (costs L[p], lowest index on ties) if it
+    beats ``best_cost[p]``; returns the mean cost of the n samples."""
     i_min = 0
     total = 0.0
     for i in range(n):
-        total += cost[p, i]
-        if cost[p, i] < cost[p, i_min]:
+        total += L[p, i]
+        if L[p, i] < L[p, i_min]:
             i_min = i
-    if cost[p, i_min] < best_cost[p]:
-        best_cost[p] = cost[p, i_min]
+    if L[p, i_min] < best_cost[p]:
+        best_cost[p] = L[p, i_min]
         copy_col(X[p], i_min, out_actions[p])
     return total / n
 
@@ -114,22 +117,38 @@ def weighted_mean(X, w, n, mu, p):
 
 
 @kernel
-def evaluate_mean(A, B, b, s0, goal, mu, lam, Xm, S, U, path, c, best_cost, out_actions, p):
-    """Roll out the mean mu[p] (one rollout, the planners' own rollout code) and keep it if it
-    beats ``best_cost[p]``; returns its cost.  Xm : (P, T, d, 1); S, U : (P, d, 1) and
-    path (P, 2, 1), c (P, 1) scratch."""
-    T, d = mu.shape[1], mu.shape[2]
-    for t in range(T):
-        for j in range(d):
+def evaluate_mean(world, s0, goal, mu, cost, Xm, S, U, path, c, best_cost, out_actions, p):
+    """Roll out the mean mu[p] (one rollout, the planners' own rollout code, clipped into the
+    action box if any) and keep it if it beats ``best_cost[p]``; returns its cost.
+    Xm : (P, T, d, 1); S, U : (P, n, 1), path (P, 4, 1) and c (P, 1) scratch."""
+    for t in range(mu.shape[1]):
+        for j in range(mu.shape[2]):
             Xm[p, t, j, 0] = mu[p, t, j]
-    rollout_cols(A[p], B[p], b[p], s0[p], goal[p], Xm[p], np.int64(0), np.int64(1), lam, S[p],
-                 U[p], path[p], c[p])
+    rollout_cols(ops.world_at(world, p), s0[p], goal[p], Xm[p], np.int64(0), np.int64(1), cost,
+                 S[p], U[p], path[p], c[p])
     if c[p, 0] < best_cost[p]:
         best_cost[p] = c[p, 0]
-        for t in range(T):
-            for j in range(d):
-                out_actions[p, t, j] = mu[p, t, j]
+        copy_col(Xm[p], 0, out_actions[p])
     return c[p, 0]
+
+
+@kernel
+def final_mean(world, s0, goal, mu, cost, best_cost, trace, row, done, out_actions, out_samples,
+               out_steps):
+    """Evaluate every problem's final mean (:func:`evaluate_mean`), count that rollout and write
+    trace row ``row`` (done : (P,) rollouts before it)."""
+    P, T, d = mu.shape
+    n = s0.shape[1]
+    Xm = np.empty((P, T, d, 1))
+    S = np.empty((P, n, 1))
+    U = np.empty((P, n, 1))
+    path = np.empty((P, 4, 1))
+    c = np.empty((P, 1))
+    for p in range(P):
+        final = evaluate_mean(world, s0, goal, mu, cost, Xm, S, U, path, c, best_cost, out_actions, p)
+        out_samples[p] += 1
+        out_steps[p] += T
+        trace_row(trace, p, row, best_cost[p], final, done[p] + 1)
 
 
 def new_trace(P: int, rows: int) -> np.ndarray:

@@ -26,6 +26,7 @@ import numba
 import numpy as np
 
 from ..jit import kernel, parallel_kernel
+from ..worlds import ops
 from ._common import new_outputs, sequence_cost
 from ._descent import adjoint_grad
 from ._descent import prepare as _descent_prepare
@@ -33,13 +34,15 @@ from ._sampling import new_trace, trace_row
 
 
 @kernel
-def adam_problem(A, B, b, s0, goal, a, lam, iterations, lr, beta1, beta2, eps, states, pre, g, m,
-                 v, lam_s, nu, best, best_cost, trace, p):
+def adam_problem(world, s0, goal, a, cost, iterations, lr, beta1, beta2, eps, states, tape, g, m,
+                 v, lam_s, lam_prev, best, best_cost, trace, p):
     """Every Adam iteration of problem p (arrays as in :func:`adam_kernel`, scratch per problem).
-    Trace row k: the k-th evaluation (k = iterations: the final iterate)."""
+    Trace row k: the k-th evaluation (k = iterations: the final iterate).  The evaluation clips
+    the iterate into the cost's action box, if any (projected Adam)."""
     T, d = a.shape[1], a.shape[2]
+    w = ops.world_at(world, p)
     for it in range(iterations + 1):
-        c = sequence_cost(A[p], B[p], b[p], s0[p], goal[p], a[p], lam, states[p], pre[p])
+        c = sequence_cost(w, s0[p], goal[p], a[p], cost, states[p], tape[p])
         if c < best_cost[p]:
             best_cost[p] = c
             for t in range(T):
@@ -48,7 +51,7 @@ def adam_problem(A, B, b, s0, goal, a, lam, iterations, lr, beta1, beta2, eps, s
         trace_row(trace, p, it, best_cost[p], c, 2 * it + 1)
         if it == iterations:
             break
-        adjoint_grad(A[p], B[p], goal[p], states[p], lam, g[p], lam_s[p], nu[p])
+        adjoint_grad(w, a[p], goal[p], states[p], tape[p], cost, g[p], lam_s[p], lam_prev[p])
         c1 = 1.0 - beta1 ** (it + 1)
         c2 = 1.0 - beta2 ** (it + 1)
         for t in range(T):
@@ -60,28 +63,30 @@ def adam_problem(A, B, b, s0, goal, a, lam, iterations, lr, beta1, beta2, eps, s
 
 
 @parallel_kernel
-def adam_kernel(A, B, b, s0, goal, a0, lam, iterations, lr, beta1, beta2, eps, trace, out_actions,
+def adam_kernel(world, s0, goal, a0, cost, iterations, lr, beta1, beta2, eps, K, trace, out_actions,
                 out_samples, out_steps):
     """Plan P problems by Adam on adjoint gradients, one problem per work item.
 
-    A, B : (P, d, d); b, s0, goal : (P, d); a0 : (P, T, d) start.  trace : (P, R, 3) with
-    R = iterations + 1, or 0.  Writes the cheapest iterate to out_actions (P, T, d) and the
-    counts: ``2 iterations + 1`` rollouts of T steps each.
+    world, cost : the batch's world and cost bundles; s0, goal : (P, n); a0 : (P, T, d) start;
+    K : the world's tape width.  trace : (P, R, 3) with R = iterations + 1, or 0.  Writes the
+    cheapest iterate to out_actions (P, T, d) and the counts: ``2 iterations + 1`` rollouts of
+    T steps each.
     """
     P, T, d = a0.shape
+    n = s0.shape[1]
     a = a0.copy()
     best = a0.copy()
     best_cost = np.full(P, np.inf)
-    states = np.empty((P, T + 1, d))
-    pre = np.empty((P, T, d))
+    states = np.empty((P, T + 1, n))
+    tape = np.empty((P, T, K))
     g = np.empty((P, T, d))
     m = np.zeros((P, T, d))
     v = np.zeros((P, T, d))
-    lam_s = np.empty((P, d))
-    nu = np.empty((P, d))
+    lam_s = np.empty((P, n))
+    lam_prev = np.empty((P, n))
     for p in numba.prange(P):
-        adam_problem(A, B, b, s0, goal, a, lam, iterations, lr, beta1, beta2, eps, states, pre, g,
-                     m, v, lam_s, nu, best, best_cost, trace, p)
+        adam_problem(world, s0, goal, a, cost, iterations, lr, beta1, beta2, eps, states, tape, g,
+                     m, v, lam_s, lam_prev, best, best_cost, trace, p)
     for p in range(P):
         for t in range(T):
             for j in range(d):
@@ -105,14 +110,16 @@ def run(batch, hp, inputs):
     """Run :func:`adam_kernel`; returns actions (P, T, d), samples (P,), steps (P,)."""
     actions, samples, steps = new_outputs(batch)
     trace = inputs.get("trace")
-    adam_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["a0"], float(hp["lam"]),
+    adam_kernel(batch.world, batch.s0, batch.goal, inputs["a0"], batch.cost_bundle(hp),
                 int(hp["iterations"]), float(hp["lr"]), float(hp["beta1"]), float(hp["beta2"]),
-                float(hp["eps"]), new_trace(batch.P, 0) if trace is None else trace, actions,
-                samples, steps)
+                float(hp["eps"]), max(int(batch.tape_width), 1),
+                new_trace(batch.P, 0) if trace is None else trace, actions, samples, steps)
     return actions, samples, steps
 
 
-def scratch_bytes(P, T, d, hp, threads):
-    """Bytes :func:`prepare` and :func:`adam_kernel` allocate (a0, a, best, pre, g, m, v
-    (P, T, d); states (P, T+1, d); the adjoint's vectors)."""
-    return 8 * (7 * P * T * d + P * (T + 1) * d + 2 * P * d + P)
+def scratch_bytes(P, T, d, hp, threads, n=None, K=None):
+    """Bytes :func:`prepare` and :func:`adam_kernel` allocate (a0, a, best, g, m, v (P, T, d);
+    states (P, T+1, n); tape (P, T, K); the adjoint's vectors)."""
+    n = d if n is None else n
+    K = n if K is None else K
+    return 8 * (6 * P * T * d + P * T * K + P * (T + 1) * n + 2 * P * n + P)

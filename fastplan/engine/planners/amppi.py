@@ -33,7 +33,7 @@ import numpy as np
 from ..beyond import STREAM_IDS
 from ..jit import kernel, parallel_kernel
 from ._common import chunk_scratch, chunk_scratch_bytes, chunk_width, n_chunks, new_outputs, total_counts
-from ._sampling import evaluate_mean, keep_best, new_trace, sample_chunk, trace_row, weighted_mean
+from ._sampling import final_mean, keep_best, new_trace, sample_chunk, trace_row, weighted_mean
 
 #: Bisection steps of the temperature search, and its bracket (in units of the cost spread).
 ESS_ROUNDS = 60
@@ -41,14 +41,14 @@ ETA_LO, ETA_HI = 1e-6, 1e6
 
 
 @kernel
-def ess_weights(cost, n, target, w, p):
-    """Weights w[p, :n] = exp(-c_i / eta) with eta set for an effective sample size ``target``
-    (module docstring); uniform when every cost is the same."""
-    cmin = cost[p, 0]
-    cmax = cost[p, 0]
+def ess_weights(L, n, target, w, p):
+    """Weights w[p, :n] = exp(-c_i / eta) for the costs L[p, :n], with eta set for an effective
+    sample size ``target`` (module docstring); uniform when every cost is the same."""
+    cmin = L[p, 0]
+    cmax = L[p, 0]
     for i in range(n):
-        cmin = min(cmin, cost[p, i])
-        cmax = max(cmax, cost[p, i])
+        cmin = min(cmin, L[p, i])
+        cmax = max(cmax, L[p, i])
     spread = cmax - cmin
     if not spread > 0.0:
         for i in range(n):
@@ -62,7 +62,7 @@ def ess_weights(cost, n, target, w, p):
         s1 = 0.0
         s2 = 0.0
         for i in range(n):
-            x = math.exp(-(cost[p, i] - cmin) * inv)
+            x = math.exp(-(L[p, i] - cmin) * inv)
             s1 += x
             s2 += x * x
         if s1 * s1 < target * s2:
@@ -71,27 +71,27 @@ def ess_weights(cost, n, target, w, p):
             hi = mid
     inv = 1.0 / (math.exp(0.5 * (lo + hi)) * spread)
     for i in range(n):
-        w[p, i] = math.exp(-(cost[p, i] - cmin) * inv)
+        w[p, i] = math.exp(-(L[p, i] - cmin) * inv)
 
 
 @kernel
-def amppi_update(X, cost, n, w, mu, target, best_cost, out_actions, trace, it, done, p):
+def amppi_update(X, L, n, w, mu, target, best_cost, out_actions, trace, it, done, p):
     """Keep problem p's cheapest sample, write trace row ``it`` and move mu to the weighted
     mean of the samples (:func:`ess_weights`)."""
-    mean = keep_best(X, cost, n, best_cost, out_actions, p)
+    mean = keep_best(X, L, n, best_cost, out_actions, p)
     done[p] += n
     trace_row(trace, p, it, best_cost[p], mean, done[p])
-    ess_weights(cost, n, target, w, p)
+    ess_weights(L, n, target, w, p)
     weighted_mean(X, w, n, mu, p)
 
 
 @parallel_kernel
-def amppi_kernel(A, B, b, s0, goal, mu0, seeds, stream, lam, n_samples, iterations, noise_std,
+def amppi_kernel(world, s0, goal, mu0, seeds, stream, cost, n_samples, iterations, noise_std,
                  ess, whole, W, trace, out_actions, out_samples, out_steps):
     """Plan P problems with adaptive-temperature MPPI.
 
-    A, B : (P, d, d); b, s0, goal : (P, d); mu0 : (P, T, d); seeds : (P,) uint64; stream : the
-    planner's stream id.  ``whole``: one work item per problem for every iteration; else
+    world, cost : the batch's world and cost bundles; s0, goal : (P, n); mu0 : (P, T, d);
+    seeds : (P,) uint64; stream : the planner's stream id.  ``whole``: one work item per problem for every iteration; else
     chunks of W samples and serial updates (same results).  trace : (P, R, 3) with
     R = iterations + 1 (the last row: the final mean) or 0.
     """
@@ -104,10 +104,10 @@ def amppi_kernel(A, B, b, s0, goal, mu0, seeds, stream, lam, n_samples, iteratio
     M = np.zeros((0, 0))
     Z = np.empty((P, T, d, 1))
     X = np.empty((P, T, d, N))
-    cost = np.empty((P, N))
+    L = np.empty((P, N))
     w = np.empty((P, N))
     best_cost = np.full(P, np.inf)
-    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, d, W)
+    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, s0.shape[1], d, W)
     done = np.zeros(P, dtype=np.int64)
     target = ess * N
     n_items = P if whole else P * C          # (a conditional inside prange() stops Numba
@@ -117,32 +117,23 @@ def amppi_kernel(A, B, b, s0, goal, mu0, seeds, stream, lam, n_samples, iteratio
                 q = np.int64(item)
                 for it2 in range(iterations):
                     for c in range(C):
-                        sample_chunk(A, B, b, s0, goal, mu, sig, M, seeds, stream, it2, True, lam,
-                                     unit, Z, X, cost, S, U, path, z, rollouts, steps, q,
+                        sample_chunk(world, s0, goal, mu, sig, M, seeds, stream, it2, True, cost,
+                                     unit, Z, X, L, S, U, path, z, rollouts, steps, q,
                                      q * C + c, c * W, min(c * W + W, N))
-                    amppi_update(X, cost, N, w, mu, target, best_cost, out_actions, trace, it2,
+                    amppi_update(X, L, N, w, mu, target, best_cost, out_actions, trace, it2,
                                  done, q)
             else:
                 q = np.int64(item) // C
                 lo = (np.int64(item) % C) * W
-                sample_chunk(A, B, b, s0, goal, mu, sig, M, seeds, stream, it, True, lam, unit, Z,
-                             X, cost, S, U, path, z, rollouts, steps, q, np.int64(item), lo,
+                sample_chunk(world, s0, goal, mu, sig, M, seeds, stream, it, True, cost, unit, Z,
+                             X, L, S, U, path, z, rollouts, steps, q, np.int64(item), lo,
                              min(lo + W, N))
         if not whole:
             for p in range(P):
-                amppi_update(X, cost, N, w, mu, target, best_cost, out_actions, trace, it, done, p)
+                amppi_update(X, L, N, w, mu, target, best_cost, out_actions, trace, it, done, p)
     total_counts(rollouts, steps, C, out_samples, out_steps)
-    Xm = np.empty((P, T, d, 1))
-    Sm = np.empty((P, d, 1))
-    Um = np.empty((P, d, 1))
-    pm = np.empty((P, 2, 1))
-    cm = np.empty((P, 1))
-    for p in range(P):
-        final = evaluate_mean(A, B, b, s0, goal, mu, lam, Xm, Sm, Um, pm, cm, best_cost,
-                              out_actions, p)
-        out_samples[p] += 1
-        out_steps[p] += T
-        trace_row(trace, p, iterations, best_cost[p], final, done[p] + 1)
+    final_mean(world, s0, goal, mu, cost, best_cost, trace, iterations, done, out_actions,
+               out_samples, out_steps)
 
 
 def prepare(batch, hp, usage):
@@ -163,17 +154,17 @@ def run(batch, hp, inputs):
     actions, samples, steps = new_outputs(batch)
     threads = numba.get_num_threads()
     trace = inputs.get("trace")
-    amppi_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["mu0"], batch.seeds,
-                 np.uint64(STREAM_IDS["amppi"]), float(hp["lam"]), int(hp["samples"]),
+    amppi_kernel(batch.world, batch.s0, batch.goal, inputs["mu0"], batch.seeds,
+                 np.uint64(STREAM_IDS["amppi"]), batch.cost_bundle(hp), int(hp["samples"]),
                  int(hp["iterations"]), float(hp["noise_std"]), float(hp["ess"]),
                  batch.P >= threads, chunk_width(int(hp["samples"]), batch.P, threads),
                  new_trace(batch.P, 0) if trace is None else trace, actions, samples, steps)
     return actions, samples, steps
 
 
-def scratch_bytes(P, T, d, hp, threads):
+def scratch_bytes(P, T, d, hp, threads, n=None, K=None):
     """Bytes :func:`prepare` and :func:`amppi_kernel` allocate (mu0, mu, sig (P, T, d); X
-    (P, T, d, N); cost and w (P, N); the final evaluation; the chunk scratch)."""
-    N = int(hp["samples"])
-    return (8 * (3 * P * T * d + P * T * d * (N + 2) + 2 * P * N + P * (3 * d + 4))
-            + chunk_scratch_bytes(P, N, T, d, threads))
+    (P, T, d, N); costs and w (P, N); the final evaluation; the chunk scratch)."""
+    N, n = int(hp["samples"]), d if n is None else n
+    return (8 * (3 * P * T * d + P * T * d * (N + 2) + 2 * P * N + P * (2 * n + 6))
+            + chunk_scratch_bytes(P, N, T, d, threads, n))

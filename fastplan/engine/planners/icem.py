@@ -69,7 +69,7 @@ def noise_matrix(beta: float, T: int) -> np.ndarray:
 
 
 @kernel
-def icem_update(X, cost, n, kept, KX, KL, order, E, mu, sig, momentum, n_keep, best_cost,
+def icem_update(X, L, n, kept, KX, KL, order, E, mu, sig, momentum, n_keep, best_cost,
                 out_actions, trace, it, done, p):
     """One iCEM refit of problem p after its n new samples of iteration ``it`` were rolled out.
 
@@ -81,16 +81,16 @@ def icem_update(X, cost, n, kept, KX, KL, order, E, mu, sig, momentum, n_keep, b
     """
     T, d = mu.shape[1], mu.shape[2]
     n_elite = order.shape[0]
-    mean = keep_best(X, cost, n, best_cost, out_actions, p)
+    mean = keep_best(X, L, n, best_cost, out_actions, p)
     done[p] += n
     trace_row(trace, p, it, best_cost[p], mean, done[p])
     nk = kept[p]
     for e in range(nk):
-        cost[p, n + e] = KL[p, e]
+        L[p, n + e] = KL[p, e]
         for t in range(T):
             for j in range(d):
                 X[p, t, j, n + e] = KX[p, e, t * d + j]
-    elite_order(cost[p, :n + nk], n_elite, order)
+    elite_order(L[p, :n + nk], n_elite, order)
     for e in range(n_elite):
         src = order[e]
         for t in range(T):
@@ -110,18 +110,19 @@ def icem_update(X, cost, n, kept, KX, KL, order, E, mu, sig, momentum, n_keep, b
         m[q] = (1.0 - momentum) * mean_q + momentum * m[q]
         v[q] = (1.0 - momentum) * np.sqrt(acc / n_elite) + momentum * v[q]
     for e in range(n_keep):
-        KL[p, e] = cost[p, order[e]]
+        KL[p, e] = L[p, order[e]]
         for q in range(T * d):
             KX[p, e, q] = E[e, q]
     kept[p] = n_keep
 
 
 @parallel_kernel
-def icem_kernel(A, B, b, s0, goal, mu0, sig0, M, sizes, seeds, stream, lam, n_elite, n_keep,
+def icem_kernel(world, s0, goal, mu0, sig0, M, sizes, seeds, stream, cost, n_elite, n_keep,
                 momentum, whole, W, trace, out_actions, out_samples, out_steps):
     """Plan P problems with iCEM.
 
-    A, B : (P, d, d); b, s0, goal : (P, d); mu0, sig0 : (P, T, d) initial mean and std;
+    world, cost : the batch's world and cost bundles; s0, goal : (P, n); mu0, sig0 : (P, T, d)
+    initial mean and std;
     M : (T, T) coloured-noise map or (0, 0) for white noise; sizes : (iterations,) samples per
     iteration; seeds : (P,) uint64; stream : the planner's stream id.  ``whole`` (at least as
     many problems as threads): one work item runs a problem's every iteration; else work items
@@ -140,9 +141,9 @@ def icem_kernel(A, B, b, s0, goal, mu0, sig0, M, sizes, seeds, stream, lam, n_el
     unit[1] = 1.0
     Z = np.empty((P, T, d, N if M.shape[0] > 0 else 1))
     X = np.empty((P, T, d, N + n_keep))
-    cost = np.empty((P, N + n_keep))
+    L = np.empty((P, N + n_keep))
     best_cost = np.full(P, np.inf)
-    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, d, W)
+    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, s0.shape[1], d, W)
     order = np.empty((P, n_elite), dtype=np.int64)
     E = np.empty((P, n_elite, T * d))
     KX = np.empty((P, max(n_keep, 1), T * d))
@@ -156,21 +157,21 @@ def icem_kernel(A, B, b, s0, goal, mu0, sig0, M, sizes, seeds, stream, lam, n_el
                 q = np.int64(item)
                 for it2 in range(iterations):
                     for c in range(C):
-                        sample_chunk(A, B, b, s0, goal, mu, sig, M, seeds, stream, it2,
-                                     it2 == iterations - 1, lam, unit, Z, X, cost, S, U, path, z,
+                        sample_chunk(world, s0, goal, mu, sig, M, seeds, stream, it2,
+                                     it2 == iterations - 1, cost, unit, Z, X, L, S, U, path, z,
                                      rollouts, steps, q, q * C + c, c * W,
                                      min(c * W + W, sizes[it2]))
-                    icem_update(X, cost, sizes[it2], kept, KX, KL, order[q], E[q], mu, sig,
+                    icem_update(X, L, sizes[it2], kept, KX, KL, order[q], E[q], mu, sig,
                                 momentum, n_keep, best_cost, out_actions, trace, it2, done, q)
             else:
                 q = np.int64(item) // C
                 lo = (np.int64(item) % C) * W
-                sample_chunk(A, B, b, s0, goal, mu, sig, M, seeds, stream, it,
-                             it == iterations - 1, lam, unit, Z, X, cost, S, U, path, z, rollouts,
+                sample_chunk(world, s0, goal, mu, sig, M, seeds, stream, it,
+                             it == iterations - 1, cost, unit, Z, X, L, S, U, path, z, rollouts,
                              steps, q, np.int64(item), lo, min(lo + W, sizes[it]))
         if not whole:
             for p in range(P):
-                icem_update(X, cost, sizes[it], kept, KX, KL, order[p], E[p], mu, sig, momentum,
+                icem_update(X, L, sizes[it], kept, KX, KL, order[p], E[p], mu, sig, momentum,
                             n_keep, best_cost, out_actions, trace, it, done, p)
     total_counts(rollouts, steps, C, out_samples, out_steps)
 
@@ -206,18 +207,18 @@ def run(batch, hp, inputs):
     threads = numba.get_num_threads()
     sizes = _sizes(hp)
     trace = inputs.get("trace")
-    icem_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["mu0"], inputs["sig0"],
-                inputs["M"], sizes, batch.seeds, np.uint64(STREAM_IDS["icem"]), float(hp["lam"]),
+    icem_kernel(batch.world, batch.s0, batch.goal, inputs["mu0"], inputs["sig0"],
+                inputs["M"], sizes, batch.seeds, np.uint64(STREAM_IDS["icem"]), batch.cost_bundle(hp),
                 int(hp["elites"]), _n_keep(hp), float(hp["momentum"]), batch.P >= threads,
                 chunk_width(int(sizes.max()), batch.P, threads),
                 new_trace(batch.P, 0) if trace is None else trace, actions, samples, steps)
     return actions, samples, steps
 
 
-def scratch_bytes(P, T, d, hp, threads):
+def scratch_bytes(P, T, d, hp, threads, n=None, K=None):
     """Bytes :func:`prepare` and :func:`icem_kernel` allocate (mu0, sig0, mu, sig; Z and X
     (P, T, d, N); costs; elites and kept elites; the chunk scratch)."""
     N, K, nk = int(_sizes(hp).max()), int(hp["elites"]), max(_n_keep(hp), 1)
     return (8 * (4 * P * T * d + T * T + 2 * P * T * d * (N + nk) + P * (N + nk)
                  + P * K * (T * d + 1) + P * nk * (T * d + 1) + 3 * P)
-            + chunk_scratch_bytes(P, N, T, d, threads))
+            + chunk_scratch_bytes(P, N, T, d, threads, n))

@@ -36,7 +36,7 @@ import numpy as np
 from ..beyond import STREAM_IDS
 from ..jit import kernel, parallel_kernel
 from ._common import chunk_scratch, chunk_scratch_bytes, chunk_width, n_chunks, new_outputs, total_counts
-from ._sampling import evaluate_mean, keep_best, new_trace, sample_chunk, trace_row, weighted_mean
+from ._sampling import final_mean, keep_best, new_trace, sample_chunk, trace_row, weighted_mean
 
 #: Pan et al.'s schedule: beta from BETA0 to BETA1 over SCHEDULE_STEPS steps.
 BETA0, BETA1, SCHEDULE_STEPS = 1e-4, 1e-2, 100
@@ -50,16 +50,17 @@ def noise_levels(steps: int) -> np.ndarray:
 
 
 @kernel
-def zscore_weights(cost, n, temperature, w, p):
-    """w[p, :n] = exp(z_i - max z), z = -(L - mean L) / (std L * temperature) (std ddof = 0;
+def zscore_weights(L, n, temperature, w, p):
+    """w[p, :n] = exp(z_i - max z), z = -(L - mean L) / (std L * temperature) for the costs
+    L[p, :n] (std ddof = 0;
     below 1e-12 it is taken as 1, as the authors do below 1e-4 of their rewards' scale)."""
     m = 0.0
     for i in range(n):
-        m += cost[p, i]
+        m += L[p, i]
     m /= n
     v = 0.0
     for i in range(n):
-        diff = cost[p, i] - m
+        diff = L[p, i] - m
         v += diff * diff
     sd = math.sqrt(v / n)
     if not sd > 1e-12:
@@ -67,21 +68,21 @@ def zscore_weights(cost, n, temperature, w, p):
     scale = 1.0 / (sd * temperature)
     zmax = -np.inf
     for i in range(n):
-        zmax = max(zmax, -(cost[p, i] - m) * scale)
+        zmax = max(zmax, -(L[p, i] - m) * scale)
     for i in range(n):
-        w[p, i] = math.exp(-(cost[p, i] - m) * scale - zmax)
+        w[p, i] = math.exp(-(L[p, i] - m) * scale - zmax)
 
 
 @kernel
-def mbd_update(X, cost, n, w, mu, sig, std0, levels, temperature, best_cost, out_actions, trace,
+def mbd_update(X, L, n, w, mu, sig, std0, levels, temperature, best_cost, out_actions, trace,
                it, done, p):
     """Keep problem p's cheapest sample, write trace row ``it``, move Ybar (mu) to the weighted
     mean and set the next level's spread ``sig = std0 * levels[it + 1]``."""
     T, d = mu.shape[1], mu.shape[2]
-    mean = keep_best(X, cost, n, best_cost, out_actions, p)
+    mean = keep_best(X, L, n, best_cost, out_actions, p)
     done[p] += n
     trace_row(trace, p, it, best_cost[p], mean, done[p])
-    zscore_weights(cost, n, temperature, w, p)
+    zscore_weights(L, n, temperature, w, p)
     weighted_mean(X, w, n, mu, p)
     if it + 1 < levels.shape[0]:
         for t in range(T):
@@ -90,11 +91,12 @@ def mbd_update(X, cost, n, w, mu, sig, std0, levels, temperature, best_cost, out
 
 
 @parallel_kernel
-def mbd_kernel(A, B, b, s0, goal, mu0, std0, levels, seeds, stream, lam, n_samples, temperature,
+def mbd_kernel(world, s0, goal, mu0, std0, levels, seeds, stream, cost, n_samples, temperature,
                whole, W, trace, out_actions, out_samples, out_steps):
     """Plan P problems with model-based diffusion.
 
-    A, B : (P, d, d); b, s0, goal : (P, d); mu0, std0 : (P, T, d) start and per-coordinate
+    world, cost : the batch's world and cost bundles; s0, goal : (P, n); mu0, std0 : (P, T, d)
+    start and per-coordinate
     scale; levels : (steps,) noise multipliers (``noise * sigma_k``); seeds : (P,) uint64;
     stream : the planner's stream id.  ``whole``: one work item per problem for every level;
     else chunks of W samples and serial updates (same results).  trace : (P, R, 3) with
@@ -110,10 +112,10 @@ def mbd_kernel(A, B, b, s0, goal, mu0, std0, levels, seeds, stream, lam, n_sampl
     M = np.zeros((0, 0))
     Z = np.empty((P, T, d, 1))
     X = np.empty((P, T, d, N))
-    cost = np.empty((P, N))
+    L = np.empty((P, N))
     w = np.empty((P, N))
     best_cost = np.full(P, np.inf)
-    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, d, W)
+    S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, s0.shape[1], d, W)
     done = np.zeros(P, dtype=np.int64)
     n_items = P if whole else P * C          # (a conditional inside prange() stops Numba
     for it in range(1 if whole else n_levels):     # from parallelising the loop)
@@ -122,33 +124,24 @@ def mbd_kernel(A, B, b, s0, goal, mu0, std0, levels, seeds, stream, lam, n_sampl
                 q = np.int64(item)
                 for it2 in range(n_levels):
                     for c in range(C):
-                        sample_chunk(A, B, b, s0, goal, mu, sig, M, seeds, stream, it2, False, lam,
-                                     unit, Z, X, cost, S, U, path, z, rollouts, steps, q,
+                        sample_chunk(world, s0, goal, mu, sig, M, seeds, stream, it2, False, cost,
+                                     unit, Z, X, L, S, U, path, z, rollouts, steps, q,
                                      q * C + c, c * W, min(c * W + W, N))
-                    mbd_update(X, cost, N, w, mu, sig, std0, levels, temperature, best_cost,
+                    mbd_update(X, L, N, w, mu, sig, std0, levels, temperature, best_cost,
                                out_actions, trace, it2, done, q)
             else:
                 q = np.int64(item) // C
                 lo = (np.int64(item) % C) * W
-                sample_chunk(A, B, b, s0, goal, mu, sig, M, seeds, stream, it, False, lam, unit, Z,
-                             X, cost, S, U, path, z, rollouts, steps, q, np.int64(item), lo,
+                sample_chunk(world, s0, goal, mu, sig, M, seeds, stream, it, False, cost, unit, Z,
+                             X, L, S, U, path, z, rollouts, steps, q, np.int64(item), lo,
                              min(lo + W, N))
         if not whole:
             for p in range(P):
-                mbd_update(X, cost, N, w, mu, sig, std0, levels, temperature, best_cost,
+                mbd_update(X, L, N, w, mu, sig, std0, levels, temperature, best_cost,
                            out_actions, trace, it, done, p)
     total_counts(rollouts, steps, C, out_samples, out_steps)
-    Xm = np.empty((P, T, d, 1))
-    Sm = np.empty((P, d, 1))
-    Um = np.empty((P, d, 1))
-    pm = np.empty((P, 2, 1))
-    cm = np.empty((P, 1))
-    for p in range(P):
-        final = evaluate_mean(A, B, b, s0, goal, mu, lam, Xm, Sm, Um, pm, cm, best_cost,
-                              out_actions, p)
-        out_samples[p] += 1
-        out_steps[p] += T
-        trace_row(trace, p, n_levels, best_cost[p], final, done[p] + 1)
+    final_mean(world, s0, goal, mu, cost, best_cost, trace, n_levels, done, out_actions,
+               out_samples, out_steps)
 
 
 def prepare(batch, hp, usage):
@@ -171,17 +164,17 @@ def run(batch, hp, inputs):
     threads = numba.get_num_threads()
     trace = inputs.get("trace")
     levels = float(hp["noise"]) * noise_levels(int(hp["steps"]))
-    mbd_kernel(batch.A, batch.B, batch.b, batch.s0, batch.goal, inputs["mu0"], inputs["std0"],
-               levels, batch.seeds, np.uint64(STREAM_IDS["mbd"]), float(hp["lam"]),
+    mbd_kernel(batch.world, batch.s0, batch.goal, inputs["mu0"], inputs["std0"],
+               levels, batch.seeds, np.uint64(STREAM_IDS["mbd"]), batch.cost_bundle(hp),
                int(hp["samples"]), float(hp["temperature"]), batch.P >= threads,
                chunk_width(int(hp["samples"]), batch.P, threads),
                new_trace(batch.P, 0) if trace is None else trace, actions, samples, steps)
     return actions, samples, steps
 
 
-def scratch_bytes(P, T, d, hp, threads):
+def scratch_bytes(P, T, d, hp, threads, n=None, K=None):
     """Bytes :func:`prepare` and :func:`mbd_kernel` allocate (mu0, std0, mu, sig (P, T, d); X
-    (P, T, d, N); cost and w (P, N); the final evaluation; the chunk scratch)."""
-    N = int(hp["samples"])
-    return (8 * (4 * P * T * d + P * T * d * (N + 2) + 2 * P * N + P * (3 * d + 4))
-            + chunk_scratch_bytes(P, N, T, d, threads))
+    (P, T, d, N); costs and w (P, N); the final evaluation; the chunk scratch)."""
+    N, n = int(hp["samples"]), d if n is None else n
+    return (8 * (4 * P * T * d + P * T * d * (N + 2) + 2 * P * N + P * (2 * n + 6))
+            + chunk_scratch_bytes(P, N, T, d, threads, n))
