@@ -7,8 +7,7 @@ per-coordinate spread ``sig`` (both (T, d)), rolls it out (Eq. 5) and updates ``
 ``i*T*d + t*d + j`` of the stream ``(PLAN_NOISE, it, stream_id)`` under the problem's seed,
 so a sample's draw depends on its index alone: results are the same on any number of threads.
 
-Traces: a kernel receives ``trace`` of shape (P, R, 3) (R = 0: no trace) and writes row r as
-(best cost so far, mean cost of the row's evaluations, cumulative rollouts).
+Traces: see :mod:`fastplan.engine.planners._trace`.
 """
 from __future__ import annotations
 
@@ -18,6 +17,7 @@ from .. import rng
 from ..jit import kernel
 from ..worlds import ops
 from ._common import copy_col, fill_gaussian_cols, rollout_cols
+from ._trace import trace_row
 
 
 @kernel
@@ -92,15 +92,6 @@ def keep_best(X, L, n, best_cost, out_actions, p):
 
 
 @kernel
-def trace_row(trace, p, r, best, mean, done):
-    """Write trace row r of problem p (nothing when the kernel records no trace)."""
-    if r < trace.shape[1]:
-        trace[p, r, 0] = best
-        trace[p, r, 1] = mean
-        trace[p, r, 2] = done
-
-
-@kernel
 def weighted_mean(X, w, n, mu, p):
     """``mu[p] = sum_i w_i X[p, :, :, i] / sum_i w_i`` over samples 0..n-1 (in index order)."""
     T, d = mu.shape[1], mu.shape[2]
@@ -149,8 +140,3 @@ def final_mean(world, s0, goal, mu, cost, best_cost, trace, row, done, out_actio
         out_samples[p] += 1
         out_steps[p] += T
         trace_row(trace, p, row, best_cost[p], final, done[p] + 1)
-
-
-def new_trace(P: int, rows: int) -> np.ndarray:
-    """A kernel's trace argument: (P, rows, 3) of NaN (rows = 0: no trace)."""
-    return np.full((P, int(rows), 3), np.nan)

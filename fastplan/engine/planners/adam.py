@@ -30,7 +30,7 @@ from ..worlds import ops
 from ._common import new_outputs, sequence_cost
 from ._descent import adjoint_grad
 from ._descent import prepare as _descent_prepare
-from ._sampling import new_trace, trace_row
+from ._trace import new_trace, trace_row
 
 
 @kernel

@@ -33,7 +33,8 @@ import numpy as np
 from ..beyond import STREAM_IDS
 from ..jit import kernel, parallel_kernel
 from ._common import chunk_scratch, chunk_scratch_bytes, chunk_width, n_chunks, new_outputs, total_counts
-from ._sampling import final_mean, keep_best, new_trace, sample_chunk, trace_row, weighted_mean
+from ._sampling import final_mean, keep_best, sample_chunk, weighted_mean
+from ._trace import new_trace, trace_row
 
 #: Bisection steps of the temperature search, and its bracket (in units of the cost spread).
 ESS_ROUNDS = 60

@@ -36,7 +36,8 @@ from ..beyond import STREAM_IDS, population_sizes
 from ..jit import kernel, parallel_kernel
 from ._common import (chunk_scratch, chunk_scratch_bytes, chunk_width, elite_order, n_chunks,
                       new_outputs, total_counts)
-from ._sampling import keep_best, new_trace, sample_chunk, trace_row
+from ._sampling import keep_best, sample_chunk
+from ._trace import new_trace, trace_row
 
 
 def noise_matrix(beta: float, T: int) -> np.ndarray:

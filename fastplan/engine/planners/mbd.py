@@ -36,7 +36,8 @@ import numpy as np
 from ..beyond import STREAM_IDS
 from ..jit import kernel, parallel_kernel
 from ._common import chunk_scratch, chunk_scratch_bytes, chunk_width, n_chunks, new_outputs, total_counts
-from ._sampling import final_mean, keep_best, new_trace, sample_chunk, trace_row, weighted_mean
+from ._sampling import final_mean, keep_best, sample_chunk, weighted_mean
+from ._trace import new_trace, trace_row
 
 #: Pan et al.'s schedule: beta from BETA0 to BETA1 over SCHEDULE_STEPS steps.
 BETA0, BETA1, SCHEDULE_STEPS = 1e-4, 1e-2, 100
