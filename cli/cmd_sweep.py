@@ -87,6 +87,9 @@ def command_line() -> str:
 @click.option("--execution", type=click.Choice(("latent", "decoded")), default="latent", show_default=True,
               help="What the environment receives: the planned latent actions, or their projections onto "
                    "the geometry (a separate configuration; realised goal distance and gap stored).")
+@click.option("--traces", is_flag=True,
+              help="Also store each run's per-iteration trace (best cost so far, mean cost, rollouts) "
+                   "for anytime curves; runs already in the file keep what they have.")
 @click.option("--threads", type=BoundedInt(min=1), default=None,
               help="Numba threads (default: all cores). Results do not depend on it.")
 @click.option("--max-batch", type=BoundedInt(min=1), default=64, show_default=True,
@@ -98,7 +101,7 @@ def command_line() -> str:
 @cluster_options
 @friendly_errors
 def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage, gradient, budgets,
-          execution, threads, max_batch, metric_samples, quiet, world, latents, fit, k, covariance,
+          execution, traces, threads, max_batch, metric_samples, quiet, world, latents, fit, k, covariance,
           starts_goals, workers, scheduler, scheduler_file):
     """Run the grid planners x geometries x dims x horizons x seeds into one HDF5 file.
 
@@ -119,6 +122,7 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
     With --world, --latents or --starts-goals, d is theirs (--dims may be left out) and each
     configuration records the files' paths and content hashes; with --latents the geometry is
     fitted to them (no --geometries, no geometry metrics: see `fastplan geometry --latents`).
+      fastplan sweep --dims 8 --horizons 8 --budget 6500 --traces --out runs.h5
     """
     from fastplan.runs.sweep import prepare_sweep, run_sweep
     if metric_samples == 1:
@@ -132,7 +136,8 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
     prepare_sweep(out, planners=planners, geometries=geometries, dims=dims, horizons=horizons,
                   seeds=seeds, overrides=overrides, geometry_usage=geometry_usage, gradient=gradient,
                   budgets=budgets, execution=execution, threads=threads, max_batch=max_batch, metric_samples=metric_samples,
-                  in_process=workers is None and scheduler is None and scheduler_file is None, inputs=inputs)
+                  in_process=workers is None and scheduler is None and scheduler_file is None, inputs=inputs,
+                  traces=traces)
     with executor_from_options(workers, scheduler, scheduler_file, threads=threads,
                                quiet=quiet) as (executor, executor_name):
         summary = run_sweep(
@@ -141,5 +146,5 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
             budgets=budgets, execution=execution, threads=threads, progress="quiet" if quiet else "auto",
             command_line=command_line(),
             max_batch=max_batch, metric_samples=metric_samples, executor=executor,
-            executor_name=executor_name, inputs=inputs)
+            executor_name=executor_name, inputs=inputs, traces=traces)
     click.echo(str(summary))

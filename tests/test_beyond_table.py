@@ -48,7 +48,10 @@ def test_rows_are_the_papers_five_the_adjoint_gradient_and_the_new_planners():
     assert row_hyperparameters(rows()[3], 2000)["gradient"] == "adjoint"
     assert row_hyperparameters(rows()[3], 2000)["iterations"] == 1000        # 2 rollouts per iteration
     sweeps = beyond_sweeps(seeds=5)
-    assert [s["gradient"] for s in sweeps] == ["fd", "adjoint"] and sweeps[1]["planners"] == ["gradient"]
+    assert [(s["gradient"], s["budgets"], s.get("traces", False)) for s in sweeps] == [
+        ("fd", [1050, 2000], False), ("adjoint", [1050, 2000], False), ("fd", [6500], True),
+        ("adjoint", [6500], True)]                    # traces at the largest budget only
+    assert sweeps[1]["planners"] == ["gradient"] and "icem" in sweeps[0]["planners"]
 
 
 def test_contrasts_find_a_large_effect_and_call_a_null_one_a_tie():
@@ -86,6 +89,11 @@ def test_fastplan_beyond_end_to_end(tmp_path):
     for label in ("CEM", "Gradient (adjoint)", "*iCEM*", "*MPPI (adaptive)*", "*Adam (adjoint)*", "*MBD*"):
         assert f"| 300 | {label}" in text
     assert "a = 0 (baseline)" in text
+    assert (out / "anytime.png").stat().st_size > 10_000 and (out / "anytime.pdf").exists()
+    from fastplan import store
+    traced = store.load_traces(out / "runs.h5")
+    assert {c["planner"] for c in traced} >= {"cem", "icem", "adam", "diffusion"}
+    assert all(c["trace"].shape[0] == 2 and (np.diff(c["trace"][:, :, 0], axis=1) <= 0).all() for c in traced)
     with pytest.raises(FastplanError, match="no budget runs"):
         from fastplan.paper.beyond import write_beyond
         from fastplan.runs.sweep import run_sweep

@@ -66,17 +66,19 @@ def row_hyperparameters(row: Row, budget: int, d: int = D, horizon: int = H) -> 
     return spec.at_budget(spec.resolve(dict(row.overrides)), budget, horizon, d)
 
 
-def beyond_sweeps(seeds: int = 100, budgets=BUDGETS, traces: bool = False) -> list[dict]:
+def beyond_sweeps(seeds: int = 100, budgets=BUDGETS, traces: bool = True) -> list[dict]:
     """Keyword arguments of :func:`fastplan.runs.sweep.run_sweep` for the table: every row at every
-    budget, d = h = 8, the paper's geometries, seeds 0..seeds-1 (no geometry metrics)."""
+    budget, d = h = 8, the paper's geometries, seeds 0..seeds-1 (no geometry metrics); with
+    ``traces`` the runs at the largest budget store their traces (the anytime figure)."""
     all_rows = rows()
     base = {"geometries": list(KINDS), "dims": [D], "horizons": [H], "seeds": list(range(seeds)),
-            "budgets": list(budgets), "metric_samples": 0}
-    if traces:
-        base["traces"] = True
+            "metric_samples": 0}
+    budgets = sorted(set(int(b) for b in budgets))
+    parts = [(budgets[:-1], False), (budgets[-1:], True)] if traces else [(budgets, False)]
     fd = [r.planner for r in all_rows if dict(r.overrides).get("gradient") != "adjoint"]
     adjoint = [r.planner for r in all_rows if dict(r.overrides).get("gradient") == "adjoint"]
-    return [{**base, "planners": fd, "gradient": "fd"}, {**base, "planners": adjoint, "gradient": "adjoint"}]
+    return [{**base, "planners": planners, "gradient": mode, "budgets": bs, **({"traces": True} if tr else {})}
+            for bs, tr in parts if bs for planners, mode in ((fd, "fd"), (adjoint, "adjoint"))]
 
 
 def budget_view(records: dict, budget: int, d: int = D, horizon: int = H):
@@ -213,7 +215,7 @@ def _zero(records, geometry, d, horizon):
     return [seen[s] for s in sorted(seen)]
 
 
-def write_beyond(results_path: str, out_dir: str, budgets=BUDGETS) -> dict:
+def write_beyond(results_path: str, out_dir: str, budgets=BUDGETS, figure: bool = True) -> dict:
     """Write ``beyond.md`` and ``beyond.csv`` (and ``anytime.png``/``.pdf`` when the file holds
     traces) into ``out_dir``; returns their paths and the table."""
     from ..engine.errors import FastplanError
@@ -227,10 +229,31 @@ def write_beyond(results_path: str, out_dir: str, budgets=BUDGETS) -> dict:
     out_dir = _prepare_out_dir(out_dir)
     paths = [_write_text(os.path.join(out_dir, "beyond.md"), table.to_markdown(heading_level=1)),
              _write_text(os.path.join(out_dir, "beyond.csv"), table.to_csv())]
+    if figure:
+        paths += anytime_figure(results_path, out_dir, max(budgets))
     return {"table": table, "paths": paths}
 
 
-def run_beyond(out_dir: str, *, seeds: int = 100, budgets=BUDGETS, traces: bool = False,
+def anytime_figure(results_path: str, out_dir: str, budget: int) -> list[str]:
+    """``anytime.png`` and ``.pdf``: best cost so far against rollouts of every row at ``budget``
+    (d = h = 8, the three geometries pooled), from the traces in the file; [] without traces."""
+    from .. import store
+    from .plot import TWO_COLUMN, anytime_curves, figure as new_figure
+
+    if not any(int(c["d"]) == D and int(c["horizon"]) == H for c in store.load_traces(results_path)):
+        return []
+    fig, ax = new_figure(TWO_COLUMN, 3.2, pyplot=False)
+    anytime_curves(results_path, ax, d=D, horizon=H, budget=budget)
+    out = []
+    for ext in ("png", "pdf"):
+        path = os.path.join(out_dir, f"anytime.{ext}")
+        fig.savefig(path + ".tmp", format=ext)
+        os.replace(path + ".tmp", path)
+        out.append(path)
+    return out
+
+
+def run_beyond(out_dir: str, *, seeds: int = 100, budgets=BUDGETS, traces: bool = True,
                threads: int | None = None, progress=None, command_line: str | None = None) -> dict:
     """Run :func:`beyond_sweeps` into ``out_dir/runs.h5`` (resuming) and write the table there."""
     import importlib
