@@ -89,3 +89,26 @@ def test_a_planner_without_traces_refuses_clearly():
             fastplan.plan(prob, "one-draw", return_trace=True)
     finally:
         registry.planners().unregister("one-draw")
+
+
+def test_sweep_stores_traces_only_when_asked_and_keeps_older_runs(tmp_path):
+    from fastplan import store
+    from fastplan.runs.sweep import run_sweep
+
+    path = tmp_path / "runs.h5"
+    kw = dict(planners=["cem", "adam"], geometries=["vae"], dims=[3], horizons=[2], progress="quiet",
+              metric_samples=0, overrides={"cem": {"population": 10, "iterations": 3},
+                                           "adam": {"iterations": 4}})
+    run_sweep(path, seeds=[0], **kw)
+    assert store.load_traces(path) == []                           # not asked: none stored
+    run_sweep(path, seeds=[0, 1], traces=True, **kw)                # seed 1 is new: traced
+    traced = {c["planner"]: c for c in store.load_traces(path)}
+    assert set(traced) == {"cem", "adam"}
+    for planner, rows in (("cem", 3), ("adam", 5)):
+        assert traced[planner]["seeds"].tolist() == [1]           # seed 0 ran before: NaN row, left out
+        assert traced[planner]["trace"].shape == (1, rows, 3)
+        cid = traced[planner]["config_id"]
+        attrs, arrays = store.read_config(path, cid)
+        assert np.isnan(arrays["trace"][0]).all() and arrays["samples"][1] == traced[planner]["trace"][0, -1, 2]
+    plan = fastplan.plan(fastplan.make_problem("vae", 3, 2, 1), "adam", iterations=4, return_trace=True)
+    np.testing.assert_array_equal(traced["adam"]["trace"][0], plan.trace.as_array())

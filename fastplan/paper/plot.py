@@ -1015,7 +1015,7 @@ def _trace_curves(data, d, horizon, geometry, budget, planners):
     from . import planner_order
     out = []
     for planner in planner_order([p for p, _ in by_row]):
-        for (p, grad), (_, tr) in sorted(by_row.items()):
+        for (p, grad), (_, tr) in sorted(by_row.items(), key=lambda kv: (kv[0][1] not in ("", "fd"), kv[0])):
             if p == planner:
                 label = planner_label(p) + (f" ({grad})" if grad else "")
                 out.append((label, p, tr[0, :, 2], tr[:, :, 0]))
@@ -1031,7 +1031,8 @@ def anytime_curves(data, ax=None, *, d: int = 8, horizon: int = 8, geometry: str
     ``data``: a results file written with ``fastplan sweep --traces`` (for each planner the
     configuration with the longest traces, or the one ending closest to ``budget``), or
     ``{label: Trace or BatchResult}`` from ``plan_batch(..., return_trace=True)``.  Both axes are
-    logarithmic; long traces are drawn at ``points`` log-spaced rows.  A planner with a fixed
+    logarithmic; long traces are drawn at ``points`` log-spaced rows; a planner's second variant
+    (the gradient planner's adjoint beside its finite differences) is dashed.  A planner with a fixed
     schedule (diffusion, MBD) is drawn as it ran at that budget: its early rows are not what it
     would reach with a smaller budget.
     """
@@ -1041,12 +1042,14 @@ def anytime_curves(data, ax=None, *, d: int = 8, horizon: int = 8, geometry: str
             _no_data(ax, f"traces at d={d}, h={horizon} (sweep with --traces)")
             return ax
         lo_y = np.inf
+        seen = set()
         for label, planner, x, best in curves:
             R = x.shape[0]
             idx = np.unique(np.round(np.geomspace(1, R, min(points, R))).astype(int) - 1)
             stats = np.array([mean_interval(best[:, i], interval) for i in idx])
             color, marker = planner_style(planner)
-            ax.plot(x[idx], stats[:, 0], color=color, label=label)
+            ax.plot(x[idx], stats[:, 0], color=color, label=label, ls="--" if planner in seen else "-")
+            seen.add(planner)
             ax.plot(x[idx][-1:], stats[-1:, 0], color=color, marker=marker, ls="")
             if interval is not None and best.shape[0] > 1:
                 ax.fill_between(x[idx], stats[:, 1], stats[:, 2], color=color, alpha=0.15, lw=0)
