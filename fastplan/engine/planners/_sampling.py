@@ -20,29 +20,87 @@ from ._common import copy_col, fill_gaussian_cols, rollout_cols
 from ._trace import trace_row
 
 
+@kernel(inline=True)
+def _colour_rows4(M, t, Z, j, lo, hi, X):
+    """Rows t..t+3 of :func:`colour_cols` before the affine map: ``X[t+q, j, i] = sum_k
+    M[t+q, k] Z[k, j, i]``.  Register blocking (four rows x four k per pass: each loaded
+    ``Z[k, j, i]`` feeds four rows); every sum runs over k in order from 0."""
+    T = M.shape[1]
+    n = hi - lo
+    x0 = X[t, j, lo:hi]
+    x1 = X[t + 1, j, lo:hi]
+    x2 = X[t + 2, j, lo:hi]
+    x3 = X[t + 3, j, lo:hi]
+    for i in range(n):
+        x0[i] = 0.0
+        x1[i] = 0.0
+        x2[i] = 0.0
+        x3[i] = 0.0
+    k = 0
+    while k < T:
+        kk = min(k + 4, T)
+        if kk - k == 4:
+            a0, a1, a2, a3 = M[t, k], M[t, k + 1], M[t, k + 2], M[t, k + 3]
+            b0, b1, b2, b3 = M[t + 1, k], M[t + 1, k + 1], M[t + 1, k + 2], M[t + 1, k + 3]
+            c0, c1, c2, c3 = M[t + 2, k], M[t + 2, k + 1], M[t + 2, k + 2], M[t + 2, k + 3]
+            e0, e1, e2, e3 = M[t + 3, k], M[t + 3, k + 1], M[t + 3, k + 2], M[t + 3, k + 3]
+            z0 = Z[k, j, lo:hi]
+            z1 = Z[k + 1, j, lo:hi]
+            z2 = Z[k + 2, j, lo:hi]
+            z3 = Z[k + 3, j, lo:hi]
+            for i in range(n):
+                y0 = z0[i]
+                y1 = z1[i]
+                y2 = z2[i]
+                y3 = z3[i]
+                x0[i] = x0[i] + a0 * y0 + a1 * y1 + a2 * y2 + a3 * y3
+                x1[i] = x1[i] + b0 * y0 + b1 * y1 + b2 * y2 + b3 * y3
+                x2[i] = x2[i] + c0 * y0 + c1 * y1 + c2 * y2 + c3 * y3
+                x3[i] = x3[i] + e0 * y0 + e1 * y1 + e2 * y2 + e3 * y3
+        else:
+            for k2 in range(k, kk):
+                a0, b0, c0, e0 = M[t, k2], M[t + 1, k2], M[t + 2, k2], M[t + 3, k2]
+                z0 = Z[k2, j, lo:hi]
+                for i in range(n):
+                    y0 = z0[i]
+                    x0[i] = x0[i] + a0 * y0
+                    x1[i] = x1[i] + b0 * y0
+                    x2[i] = x2[i] + c0 * y0
+                    x3[i] = x3[i] + e0 * y0
+        k = kk
+
+
 @kernel
 def colour_cols(M, mu, sig, Z, X, lo, hi):
     """``X[t, j, i] = mu[t, j] + sig[t, j] * sum_k M[t, k] Z[k, j, i]`` for columns lo..hi-1.
 
-    M : (T, T) coloured-noise map; Z : (T, d, N) white normals; X : (T, d, N) output.  Each
-    sum runs over k in order, so a column's value does not depend on lo, hi.
+    M : (T, T) coloured-noise map; Z : (T, d, N) white normals; X : (T, d, N) output.  Rows go
+    in blocks of four (:func:`_colour_rows4`), the T % 4 last ones alone; every sum runs over k
+    in order from 0, so a column's value does not depend on lo, hi or the blocking.
     """
     T, d = mu.shape
     n = hi - lo
-    for t in range(T):
-        for j in range(d):
+    for j in range(d):
+        t = 0
+        while t + 4 <= T:
+            _colour_rows4(M, t, Z, j, lo, hi, X)
+            t += 4
+        while t < T:
             x = X[t, j, lo:hi]
             for i in range(n):
                 x[i] = 0.0
             for k in range(T):
-                m = M[t, k]
-                zk = Z[k, j, lo:hi]
+                m0 = M[t, k]
+                z0 = Z[k, j, lo:hi]
                 for i in range(n):
-                    x[i] += m * zk[i]
-            m0 = mu[t, j]
-            s0 = sig[t, j]
+                    x[i] = x[i] + m0 * z0[i]
+            t += 1
+        for t2 in range(T):
+            x = X[t2, j, lo:hi]
+            a = mu[t2, j]
+            b = sig[t2, j]
             for i in range(n):
-                x[i] = m0 + s0 * x[i]
+                x[i] = a + b * x[i]
 
 
 @kernel
