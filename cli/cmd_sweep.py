@@ -118,11 +118,11 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
       fastplan sweep --dims 8 --horizons 8 --budget 1050 2000 6500 --out runs.h5
       fastplan sweep --dims 8 --horizons 8 --execution decoded --out runs.h5
       fastplan sweep --world model.npz --latents latents.npy --starts-goals tasks.npz --out mine.h5
+      fastplan sweep --dims 8 --horizons 8 --budget 6500 --traces --out runs.h5
 
     With --world, --latents or --starts-goals, d is theirs (--dims may be left out) and each
     configuration records the files' paths and content hashes; with --latents the geometry is
     fitted to them (no --geometries, no geometry metrics: see `fastplan geometry --latents`).
-      fastplan sweep --dims 8 --horizons 8 --budget 6500 --traces --out runs.h5
     """
     from fastplan.runs.sweep import prepare_sweep, run_sweep
     if metric_samples == 1:
