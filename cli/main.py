@@ -30,7 +30,7 @@ COMMANDS = {
     "upgrade": ("cmd_store", "upgrade", "Store each world model of an older results file once (smaller file)."),
     "report": ("cmd_report", "report", "Write the paper's tables, figures and report.md."),
     "reproduce": ("cmd_report", "reproduce", "Run the paper's default sweep and write the report."),
-    "beyond": ("cmd_beyond", "beyond", "Every planner, the paper's and those beyond it, at equal budgets."),
+    "beyond": ("cmd_stronger", "beyond", "Every planner, the paper's and those beyond it, at equal budgets."),
     "warmup": ("cmd_warmup", "warmup", "Compile and cache every kernel ahead of a sweep."),
 }
 

@@ -1,4 +1,4 @@
-"""The beyond-the-paper table (fastplan/paper/beyond.py, ``fastplan beyond``): rows at equal
+"""The beyond-the-paper table (fastplan/paper/stronger.py, ``fastplan beyond``): rows at equal
 budgets found by their hyperparameters, paired contrasts against the best paper planner with the
 right verdicts, nothing without runs beyond the paper, and the command end to end."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from fastplan.engine.errors import FastplanError
-from fastplan.paper.beyond import BUDGETS, beyond_sweeps, beyond_table, row_hyperparameters, rows
+from fastplan.paper.stronger import BUDGETS, beyond_sweeps, beyond_table, row_hyperparameters, rows
 
 
 def records(effects: dict, seeds=range(30), budgets=BUDGETS, noise=0.05):
@@ -95,7 +95,7 @@ def test_fastplan_beyond_end_to_end(tmp_path):
     assert {c["planner"] for c in traced} >= {"cem", "icem", "adam", "diffusion"}
     assert all(c["trace"].shape[0] == 2 and (np.diff(c["trace"][:, :, 0], axis=1) <= 0).all() for c in traced)
     with pytest.raises(FastplanError, match="no budget runs"):
-        from fastplan.paper.beyond import write_beyond
+        from fastplan.paper.stronger import write_beyond
         from fastplan.runs.sweep import run_sweep
         run_sweep(tmp_path / "c.h5", planners=["cem"], dims=[3], horizons=[2], seeds=[0], progress="quiet",
                   metric_samples=0)

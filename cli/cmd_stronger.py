@@ -38,7 +38,7 @@ def beyond(out_dir: str, seeds: int, budgets: tuple, traces: bool, threads: int 
     its difference to the best paper planner at the same budget (paired seed bootstrap, 95%).
     The paper's tables and claims are not affected.
     """
-    from fastplan.paper.beyond import run_beyond
+    from fastplan.paper.stronger import run_beyond
 
     t0 = time.perf_counter()
     out = run_beyond(out_dir, seeds=seeds, budgets=tuple(sorted(set(budgets))), traces=traces, threads=threads,
