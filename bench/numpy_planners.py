@@ -208,25 +208,35 @@ def diffusion(A, B, b, s0, goal, a_init, seed=0, steps=20, noise_scale=0.3, guid
 PLANNERS = {"cem": cem, "mppi": mppi, "gradient": gradient, "sgld": sgld, "diffusion": diffusion}
 
 
+def _beyond():
+    """The planners beyond the paper (:mod:`bench.numpy_beyond`), returning plain results."""
+    from bench import numpy_beyond
+
+    def plain(fn):
+        return lambda *args, **kwargs: fn(*args, **kwargs).result
+    return {name: plain(fn) for name, fn in numpy_beyond.PLANNERS.items()}
+
+
 # ------------------------------------------------------------------ fastplan problems
 
 def initial_inputs(problem, planner, seed=0, geometry_usage="prior", n_diffusion=50):
     """Starting points for ``planner`` from a :class:`fastplan.Problem`, as fastplan uses them.
 
-    ``"prior"``: CEM/MPPI start from the geometry's mean (and CEM from its per-coordinate
-    std) tiled over the horizon; gradient/SGLD start from one draw of the geometry;
+    ``"prior"``: CEM/MPPI (and iCEM, adaptive MPPI, MBD) start from the geometry's mean (and
+    CEM, iCEM, MBD from its per-coordinate std) tiled over the horizon; gradient/SGLD/Adam start
+    from one draw of the geometry;
     diffusion from ``n_diffusion`` draws.  ``"none"``: zero mean, unit std, standard
     normal draws.  Draws use ``np.random.default_rng(seed)`` in the "none" case and
     the geometry's own sampler otherwise.
     """
     T, d, geom = problem.T, problem.d, problem.geometry
     prior = geometry_usage == "prior"
-    if planner in ("cem", "mppi"):
+    if planner in ("cem", "mppi", "icem", "amppi", "mbd"):
         mu0 = np.tile(geom.mean(), (T, 1)) if prior else np.zeros((T, d))
-        if planner == "mppi":
+        if planner in ("mppi", "amppi"):
             return {"mu0": mu0}
         sig0 = np.tile(geom.std(), (T, 1)) if prior else np.ones((T, d))
-        return {"mu0": mu0, "sig0": sig0}
+        return {"mean0": mu0, "std0": sig0} if planner == "mbd" else {"mu0": mu0, "sig0": sig0}
     n = n_diffusion if planner == "diffusion" else 1
     if prior:
         draws = geom.sample(n * T, seed=seed, stream=2).reshape(n, T, d)
@@ -242,10 +252,11 @@ def plan(problem, planner, seed=0, geometry_usage="prior", **overrides):
     """
     W = problem.world
     kwargs = initial_inputs(problem, planner, seed, geometry_usage)
-    if planner in ("cem", "mppi", "sgld", "diffusion"):
+    if planner not in ("gradient", "adam"):
         kwargs["seed"] = seed
     kwargs.update(overrides)
-    return PLANNERS[planner](W.A, W.B, W.b, problem.s0, problem.goal, **kwargs)
+    fn = PLANNERS[planner] if planner in PLANNERS else _beyond()[planner]
+    return fn(W.A, W.B, W.b, problem.s0, problem.goal, **kwargs)
 
 
 def plan_many(problems, planner, seeds=None, **overrides):

@@ -59,6 +59,19 @@ def available_planners():
     return tuple(p for p in registry.planners().names() if p in TWINS)
 
 
+def beyond_planners():
+    """The planners beyond the paper with a NumPy twin (bench/numpy_beyond.py): iCEM, adaptive
+    MPPI, Adam, MBD.  Benchmarked one by one, never part of the paper's grid."""
+    from bench.numpy_beyond import PLANNERS as TWINS
+    from fastplan.engine import registry
+    return tuple(p for p in registry.planners().names(paper=False) if p in TWINS)
+
+
+def _planner_rank(name: str) -> int:
+    order = PLANNERS + beyond_planners()
+    return order.index(name) if name in order else len(order)
+
+
 def grid_problems(dims=GRID_DIMS, horizons=GRID_HORIZONS, seeds=SEEDS, geometries=GEOMETRIES):
     """``{(d, h): [Problem, ...]}``, 30 problems per cell (3 geometries x 10 seeds)."""
     import fastplan
@@ -254,7 +267,7 @@ def summarize(records):
 
     rows = []
     keys = sorted({k for (s, k, _) in by if s == "planner"},
-                  key=lambda k: (PLANNERS.index(k.split("/")[0]), [int(x) for x in k.split("/")[1].split(",")],
+                  key=lambda k: (_planner_rank(k.split("/")[0]), [int(x) for x in k.split("/")[1].split(",")],
                                  int(k.split("/")[2][2:])))
     for key in keys:
         fp, ref = get("planner", key, "fastplan"), get("planner", key, "numpy")
@@ -264,7 +277,8 @@ def summarize(records):
         rows.append([planner + _flag(fp, ref), size, P, _fmt_t(fpm), _fmt_t(fpm / P if fpm else None), _fmt_t(refm),
                      _ratio(refm, fpm), (fp or {}).get("samples", "-")])
     if rows:
-        out.append("Planners (paper hyperparameters, best-of-rounds times); P problems per call; "
+        out.append("Planners (default hyperparameters, the paper's for its five; best-of-rounds times); "
+                   "P problems per call; "
                    "ratio = NumPy / fastplan")
         out.append(_table(["planner", "d, h", "P", "fastplan", "per problem", "NumPy", "ratio",
                            "rollouts/problem"], rows))

@@ -98,6 +98,9 @@ def command_line() -> str:
 @click.option("--prior-weight", default=None, metavar="BETA[,BETA...]",
               help="Prior-penalised cost: Eq. 5 + BETA (1/T) sum_t -log p_geom(a_t), for every selected "
                    "planner that implements it (default 0: the paper's cost; a,b sweeps over values).")
+@click.option("--traces", is_flag=True,
+              help="Also store each run's per-iteration trace (best cost so far, mean cost, rollouts) "
+                   "for anytime curves; runs already in the file keep what they have.")
 @click.option("--threads", type=BoundedInt(min=1), default=None,
               help="Numba threads (default: all cores). Results do not depend on it.")
 @click.option("--max-batch", type=BoundedInt(min=1), default=64, show_default=True,
@@ -109,8 +112,8 @@ def command_line() -> str:
 @cluster_options
 @friendly_errors
 def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage, gradient, budgets,
-          execution, prior_weight, threads, max_batch, metric_samples, quiet, world, latents, fit, k,
-          covariance, starts_goals, workers, scheduler, scheduler_file):
+          execution, prior_weight, traces, threads, max_batch, metric_samples, quiet, world, latents,
+          fit, k, covariance, starts_goals, workers, scheduler, scheduler_file):
     """Run the grid planners x geometries x dims x horizons x seeds into one HDF5 file.
 
     Defaults are the paper's grid (5 planners, 3 geometries, d in 4 8 16 32, horizons 4 8 16,
@@ -127,6 +130,7 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
       fastplan sweep --dims 8 --horizons 8 --execution decoded --out runs.h5
       fastplan sweep --world model.npz --latents latents.npy --starts-goals tasks.npz --out mine.h5
       fastplan sweep --planners projected-cem codebook-cem --geometries vqvae --out runs.h5
+      fastplan sweep --dims 8 --horizons 8 --budget 6500 --traces --out runs.h5
 
     With --world, --latents or --starts-goals, d is theirs (--dims may be left out) and each
     configuration records the files' paths and content hashes; with --latents the geometry is
@@ -144,7 +148,8 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
     prepare_sweep(out, planners=planners, geometries=geometries, dims=dims, horizons=horizons,
                   seeds=seeds, overrides=overrides, geometry_usage=geometry_usage, gradient=gradient,
                   budgets=budgets, execution=execution, threads=threads, max_batch=max_batch, metric_samples=metric_samples,
-                  in_process=workers is None and scheduler is None and scheduler_file is None, inputs=inputs)
+                  in_process=workers is None and scheduler is None and scheduler_file is None, inputs=inputs,
+                  traces=traces)
     with executor_from_options(workers, scheduler, scheduler_file, threads=threads,
                                quiet=quiet) as (executor, executor_name):
         summary = run_sweep(
@@ -153,5 +158,5 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
             budgets=budgets, execution=execution, threads=threads, progress="quiet" if quiet else "auto",
             command_line=command_line(),
             max_batch=max_batch, metric_samples=metric_samples, executor=executor,
-            executor_name=executor_name, inputs=inputs)
+            executor_name=executor_name, inputs=inputs, traces=traces)
     click.echo(str(summary))

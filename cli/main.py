@@ -31,6 +31,7 @@ COMMANDS = {
     "report": ("cmd_report", "report", "Write the paper's tables, figures and report.md."),
     "reproduce": ("cmd_report", "reproduce", "Run the paper's default sweep and write the report."),
     "beyond-geometry": ("cmd_beyond", "beyond", "Beyond the paper: does respecting the latent geometry pay?"),
+    "beyond": ("cmd_stronger", "beyond", "Every planner, the paper's and those beyond it, at equal budgets."),
     "warmup": ("cmd_warmup", "warmup", "Compile and cache every kernel ahead of a sweep."),
 }
 

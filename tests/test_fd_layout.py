@@ -6,6 +6,7 @@ import pytest
 
 from fastplan.engine.cost import paper_cost
 from fastplan.engine.planners._descent import descent_kernel, fd_groups, fd_tile_width
+from fastplan.engine.planners._trace import NO_TRACE
 from fastplan.engine.world import make_world, start_and_goal
 
 
@@ -28,7 +29,7 @@ def _descend(P, T, d, G, W, langevin):
     samples = np.zeros(P, dtype=np.int64)
     steps = np.zeros(P, dtype=np.int64)
     descent_kernel((A, B, b), s0, goal, a0, seeds, paper_cost(0.1, d), 6, 0.05, 0.005, 1e-3,
-                   langevin, False, G, W, d, d, actions, samples, steps)
+                   langevin, False, G, W, d, d, actions, samples, steps, NO_TRACE)
     return actions, samples, steps
 
 

@@ -18,7 +18,8 @@ from fastplan.engine.api import stack  # noqa: E402
 from fastplan.engine import registry  # noqa: E402
 from fastplan.engine.planners import DEFAULTS, resolve  # noqa: E402
 
-#: The paper's five (the geometry-aware planners are tested in test_geoplanners.py).
+#: The paper's five (the geometry-aware planners are tested in test_geoplanners.py, those beyond
+#: the paper in tests/test_stronger.py).
 PLANNERS = registry.planners().names(paper=True)
 
 # Small but non-trivial settings so the whole file runs in seconds.

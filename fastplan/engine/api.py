@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import budget, display, registry, rng, threads
+from . import trace as trace_mod
 from .errors import FastplanError, FastplanWarning, as_array, check_choice, check_positive_int, check_seed
 from .planners import GEOMETRY_USAGES, canonical_planner, resolve
 from .problem import Problem, make_problem
@@ -127,7 +128,8 @@ class BatchResult:
         no input preparation, no evaluation of the result)
     compile_time : float, seconds this call spent loading or compiling the planner's
         kernels before timing (0.0 once warm in this process)
-    trace : None, reserved for per-iteration traces (best cost, mean cost, rollouts)
+    trace : :class:`~fastplan.engine.trace.Trace` of (P, R) arrays (best cost so far, mean cost,
+        cumulative rollouts per iteration) with ``return_trace=True``, else None
     execution : "latent" (the environment receives the planned actions) or "decoded" (their
         projections onto the geometry; see :mod:`fastplan.engine.manifold`)
     executed_actions : (P, T, d) what the environment received
@@ -191,7 +193,8 @@ class PlanResult:
     with ``batch_size - 1`` others (``batch_size`` is 1 for :func:`plan`); ``wall_time`` is
     ``batch_wall_time / batch_size``, a share, not a measurement of this plan alone.
     ``compile_time``: seconds the call spent loading or compiling kernels, never part of
-    ``wall_time``.  ``trace``: None (reserved for per-iteration traces).
+    ``wall_time``.  ``trace``: the plan's :class:`~fastplan.engine.trace.Trace` (arrays of shape
+    (R,)) with ``return_trace=True``, else None.
     """
 
     planner: str
@@ -312,32 +315,37 @@ def _tiny_problem(family: str) -> Problem:
     return prob
 
 
-def _run(batch: Batch, planner: str, hp: dict, usage: str):
-    """Prepare and run the planner's kernel; (actions, samples, steps, kernel start, end)."""
+def _run(batch: Batch, planner: str, hp: dict, usage: str, trace: bool = False):
+    """Prepare and run the planner's kernel; (actions, samples, steps, kernel start, end, trace
+    (P, R, 3) or None).  With ``trace`` the kernel also fills a per-iteration trace
+    (:mod:`fastplan.engine.trace`)."""
     module = registry.planner(planner).module()
     inputs = module.prepare(batch, hp, usage)
+    if trace:
+        inputs["trace"] = trace_mod.new_trace(module, planner, hp, batch.P, batch.T, batch.d)
     t0 = time.perf_counter()
     actions, samples, steps = module.run(batch, hp, inputs)
-    return actions, samples, steps, t0, time.perf_counter()
+    return actions, samples, steps, t0, time.perf_counter(), inputs.get("trace") if trace else None
 
 
-def _run_policy(batch: Batch, planner: str, hp: dict, usage: str):
+def _run_policy(batch: Batch, planner: str, hp: dict, usage: str, trace: bool = False):
     """:func:`_run` as the thread policy (:mod:`fastplan.engine.threads`) decides: one kernel
     call, or slices of the batch taken by a few threads (one Numba thread each); the same
     bits either way.  Returns (actions, samples, steps, seconds from the first kernel's start
-    to the last one's end)."""
+    to the last one's end, trace or None)."""
     P = batch.P
     workers, slices, n_threads = threads.batch_split(
         P, threads.plan_seconds(planner, hp, batch.T, batch.d), hp.get("iterations", 1))
     if workers == 1:                       # one kernel call (README, "On a busy machine")
         with threads.limited(n_threads):
-            actions, samples, steps, t0, t1 = _run(batch, planner, hp, usage)
-        return actions, samples, steps, t1 - t0
+            actions, samples, steps, t0, t1, tr = _run(batch, planner, hp, usage, trace)
+        return actions, samples, steps, t1 - t0, tr
     cut = [(i * P) // slices for i in range(slices + 1)]
-    parts = threads.map_dynamic(lambda i: _run(batch.slice(cut[i], cut[i + 1]), planner, hp, usage),
+    parts = threads.map_dynamic(lambda i: _run(batch.slice(cut[i], cut[i + 1]), planner, hp, usage, trace),
                                 slices, workers)
     actions, samples, steps = (np.concatenate([part[k] for part in parts]) for k in range(3))
-    return actions, samples, steps, max(p[4] for p in parts) - min(p[3] for p in parts)
+    tr = np.concatenate([part[5] for part in parts]) if trace else None
+    return actions, samples, steps, max(p[4] for p in parts) - min(p[3] for p in parts), tr
 
 
 def _problem_shape(p: Problem, where: str) -> tuple[int, int, int]:
@@ -381,7 +389,7 @@ def _warn_not_finite(planner: str, cost: np.ndarray, actions: np.ndarray) -> Non
 
 
 def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "prior",
-               execution: str = "latent", init_actions=None, cost=None,
+               execution: str = "latent", init_actions=None, cost=None, return_trace: bool = False,
                **overrides) -> BatchResult:
     """Plan a batch of problems (same d and horizon) with one planner: one kernel call, or
     slices of the batch on a few threads, as the thread policy (:mod:`fastplan.engine.threads`)
@@ -408,6 +416,10 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
     cost : Cost or dict, optional
         Cost terms beyond Eq. 5 and action bounds (:class:`fastplan.Cost`: ``running``,
         ``effort``, ``lower``, ``upper``); default the paper's Eq. 5 alone.
+    return_trace : bool
+        Also record each plan's per-iteration trace (``BatchResult.trace``, a
+        :class:`~fastplan.engine.trace.Trace` of (P, R) arrays: best cost so far, mean cost,
+        cumulative rollouts).  Recording changes no plan.
     **overrides
         Hyperparameters to change from the paper's values (see ``planners.DEFAULTS``).
 
@@ -427,7 +439,9 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
         planner, hp, P, T, d, usage=geometry_usage), init_actions=init_actions,
         cost=cost)  # refused before allocating
     compile_time = warm(planner, hp, geometry_usage, problems[0].world.family)
-    actions, samples, steps, wall = _run_policy(batch, planner, hp, geometry_usage)
+    if return_trace:
+        trace_mod.trace_rows(registry.planner(planner).module(), planner, hp, batch.T, batch.d)
+    actions, samples, steps, wall, tr = _run_policy(batch, planner, hp, geometry_usage, bool(return_trace))
     actions = batch.cost.clip(actions)          # plans inside the action box (if any)
     L, goal_distance, smoothness, states = evaluate(batch.world, batch.s0, batch.goal, actions,
                                                     batch.cost_bundle(hp))
@@ -437,11 +451,12 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
         planner=planner, hyperparameters=hp, geometry_usage=geometry_usage, seeds=batch.seeds,
         actions=actions, states=states, cost=L, goal_distance=goal_distance,
         smoothness=smoothness, samples=samples, steps=steps, wall_time=wall, execution=execution,
-        compile_time=compile_time, **real)
+        compile_time=compile_time, trace=None if tr is None else trace_mod.Trace.from_array(tr), **real)
 
 
 def plan(problem: Problem, planner: str, seed: int | None = None, *, geometry_usage: str = "prior",
-         execution: str = "latent", init_actions=None, cost=None, **overrides) -> PlanResult:
+         execution: str = "latent", init_actions=None, cost=None, return_trace: bool = False,
+         **overrides) -> PlanResult:
     """Plan one problem; see :func:`plan_batch` for the arguments.
 
     Example
@@ -456,4 +471,4 @@ def plan(problem: Problem, planner: str, seed: int | None = None, *, geometry_us
         raise FastplanError("plan expects a Problem (see fastplan.make_problem); "
                             "use plan_batch for a list of problems")
     return plan_batch([problem], planner, seeds, geometry_usage=geometry_usage, execution=execution,
-                      init_actions=init_actions, cost=cost, **overrides)[0]
+                      init_actions=init_actions, cost=cost, return_trace=return_trace, **overrides)[0]

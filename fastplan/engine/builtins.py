@@ -8,6 +8,7 @@ vqvae 2), so every stored result stays reproducible.
 """
 from __future__ import annotations
 
+from .beyond import PLANNERS as BEYOND_PLANNERS
 from .errors import FastplanError
 from .registry import GeometrySpec, PlannerSpec, WorldSpec, _GEOMETRIES, _PLANNERS, _WORLDS
 
@@ -163,6 +164,8 @@ WORLDS = (
 )
 
 for _spec in PLANNERS + GEOMETRY_PLANNERS:
+    _PLANNERS.register(_spec)
+for _spec in BEYOND_PLANNERS:       # the planners beyond the paper, after its five
     _PLANNERS.register(_spec)
 for _spec in GEOMETRIES:
     _GEOMETRIES.register(_spec)

@@ -70,7 +70,7 @@ __all__ = ["ONE_COLUMN", "TWO_COLUMN", "STYLE", "BASELINE_LABELS", "figure", "st
            "goal_distance_by_planner", "goal_distance_vs_dim", "goal_distance_vs_horizon",
            "goal_distance_over_seeds", "smoothness_vs_goal", "rollouts_by_planner",
            "geometry_metric_vs_dim", "hyperparameter_sweep", "sweeps", "goal_distance_vs_budget",
-           "budget_planners", "budget_cell"]
+           "budget_planners", "budget_cell", "anytime_curves"]
 
 
 # --------------------------------------------------------------------------- figures and style
@@ -977,4 +977,88 @@ def hyperparameter_sweep(data, planner: str, param: str, ax=None, *, metric: str
         n_keys = len(legend_entries(ax)[0])
         ncol = 3 if n_keys > 8 else 2 if n_keys > 3 else n_keys      # filled column by column: values, then baselines
         _legend(ax, ncol=ncol, title=None if x == param else f"{planner_label(planner)} {param}")
+    return ax
+
+
+def _trace_curves(data, d, horizon, geometry, budget, planners):
+    """``[(label, planner, rollouts (R,), best (n, R))]`` from a results file's stored traces
+    (one curve per planner and gradient mode: the configurations with the longest traces, or
+    those whose runs end closest to ``budget``), or from ``{label: Trace or BatchResult}``."""
+    if isinstance(data, dict) and all(hasattr(v, "best") or hasattr(v, "trace") for v in data.values()):
+        out = []
+        for label, tr in data.items():
+            tr = getattr(tr, "trace", tr)
+            if tr is None:
+                continue
+            best = np.atleast_2d(tr.best)
+            out.append((str(label), str(label), np.atleast_2d(tr.rollouts)[0], best))
+        return out
+    from .. import store
+    groups: dict = {}
+    for cfg in store.load_traces(os.fspath(data)):
+        if int(cfg["d"]) != d or int(cfg["horizon"]) != horizon:
+            continue
+        if geometry is not None and cfg["geometry"] != geometry:
+            continue
+        if planners is not None and cfg["planner"] not in planners:
+            continue
+        key = (cfg["planner"], cfg.get("gradient", ""), json.dumps(cfg["hyperparameters"], sort_keys=True))
+        groups.setdefault(key, []).append(cfg["trace"])
+    by_row: dict = {}
+    for (planner, grad, _), traces in groups.items():
+        tr = np.concatenate(traces)
+        end = float(tr[0, -1, 2])
+        score = -tr.shape[1] if budget is None else abs(end - budget)
+        row = (planner, grad)
+        if row not in by_row or score < by_row[row][0]:
+            by_row[row] = (score, tr)
+    from . import planner_order
+    out = []
+    for planner in planner_order([p for p, _ in by_row]):
+        for (p, grad), (_, tr) in sorted(by_row.items(), key=lambda kv: (kv[0][1] not in ("", "fd"), kv[0])):
+            if p == planner:
+                label = planner_label(p) + (f" ({grad})" if grad else "")
+                out.append((label, p, tr[0, :, 2], tr[:, :, 0]))
+    return out
+
+
+def anytime_curves(data, ax=None, *, d: int = 8, horizon: int = 8, geometry: str | None = None,
+                   budget: int | None = None, planners=None, interval="ci", points: int = 60):
+    """Best cost found so far (Eq. 5) against world-model rollouts spent, one line per planner
+    (mean over seeds, and geometries unless ``geometry``; ``interval`` as elsewhere): anytime
+    curves from per-iteration traces.
+
+    ``data``: a results file written with ``fastplan sweep --traces`` (for each planner the
+    configuration with the longest traces, or the one ending closest to ``budget``), or
+    ``{label: Trace or BatchResult}`` from ``plan_batch(..., return_trace=True)``.  Both axes are
+    logarithmic; long traces are drawn at ``points`` log-spaced rows; a planner's second variant
+    (the gradient planner's adjoint beside its finite differences) is dashed.  A planner with a fixed
+    schedule (diffusion, MBD) is drawn as it ran at that budget: its early rows are not what it
+    would reach with a smaller budget.
+    """
+    curves = _trace_curves(data, d, horizon, geometry, budget, planners)
+    with _target(ax) as ax:
+        if not curves:
+            _no_data(ax, f"traces at d={d}, h={horizon} (sweep with --traces)")
+            return ax
+        lo_y = np.inf
+        seen = set()
+        for label, planner, x, best in curves:
+            R = x.shape[0]
+            idx = np.unique(np.round(np.geomspace(1, R, min(points, R))).astype(int) - 1)
+            stats = np.array([mean_interval(best[:, i], interval) for i in idx])
+            color, marker = planner_style(planner)
+            ax.plot(x[idx], stats[:, 0], color=color, label=label, ls="--" if planner in seen else "-")
+            seen.add(planner)
+            ax.plot(x[idx][-1:], stats[-1:, 0], color=color, marker=marker, ls="")
+            if interval is not None and best.shape[0] > 1:
+                ax.fill_between(x[idx], stats[:, 1], stats[:, 2], color=color, alpha=0.15, lw=0)
+            lo_y = min(lo_y, float(np.nanmin(stats[:, 1])))
+        ax.set_xscale("log")
+        if np.isfinite(lo_y) and lo_y > 0:
+            _log_y(ax)
+        ax.set_xlabel("World-model rollouts")
+        ax.set_ylabel("Best cost so far (Eq. 5)")
+        ax.grid(alpha=0.3, which="major")
+        _legend(ax, ncol=3)
     return ax

@@ -66,9 +66,18 @@ class SweepEstimate:
                 f"of results, ~{format_bytes(self.driver_bytes + self.unit_bytes)} of memory")
 
 
+def _trace_rows(planner: str, hp: dict, T: int, d: int) -> int:
+    """Rows of one run's trace (0 for a planner that records none)."""
+    from ..engine import registry
+    rows = getattr(registry.planner(planner).module(), "trace_rows", None)
+    return int(rows(hp, T, d)) if rows is not None else 0
+
+
 def estimate_sweep(grid, out_path, *, max_batch: int, metric_samples: int, threads: int,
-                   in_process: bool = True, geometry_usage: str | None = None) -> SweepEstimate:
-    """Estimate the cost of computing what ``out_path`` lacks of ``grid`` (nothing is written)."""
+                   in_process: bool = True, geometry_usage: str | None = None,
+                   traces: bool = False) -> SweepEstimate:
+    """Estimate the cost of computing what ``out_path`` lacks of ``grid`` (nothing is written);
+    ``traces``: the runs also store their per-iteration traces (R x 3 numbers each)."""
     out_path = os.fspath(out_path)
     done_runs, done_metrics = store.index(out_path) if os.path.exists(out_path) else (set(), set())
     seeds = set(grid.seeds)
@@ -91,6 +100,8 @@ def estimate_sweep(grid, out_path, *, max_batch: int, metric_samples: int, threa
         disk += missing * run_bytes(cfg.d, cfg.horizon, n_state) * DISK_FACTOR
         if inputs is None or inputs.world is None:
             new_worlds.add(cfg.d)
+        if traces:
+            disk += missing * 24 * _trace_rows(cfg.planner, hp, cfg.horizon, cfg.d) * DISK_FACTOR
         disk += 0 if done_in.get(cfg.config_id) else CONFIG_BYTES
         seconds += budget.plan_seconds(cfg.planner, hp, missing, cfg.horizon, cfg.d, threads)
         key = (cfg.planner, cfg.hp_json, cfg.d, cfg.horizon, cfg.geometry_usage)

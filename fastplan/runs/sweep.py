@@ -266,6 +266,7 @@ class WorkUnit:
     n_samples: int = 0
     execution: str = "latent"
     inputs: object = None           # fastplan.runs.inputs.Inputs shared by the runs, or None
+    traces: bool = False
 
     @property
     def n_runs(self) -> int:
@@ -279,6 +280,8 @@ class WorkUnit:
             parts.append(self.execution)
         if self.inputs is not None:
             parts.append(self.inputs.key_json)
+        if self.traces:
+            parts.append("traces")
         return store.config_id({"unit": parts})
 
     @property
@@ -306,7 +309,8 @@ def _chunks(items: list, max_batch: int) -> list[list]:
 
 
 def make_units(grid: Grid, done_runs=frozenset(), done_metrics=frozenset(), *,
-               max_batch: int = DEFAULT_MAX_BATCH, metric_samples: int = 4000) -> list[WorkUnit]:
+               max_batch: int = DEFAULT_MAX_BATCH, metric_samples: int = 4000,
+               traces: bool = False) -> list[WorkUnit]:
     """Group the runs of ``grid`` that are not in ``done_runs`` into work units.
 
     Parameters
@@ -341,7 +345,7 @@ def make_units(grid: Grid, done_runs=frozenset(), done_metrics=frozenset(), *,
                 geometries=tuple(c.geometry for c, _ in chunk),
                 config_ids=tuple(c.config_id for c, _ in chunk), planner=planner,
                 horizon=horizon, geometry_usage=usage, hp_json=hp_json, execution=execution,
-                inputs=grid.inputs))
+                inputs=grid.inputs, traces=bool(traces)))
     if metric_samples and not (grid.inputs is not None and grid.inputs.geometry_name):  # fitted: not here
         n = check_positive_int(metric_samples, "metric_samples")
         if n < 2:
@@ -398,7 +402,8 @@ def compute_unit(unit: WorkUnit) -> dict:
                   problems[0].world.family)
     with warnings.catch_warnings():     # NaN plans are stored as such and counted in the summary
         warnings.filterwarnings("ignore", message=r".* plans are not finite", category=FastplanWarning)
-        res = plan_batch(problems, unit.planner, geometry_usage=unit.geometry_usage, execution=unit.execution, **hp)
+        res = plan_batch(problems, unit.planner, geometry_usage=unit.geometry_usage, execution=unit.execution,
+                         return_trace=unit.traces, **hp)
     if store.canonical_json(res.hyperparameters) != unit.hp_json:
         raise FastplanError(f"{unit.planner}: the planner resolved other hyperparameters than requested")
     from ..engine.worlds import ops as world_ops
@@ -421,6 +426,7 @@ def compute_unit(unit: WorkUnit) -> dict:
         "zero_action_distance": zero_gd, "initial_distance": init_gd,
         "wall_time": float(res.wall_time), "threads": int(numba.get_num_threads()),
         "warm_time": float(t_warm + res.compile_time), **_manifold_fields(problems, res),
+        **({store.TRACE_FIELD: res.trace.as_array()} if unit.traces else {}),
     }
 
 
@@ -539,7 +545,7 @@ def prepare_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS
                   horizons=DEFAULT_HORIZONS, seeds=DEFAULT_SEEDS, overrides: dict | None = None,
                   geometry_usage: str = "prior", gradient: str = "fd", budgets=None,
                   execution: str = "latent", threads: int | None = None, max_batch: int = DEFAULT_MAX_BATCH,
-                  metric_samples: int = 4000, in_process: bool = True, inputs=None):
+                  metric_samples: int = 4000, in_process: bool = True, inputs=None, traces: bool = False):
     """Validate a sweep and check that it can fit, before anything is written.
 
     Expands the grid (:func:`expand_grid`), checks the output path and estimates disk,
@@ -566,7 +572,7 @@ def prepare_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS
     import numba
     used = min(threads, max_threads()) if threads else numba.get_num_threads()
     estimate = estimate_sweep(grid, out_path, max_batch=max_batch, metric_samples=metric_samples,
-                              threads=used, in_process=in_process)
+                              threads=used, in_process=in_process, traces=traces)
     check_sweep(estimate, out_path, metric_samples=metric_samples)
     return grid, estimate
 
@@ -577,7 +583,8 @@ def run_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
               threads: int | None = None,
               progress="auto", command_line: str | None = None, executor=None,
               executor_name: str = "in-process", max_batch: int = DEFAULT_MAX_BATCH,
-              metric_samples: int = 4000, commit_interval: float = 5.0, inputs=None) -> SweepSummary:
+              metric_samples: int = 4000, commit_interval: float = 5.0, inputs=None,
+              traces: bool = False) -> SweepSummary:
     """Run a grid into the results file ``out_path``, computing only what is missing.
 
     Parameters
@@ -595,6 +602,10 @@ def run_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
         Recorded as provenance (default: ``sys.argv``).
     executor : callable, optional
         ``executor(compute_unit, units) -> iterable of results`` (default: in-process).
+    traces : bool
+        Store each run's per-iteration trace (best cost so far, mean cost, rollouts; see
+        :func:`fastplan.plan_batch` ``return_trace``) with the runs this sweep computes; runs
+        already in the file keep what they have.  Changes no result.
     max_batch, metric_samples, commit_interval
         See :func:`make_units` and :class:`fastplan.store.Writer`.
 
@@ -610,7 +621,7 @@ def run_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
                                    geometry_usage=geometry_usage, gradient=gradient, budgets=budgets,
                                    execution=execution, threads=threads,
                                    max_batch=max_batch, metric_samples=metric_samples,
-                                   in_process=executor is None, inputs=inputs)
+                                   in_process=executor is None, inputs=inputs, traces=traces)
     before_threads = numba.get_num_threads()
     try:
         used = set_threads(threads)
@@ -619,7 +630,7 @@ def run_sweep(out_path, *, planners=None, geometries=None, dims=DEFAULT_DIMS,
         with store.Writer(out_path, session, commit_interval=commit_interval) as writer:
             done_runs, done_metrics = writer.done()
             units = make_units(grid, done_runs, done_metrics, max_batch=max_batch,
-                               metric_samples=metric_samples)
+                               metric_samples=metric_samples, traces=traces)
             remaining: dict[str, int] = {}
             for u in units:
                 for cid in u.config_ids:

@@ -36,6 +36,8 @@ File layout (everything readable with h5py + NumPy alone)::
         log_density, ood_rate, ood_threshold (n,) float64  manifold metrics of the plan
         realised_goal_distance, exploitation_gap (n,) float64  what the environment did
         executed_actions       (n, T, d)   float64   only with execution="decoded"
+        trace                  (n, R, 3)   float64   only from sweeps with --traces: per iteration
+                                                     (best cost so far, mean cost, rollouts so far)
         batch_size, threads, session       (n,) int64
         complete               (n,)        bool      set last; a row counts only when True
     /geometry_metrics/         attrs: concentration_definition
@@ -69,10 +71,10 @@ from __future__ import annotations
 
 # the store's public names, one import per module (each module has one job)
 from .layout import BASELINE_FIELDS, FORMAT_VERSION, INT_FIELDS, MARKER, MARKER_ATTR, METRIC_COLUMNS, METRIC_FIELDS, METRIC_FLOATS, RECORD_COLUMNS, RUN_FIELDS  # noqa: F401
-from .layout import DECODED_FIELDS, DEFAULT_EXECUTION, MANIFOLD_FIELDS  # noqa: F401
+from .layout import DECODED_FIELDS, DEFAULT_EXECUTION, MANIFOLD_FIELDS, TRACE_FIELD  # noqa: F401
 from .keys import canonical_json, config_id, config_key  # noqa: F401
 from .files import check_output_path, check_results_file  # noqa: F401
-from .read import file_attrs, index, list_configs, load, load_geometry_metrics, read_config, sessions  # noqa: F401
+from .read import file_attrs, index, list_configs, load, load_geometry_metrics, load_traces, read_config, sessions  # noqa: F401
 from .read import list_worlds, read_worlds  # noqa: F401
 from . import worlds  # noqa: F401
 from .provenance import provenance  # noqa: F401

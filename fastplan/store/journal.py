@@ -149,7 +149,7 @@ def _numeric(result: dict, name: str, lead: int, row: tuple | None, what: str) -
 
 
 def _check_plan_unit(r: dict) -> None:
-    from .layout import DERIVED_FIELDS, RUN_FIELDS, TEXT_FIELDS, row_shape
+    from .layout import DERIVED_FIELDS, RUN_FIELDS, TEXT_FIELDS, TRACE_FIELD, row_shape
     cids = _vector(r, "config_ids")
     P = cids.shape[0]
     if P == 0:
@@ -181,6 +181,10 @@ def _check_plan_unit(r: dict) -> None:
     for name in RUN_FIELDS:
         if name not in DERIVED_FIELDS and name not in TEXT_FIELDS:
             _numeric(r, name, P, row_shape(name, d, T, n), what)
+    if TRACE_FIELD in r:           # optional per-run traces (R, 3) of a sweep with --traces
+        _numeric(r, TRACE_FIELD, P, None, what)
+        if np.ndim(r[TRACE_FIELD]) != 3 or np.shape(r[TRACE_FIELD])[2] != 3:
+            raise FastplanError(f"{TRACE_FIELD} has shape {np.shape(r[TRACE_FIELD])}, expected ({P}, R, 3)")
     wall = _need(r, "wall_time")
     if isinstance(wall, (bool, np.bool_)) or not isinstance(wall, (int, float, np.number)) \
             or not math.isfinite(float(wall)) or wall < 0:

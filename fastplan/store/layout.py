@@ -37,6 +37,10 @@ MANIFOLD_FIELDS = ("log_density", "ood_rate", "ood_threshold", "realised_goal_di
                    "exploitation_gap")
 #: Per-run datasets only configurations with ``execution="decoded"`` hold.
 DECODED_FIELDS = ("executed_actions",)
+#: Per-run per-iteration traces (``fastplan sweep --traces``): (R, 3) rows of (best cost so far,
+#: mean cost, cumulative rollouts); R is fixed by the configuration.  Only configurations a
+#: sweep with traces wrote to hold them; rows written without a trace are NaN.
+TRACE_FIELD = "trace"
 #: The default execution (absent from configuration keys and from files written before it).
 DEFAULT_EXECUTION = "latent"
 METRIC_FIELDS = ("geometry", "d", "seed", "n_samples", "effective_dimension",

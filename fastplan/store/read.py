@@ -12,7 +12,7 @@ from ..engine.errors import FastplanError
 from . import worlds
 from .files import _h5py, _scan_index, _str, check_results_file
 from .layout import (BASELINE_FIELDS, DECODED_FIELDS, DEFAULT_EXECUTION, MANIFOLD_FIELDS, METRIC_COLUMNS,
-                     METRIC_FLOATS, RECORD_COLUMNS, RUN_FIELDS, TEXT_FIELDS)
+                     METRIC_FLOATS, RECORD_COLUMNS, RUN_FIELDS, TEXT_FIELDS, TRACE_FIELD)
 
 
 def _attrs(obj) -> dict:
@@ -94,6 +94,28 @@ def list_configs(path) -> list[dict]:
     return out
 
 
+def load_traces(path) -> list[dict]:
+    """Per-iteration traces stored by ``fastplan sweep --traces``: one dict per configuration
+    that holds them, its attributes (``hyperparameters`` a dict) plus ``seeds`` (n,) and
+    ``trace`` (n, R, 3) of (best cost so far, mean cost, cumulative rollouts), complete runs with
+    a trace only, sorted by seed.  Empty when the file holds none."""
+    out = []
+    with _reading(path) as f:
+        for cid, g in f.get("configs", {}).items():
+            if TRACE_FIELD not in g:
+                continue
+            a = _config_attrs(g)
+            a["hyperparameters"] = json.loads(a["hyperparameters"])
+            tr = g[TRACE_FIELD][()]
+            keep = g["complete"][()] & np.isfinite(tr).all(axis=(1, 2))
+            order = np.argsort(g["seed"][()][keep], kind="stable")
+            a["seeds"] = g["seed"][()][keep][order]
+            a["trace"] = tr[keep][order]
+            out.append(a)
+    out.sort(key=_config_sort_key)
+    return out
+
+
 def _config_sort_key(a: dict):
     PLANNERS = registry.planners().names()
     KINDS = registry.geometries().names()
@@ -108,7 +130,8 @@ def read_config(path, config_id: str) -> tuple[dict, dict]:
     """(attributes, arrays) of one configuration: every per-run dataset, complete rows only,
     sorted by seed.  ``hyperparameters`` in the attributes is a dict.  The manifold fields
     (:data:`MANIFOLD_FIELDS`) are NaN in files written before them; ``executed_actions`` is
-    present for decoded configurations only.
+    present for decoded configurations only, ``trace`` (n, R, 3) for configurations swept with
+    traces (NaN rows for runs computed without).
 
     ``world`` (n,) holds each run's world-model hash (:func:`read_worlds` gives the models);
     when they are all of the paper's family, ``A`` (n, d, d), ``B`` (n, d, d) and ``b`` (n, d)
@@ -126,7 +149,7 @@ def read_config(path, config_id: str) -> tuple[dict, dict]:
         for k in BASELINE_FIELDS:      # absent in files written before the baselines
             arrays[k] = g[k][()][done] if k in g else np.full(int(done.sum()), np.nan)
         arrays.update({k: _manifold_column(g, k, done) for k in MANIFOLD_FIELDS})
-        arrays.update({k: g[k][()][done] for k in DECODED_FIELDS if k in g})
+        arrays.update({k: g[k][()][done] for k in DECODED_FIELDS + (TRACE_FIELD,) if k in g})
     order = np.argsort(arrays["seed"], kind="stable")
     return a, {k: v[order] for k, v in arrays.items()}
 

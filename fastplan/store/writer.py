@@ -18,7 +18,7 @@ from . import guard, worlds
 from .files import _fsync_dir, _fsync_file, _h5py, _write_bytes_atomic, _write_json_atomic, check_output_path
 from .journal import REJECTED, UNIT_PATTERN, _decode_result, _encode_result, check_unit, journal_dir, reject_unit
 from .keys import canonical_json, config_id, config_key
-from .layout import (BASELINE_FIELDS, DECODED_FIELDS, DEFAULT_EXECUTION, DERIVED_FIELDS, FORMAT_VERSION,
+from .layout import (BASELINE_FIELDS, DECODED_FIELDS, DEFAULT_EXECUTION, DERIVED_FIELDS, FORMAT_VERSION, TRACE_FIELD,
                      INT_FIELDS, MANIFOLD_FIELDS, MARKER, MARKER_ATTR, METRIC_FIELDS, METRIC_FLOATS,
                      RUN_FIELDS, TEXT_FIELDS)
 from .provenance import _now
@@ -719,6 +719,7 @@ def _append_config_rows(f, cid: str, rows: list) -> int:
         if n_old and name not in g:       # rows of an older version: NaN
             _append(g, name, np.full((n_old,) + values.shape[1:], np.nan), np.float64)
         _append(g, name, values, np.float64, new)
+    _append_traces(g, rows, n_old, new)
     for name in BASELINE_FIELDS:    # optional: NaN for rows of older files and older journal units
         if n_before and name not in g:
             _append(g, name, np.full(n_before, np.nan), np.float64)
@@ -730,6 +731,22 @@ def _append_config_rows(f, cid: str, rows: list) -> int:
         n0 = _append(g, "complete", np.zeros(len(rows), dtype=bool), bool)
         _hold(g["complete"])[n0:] = True
     return len(rows)
+
+
+def _append_traces(g, rows: list, n_old: int, new: bool) -> None:
+    """The optional per-run traces (:data:`~fastplan.store.layout.TRACE_FIELD`, (R, 3) each):
+    appended when this fold's units carry them or the group already holds them; a row without
+    one (an older run, a unit computed without ``--traces``) is NaN."""
+    have = [r[TRACE_FIELD][i] for r, i, _, _ in rows if TRACE_FIELD in r]
+    if not have and TRACE_FIELD not in g:
+        return
+    shape = tuple(g[TRACE_FIELD].shape[1:]) if TRACE_FIELD in g else np.shape(have[0])
+    values = np.stack([np.asarray(r[TRACE_FIELD][i], dtype=np.float64)
+                       if TRACE_FIELD in r and np.shape(r[TRACE_FIELD][i]) == shape
+                       else np.full(shape, np.nan) for r, i, _, _ in rows])
+    if TRACE_FIELD not in g and n_old:        # rows written before traces: NaN
+        _append(g, TRACE_FIELD, np.full((n_old,) + shape, np.nan), np.float64)
+    _append(g, TRACE_FIELD, values, np.float64, new)
 
 
 def _append_metric_rows(f, rows: list):

@@ -35,6 +35,7 @@ from ..jit import kernel, parallel_kernel
 from ..worlds import ops
 from ._common import add_goal_norms, cost_value, new_outputs, sequence_cost
 from ._manifold import add_prior_grad, cost_at, prior_logs, with_prior_fd
+from ._trace import NO_TRACE as _NO_TRACE, descent_row
 
 
 #: Target columns per tile of the staggered FD state batch (S and U tiles stay in L2; wider
@@ -279,7 +280,7 @@ def update_and_evaluate(world, s0, goal, a, grad, z, seeds, it, iterations, cost
 @kernel
 def whole_descent(world, s0, goal, a, seeds, cost, iterations, step, noise, fd_eps, langevin,
                   adjoint, grad, states, tape, best, best_cost, base, rollouts, steps, S, U, acc,
-                  sq, run, c, z, lam_s, lam_prev, item_rollouts, item_steps, p):
+                  sq, run, c, z, lam_s, lam_prev, item_rollouts, item_steps, trace, tbest, p):
     """All iterations of problem p (one FD group, G = 1); arrays as in :func:`descent_kernel`."""
     T, d = a.shape[1], a.shape[2]
     w = ops.world_at(world, p)
@@ -296,6 +297,7 @@ def whole_descent(world, s0, goal, a, seeds, cost, iterations, step, noise, fd_e
                                       np.int64(0), np.int64(1), cost_at(cost, p), fd_eps, S[p], U[p],
                                       acc[p], sq[p], run[p], c[p], grad[p])
             item_rollouts[p] += T * d
+        descent_row(trace, it, base, tbest, rollouts, item_rollouts, np.int64(1), p)
         update_and_evaluate(world, s0, goal, a, grad, z, seeds, it, iterations, cost, step,
                             noise, langevin, states, tape, best, best_cost, base, rollouts,
                             steps, p)
@@ -303,7 +305,7 @@ def whole_descent(world, s0, goal, a, seeds, cost, iterations, step, noise, fd_e
 
 @parallel_kernel
 def descent_kernel(world, s0, goal, a0, seeds, cost, iterations, step, noise, fd_eps, langevin,
-                   adjoint, G, W, K, Kc, out_actions, out_samples, out_steps):
+                   adjoint, G, W, K, Kc, out_actions, out_samples, out_steps, trace):
     """Gradient descent (``langevin=False``, Eq. 7) or SGLD (``langevin=True``, Eq. 8).
 
     world : the batch's world bundle; s0, goal : (P, n); a0 : (P, T, d) start;
@@ -316,6 +318,8 @@ def descent_kernel(world, s0, goal, a0, seeds, cost, iterations, step, noise, fd
     descent (no fork-join per iteration); otherwise each iteration's FD gradient is split
     into G groups of time steps per problem (:func:`fd_groups`) and the cheap updates run
     serially.  Results are the same.  One prange loop only: each costs seconds of compilation.
+    trace (P, R, 3): a row per iteration after its gradient (and one for SGLD's final
+    evaluation) when R > 0 (:func:`~fastplan.engine.planners._trace.descent_row`).
     """
     P, T, d = a0.shape
     ns = s0.shape[1]
@@ -341,6 +345,7 @@ def descent_kernel(world, s0, goal, a0, seeds, cost, iterations, step, noise, fd
     z = np.empty((P, T * d))
     lam_s = np.empty((P, ns))
     lam_prev = np.empty((P, ns))
+    tbest = np.full(P, np.inf)
     if G > 1:            # fewer problems than threads: only the FD groups run in parallel
         for p in range(P):
             evaluate_iterate(world, s0, goal, a, cost, states, tape, langevin, best, best_cost,
@@ -352,7 +357,7 @@ def descent_kernel(world, s0, goal, a0, seeds, cost, iterations, step, noise, fd
                 whole_descent(world, s0, goal, a, seeds, cost, iterations, step, noise, fd_eps,
                               langevin, adjoint, grad, states, tape, best, best_cost, base,
                               rollouts, steps, S, U, acc, sq, run, c, z, lam_s, lam_prev,
-                              item_rollouts, item_steps, p)
+                              item_rollouts, item_steps, trace, tbest, p)
             else:
                 grp = np.int64(item) % G
                 item_steps[item] += fd_group(ops.world_at(world, p), goal[p], a[p], states[p],
@@ -362,10 +367,13 @@ def descent_kernel(world, s0, goal, a0, seeds, cost, iterations, step, noise, fd
                 item_rollouts[item] += d * ((T - grp + G - 1) // G)
         if G > 1:
             for p in range(P):
+                descent_row(trace, it, base, tbest, rollouts, item_rollouts, G, p)
                 update_and_evaluate(world, s0, goal, a, grad, z, seeds, it, iterations, cost,
                                     step, noise, langevin, states, tape, best, best_cost, base,
                                     rollouts, steps, p)
     for p in range(P):
+        if langevin:
+            descent_row(trace, iterations, base, tbest, rollouts, item_rollouts, G, p)
         src = best[p] if langevin else a[p]
         for t in range(T):
             for j in range(d):
@@ -417,5 +425,11 @@ def run_descent(batch, hp, inputs, langevin: bool):
     descent_kernel(batch.world, batch.s0, batch.goal, inputs["a0"], batch.seeds,
                    batch.cost_bundle(hp), int(hp["iterations"]), float(step), float(noise),
                    float(hp["fd_eps"]), bool(langevin), adjoint, groups, fd_tile_width(batch.d),
-                   batch.tape_width, batch.shared_width, actions, samples, steps)
+                   batch.tape_width, batch.shared_width, actions, samples, steps,
+                   inputs.get("trace", _NO_TRACE))
     return actions, samples, steps
+
+
+def trace_rows_descent(hp, langevin: bool) -> int:
+    """Trace rows of one plan: one per iteration, and SGLD's final evaluation."""
+    return int(hp["iterations"]) + (1 if langevin else 0)

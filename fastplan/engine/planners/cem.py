@@ -22,6 +22,7 @@ from . import n_elite as _n_elite
 from ._manifold import cost_at
 from ._common import (chunk_scratch, chunk_scratch_bytes, chunk_width, copy_col, elite_order,
                       fill_gaussian_cols, n_chunks, new_outputs, rollout_cols, total_counts)
+from ._trace import NO_TRACE as _NO_TRACE, trace_samples
 
 
 @kernel
@@ -75,7 +76,7 @@ def cem_refit(pop, cost, mu, sig, best_cost, order, E, out_actions, p):
 
 @parallel_kernel
 def cem_kernel(world, s0, goal, mu0, sig0, seeds, cost, population, iterations, n_elite,
-               whole, W, out_actions, out_samples, out_steps):
+               whole, W, out_actions, out_samples, out_steps, trace):
     """Plan P problems with CEM.
 
     world : the batch's world bundle; s0, goal : (P, n); cost : the cost bundle;
@@ -83,7 +84,8 @@ def cem_kernel(world, s0, goal, mu0, sig0, seeds, cost, population, iterations, 
     seeds : (P,) uint64.  ``whole`` (at least as many problems as threads): one work item
     runs a problem's every round; else work items are chunks of W samples
     (:func:`~fastplan.planners._common.chunk_width`) and the refits run serially.  Results
-    are the same.  Writes out_actions (P, T, d) and per-problem rollout / step counts.
+    are the same.  Writes out_actions (P, T, d) and per-problem rollout / step counts, and
+    trace (P, R, 3) rows per round when R = iterations (R = 0: none).
     """
     P, T, d = mu0.shape
     N = population
@@ -96,6 +98,7 @@ def cem_kernel(world, s0, goal, mu0, sig0, seeds, cost, population, iterations, 
     S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, s0.shape[1], d, W)
     order = np.empty((P, n_elite), dtype=np.int64)
     E = np.empty((P, n_elite, T * d))
+    tbest = np.full(P, np.inf)
     n_items = P if whole else P * C          # (a conditional inside prange() stops Numba
     for it in range(1 if whole else iterations):   # from parallelising the loop)
         for item in numba.prange(n_items):
@@ -107,6 +110,7 @@ def cem_kernel(world, s0, goal, mu0, sig0, seeds, cost, population, iterations, 
                                   path, z, rollouts, steps, q, q * C + c, c * W,
                                   min(c * W + W, N))
                     cem_refit(pop, L, mu, sig, best_cost, order[q], E[q], out_actions, q)
+                    trace_samples(trace, L, N, tbest, it2, (it2 + 1) * N, q)
             else:
                 q = np.int64(item) // C
                 lo = (np.int64(item) % C) * W
@@ -115,6 +119,7 @@ def cem_kernel(world, s0, goal, mu0, sig0, seeds, cost, population, iterations, 
         if not whole:
             for p in range(P):
                 cem_refit(pop, L, mu, sig, best_cost, order[p], E[p], out_actions, p)
+                trace_samples(trace, L, N, tbest, it, (it + 1) * N, p)
     total_counts(rollouts, steps, C, out_samples, out_steps)
 
 
@@ -137,8 +142,14 @@ def run(batch, hp, inputs):
     cem_kernel(batch.world, batch.s0, batch.goal, inputs["mu0"], inputs["sig0"],
                batch.seeds, batch.cost_bundle(hp), int(hp["population"]), int(hp["iterations"]),
                int(_n_elite(hp)), batch.P >= threads,
-               chunk_width(int(hp["population"]), batch.P, threads), actions, samples, steps)
+               chunk_width(int(hp["population"]), batch.P, threads), actions, samples, steps,
+               inputs.get("trace", _NO_TRACE))
     return actions, samples, steps
+
+
+def trace_rows(hp, T, d) -> int:
+    """Trace rows of one plan: one per round."""
+    return int(hp["iterations"])
 
 
 def scratch_bytes(P, T, d, hp, threads, n=None, K=None):

@@ -28,17 +28,20 @@ from ..worlds import ops
 from ._manifold import cost_at
 from ._common import (chunk_scratch, chunk_scratch_bytes, chunk_width, copy_col, n_chunks,
                       new_outputs, rollout_cols, soa_from_aos, total_counts)
+from ._trace import NO_TRACE as _NO_TRACE, trace_samples
 
 
 @parallel_kernel
 def diffusion_kernel(world, s0, goal, a0, seeds, cost, n_steps, noise_scale, guidance, W,
-                     out_actions, out_samples, out_steps):
+                     out_actions, out_samples, out_steps, trace):
     """Plan P problems with guidance diffusion.
 
     world : the batch's world bundle; s0, goal : (P, n); cost : the cost bundle;
     a0 : (P, N, T, d) initial samples;
     seeds : (P,) uint64; W : samples per work item (:func:`~fastplan.planners._common.
-    chunk_width`).  Writes the best final sample to out_actions (P, T, d).
+    chunk_width`).  Writes the best final sample to out_actions (P, T, d), and trace
+    (P, R, 3) rows per denoising step and for the final evaluation when R = steps + 1
+    (R = 0: none).
     """
     P, N, T, d = a0.shape
     C = n_chunks(N, W)
@@ -48,6 +51,7 @@ def diffusion_kernel(world, s0, goal, a0, seeds, cost, n_steps, noise_scale, gui
     L = np.empty((P, N))
     S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, s0.shape[1], d, W)
     v = np.empty((P * C, d, W))
+    Lk = np.empty((trace.shape[1], P, N))     # each traced step's costs (rows written after)
     for item in numba.prange(P * C):
         p = item // C
         lo = (item % C) * W
@@ -60,6 +64,9 @@ def diffusion_kernel(world, s0, goal, a0, seeds, cost, n_steps, noise_scale, gui
             steps[item] += rollout_cols(w, s0[p], goal[p], X[p], lo, hi, cost_at(cost, p),
                                         S[item], U[item], path[item], L[p])
             rollouts[item] += n
+            if k < Lk.shape[0]:
+                for i in range(lo, hi):
+                    Lk[k, p, i] = L[p, i]
             # v = B^T (s_T - s*) for each sample of the chunk (the world's guidance direction)
             ops.guidance_cols(w, s0[p], goal[p], X[p], lo, n, S[item], v[item])
             key = rng.make_key(seeds[p], rng.stream_of(rng.PLAN_NOISE, k, 0))
@@ -76,6 +83,13 @@ def diffusion_kernel(world, s0, goal, a0, seeds, cost, n_steps, noise_scale, gui
         steps[item] += rollout_cols(ops.world_at(world, p), s0[p], goal[p], X[p], lo, hi,
                                     cost_at(cost, p), S[item], U[item], path[item], L[p])
         rollouts[item] += n
+        if n_steps < Lk.shape[0]:
+            for i in range(lo, hi):
+                Lk[n_steps, p, i] = L[p, i]
+    tbest = np.full(P, np.inf)
+    for r in range(Lk.shape[0]):
+        for p in range(P):
+            trace_samples(trace, Lk[r], N, tbest, r, (r + 1) * N, p)
     for p in range(P):
         best = 0
         for i in range(1, N):
@@ -105,8 +119,13 @@ def run(batch, hp, inputs):
                      batch.cost_bundle(hp), int(hp["steps"]), float(hp["noise_scale"]),
                      float(hp["guidance"]), chunk_width(int(hp["samples"]), batch.P,
                                                         numba.get_num_threads()),
-                     actions, samples, steps)
+                     actions, samples, steps, inputs.get("trace", _NO_TRACE))
     return actions, samples, steps
+
+
+def trace_rows(hp, T, d) -> int:
+    """Trace rows of one plan: one per denoising step and one for the final evaluation."""
+    return int(hp["steps"]) + 1
 
 
 def scratch_bytes(P, T, d, hp, threads, n=None, K=None):

@@ -7,11 +7,16 @@ paper's Table 4 says 3250 (README).  See :mod:`fastplan.planners._descent`.
 """
 from __future__ import annotations
 
-from ._descent import prepare, run_descent, scratch_bytes
+from ._descent import prepare, run_descent, scratch_bytes, trace_rows_descent
 
-__all__ = ["prepare", "run", "scratch_bytes"]
+__all__ = ["prepare", "run", "scratch_bytes", "trace_rows"]
 
 
 def run(batch, hp, inputs):
     """Plan the batch by gradient descent; returns actions (P, T, d), samples, steps."""
     return run_descent(batch, hp, inputs, langevin=False)
+
+
+def trace_rows(hp, T, d) -> int:
+    """Trace rows of one plan: one per iteration."""
+    return trace_rows_descent(hp, langevin=False)

@@ -22,6 +22,7 @@ from ..worlds import ops
 from ._manifold import cost_at
 from ._common import (chunk_scratch, chunk_scratch_bytes, chunk_width, fill_gaussian_cols, n_chunks,
                       new_outputs, rollout_cols, total_counts)
+from ._trace import NO_TRACE as _NO_TRACE, trace_samples
 
 
 @kernel
@@ -65,7 +66,7 @@ def mppi_update(cost, eps, w, mu, temperature, p):
 
 @parallel_kernel
 def mppi_kernel(world, s0, goal, mu0, seeds, cost, n_samples, iterations, noise_std, temperature,
-                whole, W, out_actions, out_samples, out_steps):
+                whole, W, out_actions, out_samples, out_steps, trace):
     """Plan P problems with MPPI.
 
     world : the batch's world bundle; s0, goal : (P, n); cost : the cost bundle;
@@ -73,7 +74,9 @@ def mppi_kernel(world, s0, goal, mu0, seeds, cost, n_samples, iterations, noise_
     ``whole`` (at least as many problems as threads): one work item runs a problem's
     every round; else work items are chunks of W samples (:func:`~fastplan.planners.
     _common.chunk_width`) and the updates run serially.
-    Results are the same.  Writes the final mean to out_actions (P, T, d) and counts.
+    Results are the same.  Writes the final mean to out_actions (P, T, d) and counts, and
+    trace (P, R, 3) rows per round when R = iterations (R = 0: none; its best is of the
+    sampled sequences: the final mean itself is not evaluated).
     """
     P, T, d = mu0.shape
     N = n_samples
@@ -86,6 +89,7 @@ def mppi_kernel(world, s0, goal, mu0, seeds, cost, n_samples, iterations, noise_
     L = np.empty((P, N))
     S, U, path, z, rollouts, steps = chunk_scratch(P, C, T, s0.shape[1], d, W)
     w = np.empty((P, N))
+    tbest = np.full(P, np.inf)
     n_items = P if whole else P * C          # (a conditional inside prange() stops Numba
     for it in range(1 if whole else iterations):   # from parallelising the loop)
         for item in numba.prange(n_items):
@@ -97,6 +101,7 @@ def mppi_kernel(world, s0, goal, mu0, seeds, cost, n_samples, iterations, noise_
                                    S, U, path, z, rollouts, steps, q, q * C + c, c * W,
                                    min(c * W + W, N))
                     mppi_update(L, eps, w, mu, temperature, q)
+                    trace_samples(trace, L, N, tbest, it2, (it2 + 1) * N, q)
             else:
                 q = np.int64(item) // C
                 lo = (np.int64(item) % C) * W
@@ -105,6 +110,7 @@ def mppi_kernel(world, s0, goal, mu0, seeds, cost, n_samples, iterations, noise_
         if not whole:
             for p in range(P):
                 mppi_update(L, eps, w, mu, temperature, p)
+                trace_samples(trace, L, N, tbest, it, (it + 1) * N, p)
     for p in range(P):
         for t in range(T):
             for j in range(d):
@@ -128,8 +134,14 @@ def run(batch, hp, inputs):
     mppi_kernel(batch.world, batch.s0, batch.goal, inputs["mu0"], batch.seeds,
                 batch.cost_bundle(hp), int(hp["samples"]), int(hp["iterations"]), float(hp["noise_std"]),
                 float(hp["temperature"]), batch.P >= threads,
-                chunk_width(int(hp["samples"]), batch.P, threads), actions, samples, steps)
+                chunk_width(int(hp["samples"]), batch.P, threads), actions, samples, steps,
+                inputs.get("trace", _NO_TRACE))
     return actions, samples, steps
+
+
+def trace_rows(hp, T, d) -> int:
+    """Trace rows of one plan: one per round."""
+    return int(hp["iterations"])
 
 
 def scratch_bytes(P, T, d, hp, threads, n=None, K=None):

@@ -8,11 +8,16 @@ cheapest iterate visited is returned.  Samples with finite differences:
 """
 from __future__ import annotations
 
-from ._descent import prepare, run_descent, scratch_bytes
+from ._descent import prepare, run_descent, scratch_bytes, trace_rows_descent
 
-__all__ = ["prepare", "run", "scratch_bytes"]
+__all__ = ["prepare", "run", "scratch_bytes", "trace_rows"]
 
 
 def run(batch, hp, inputs):
     """Plan the batch by SGLD; returns actions (P, T, d), samples, steps."""
     return run_descent(batch, hp, inputs, langevin=True)
+
+
+def trace_rows(hp, T, d) -> int:
+    """Trace rows of one plan: one per iteration, and one for the final evaluation."""
+    return trace_rows_descent(hp, langevin=True)
