@@ -168,7 +168,7 @@ def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=D
         Unknown planner, geometry, hyperparameter or mode; d < 1; an empty axis; inputs that
         do not fit the grid.
     """
-    from ..engine.geometry import canonical_kind
+    from ..engine.geometry import canonical_kind, make_geometry
     from ..engine.manifold import check_execution
     from ..engine.planners import GEOMETRY_USAGES, canonical_planner
     PLANNERS = registry.planners().names(paper=True)
@@ -205,7 +205,8 @@ def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=D
     configs = []
     for p in planners:
         spec = registry.planner(p)
-        fits = _geometries_for(spec, geometries)
+        fits = _geometries_for(spec, geometries, lambda g: (
+            make_geometry(g, 4, 0) if inputs is None else inputs.geometry(dims[0], seeds[0], g)))
         for hp in hyperparameter_grid(p, overrides.get(p), gradient):
             for g in fits:
                 for d in dims:
@@ -214,26 +215,21 @@ def expand_grid(*, planners=None, geometries=None, dims=DEFAULT_DIMS, horizons=D
                         configs.extend(Config(g, d, h, p, geometry_usage, store.canonical_json(x), execution,
                                               extra) for x in hps)
     configs = list(dict.fromkeys(configs))      # two budgets (or overrides) may give one configuration
-<<<<<<< HEAD
-    return Grid(configs=tuple(configs), seeds=tuple(seeds), inputs=inputs if extra else None)
-=======
     if not configs:
         raise FastplanError(f"empty grid: no selected planner can plan on the geometries "
                             f"{', '.join(geometries)}")
-    return Grid(configs=tuple(configs), seeds=tuple(seeds))
->>>>>>> 70eab81 (Geometry-aware planners (issue 13 item 3): score-guided diffusion (Eq. 9 + eta v_min score beside the guidance), projected CEM and MPPI, codebook CEM (categorical over codes, refit from elites); prior-penalised cost beta (1/T) sum -log p as the cost option prior_weight (off = left out of the hyperparameters); densities of a batch stacked for kernels (geometry_stack); registry stream ids 5-8; sweeps skip planner/geometry pairs a planner cannot plan on; --prior-weight in plan and sweep; tests vs NumPy references, threads, beats decoded a = 0)
+    return Grid(configs=tuple(configs), seeds=tuple(seeds), inputs=inputs if extra else None)
 
 
-def _geometries_for(spec, geometries) -> list:
+def _geometries_for(spec, geometries, make) -> list:
     """The geometries of the grid that the planner can plan on (its ``geometry_check``, tried
-    on a small instance of each); the others are left out with one warning."""
+    on ``make(name)``, an instance of each); the others are left out with one warning."""
     if spec.geometry_check is None:
         return list(geometries)
-    from ..engine.geometry import make_geometry
     fits, skipped = [], []
     for g in geometries:
         try:
-            spec.check_geometry(make_geometry(g, 4, 0))
+            spec.check_geometry(make(g))
             fits.append(g)
         except FastplanError:
             skipped.append(g)
