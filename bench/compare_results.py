@@ -4,11 +4,11 @@ Usage (from the repository root)::
 
     python -m bench.compare_results before.h5 after.h5
 
-Every dataset under ``/configs/<config_id>/`` and ``/geometry_metrics/`` of either file is
-compared with :func:`numpy.array_equal` (NaN equal to NaN, bit patterns of floats compared
-exactly), with the rows of each group put in a canonical order first (by seed; the metric
+Every dataset under ``/configs/<config_id>/``, ``/worlds/<hash>/`` and ``/geometry_metrics/``
+of either file is compared by its bit patterns (floats exactly, NaN payloads and the sign of
+zero included), with the rows of each group put in a canonical order first (by seed; the metric
 table by geometry, d, seed, samples): the order in which work units finished is not a stored
-number.  The numeric attributes of each configuration group are compared too.
+number.  The attributes of each configuration group and each world model are compared too.
 
 Not compared, because they measure the run rather than its results: ``wall_time``,
 ``batch_wall_time`` (seconds), ``session`` (which sweep wrote the row), and the file's and
@@ -79,6 +79,22 @@ def compare(path_a: str, path_b: str) -> list[str]:
                 n_values += x.size
                 if x.shape != y.shape or x.dtype != y.dtype or not np.array_equal(_bits(x), _bits(y)):
                     diffs.append(f"configs/{cid}/{name}: differs ({_describe(x, y)})")
+        wa, wb = set(fa.get("worlds", {})), set(fb.get("worlds", {}))
+        for h in sorted(wa ^ wb):
+            diffs.append(f"worlds/{h}: only in {'the first' if h in wa else 'the second'} file")
+        for h in sorted(wa & wb):
+            ga, gb = fa["worlds"][h], fb["worlds"][h]
+            for k in sorted(set(ga.attrs) | set(gb.attrs)):
+                if not np.array_equal(np.asarray(ga.attrs.get(k)), np.asarray(gb.attrs.get(k))):
+                    diffs.append(f"worlds/{h} attribute {k} differs")
+            for name in sorted(set(ga) | set(gb)):
+                if name not in ga or name not in gb:
+                    diffs.append(f"worlds/{h}/{name}: only in one file")
+                    continue
+                x, y = ga[name][()], gb[name][()]
+                n_values += np.size(x)
+                if np.shape(x) != np.shape(y) or not np.array_equal(_bits(np.asarray(x)), _bits(np.asarray(y))):
+                    diffs.append(f"worlds/{h}/{name}: differs")
         if ("geometry_metrics" in fa) != ("geometry_metrics" in fb):
             diffs.append("geometry_metrics: only in one file")
         elif "geometry_metrics" in fa:
