@@ -14,7 +14,7 @@ import fastplan
 from conftest import numba_threads
 from fastplan.engine import registry
 from fastplan.engine.errors import FastplanError
-from test_beyond import SMALL as SMALL_BEYOND, run_kernel
+from test_stronger import SMALL as SMALL_BEYOND, run_kernel
 
 SMALL = {"cem": {"population": 30, "iterations": 4}, "mppi": {"samples": 30, "iterations": 4},
          "gradient": {"iterations": 6}, "sgld": {"iterations": 6}, "diffusion": {"samples": 12, "steps": 4},
