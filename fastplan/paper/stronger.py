@@ -49,12 +49,13 @@ class Row:
 
 def rows() -> list[Row]:
     """The paper's five as Table 5 runs them (finite differences), the gradient planner with
-    adjoint gradients, then every registered planner beyond the paper with a ``for_budget``."""
-    from ..engine import registry
+    adjoint gradients, then the stronger planners of :mod:`fastplan.engine.beyond` (the
+    geometry-aware planners have their own experiment, ``fastplan beyond-geometry``)."""
+    from ..engine.beyond import PLANNERS as STRONGER
     out = [Row(p, p, (("gradient", "fd"),) if p in ("gradient", "sgld") else (), True) for p in PAPER_PLANNERS]
     out.insert(3, Row("gradient (adjoint)", "gradient", (("gradient", "adjoint"),), True))
-    for spec in registry.planners():
-        if not spec.paper and spec.for_budget is not None:
+    for spec in STRONGER:
+        if spec.for_budget is not None:
             out.append(Row(spec.name, spec.name, (), False))
     return out
 
