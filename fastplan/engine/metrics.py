@@ -265,6 +265,8 @@ def geometry_metrics(geometry: Geometry, n: int = N_METRIC_SAMPLES, seed: int | 
     Returns a dict with ``geometry``, ``d``, ``effective_dimension``, ``mean_pairwise_distance``,
     ``concentration``, ``amenability`` and ``n_samples``.
     """
+    from .problem import check_geometry
+    check_geometry(geometry)
     n = check_positive_int(n, "number of metric samples")
     if n < 2:
         raise FastplanError(f"number of metric samples must be >= 2, got {n}")
