@@ -103,6 +103,9 @@ class Cost:
 
     def clip(self, actions: np.ndarray) -> np.ndarray:
         """Actions (..., d) clipped into the box (a copy; the same array when unbounded)."""
+        actions = as_array(actions, "actions", finite=False)
+        if actions.ndim < 1:
+            raise FastplanError(f"actions must have shape (..., d), got {actions.shape}")
         if not self.bounded:
             return actions
         lo, hi = self.box(actions.shape[-1])

@@ -88,6 +88,15 @@ def check_lambda(lam) -> float:
     return check_number(lam, "lambda", minimum=0.0)
 
 
+def check_scale(x: np.ndarray, name: str) -> np.ndarray:
+    """``x`` (n, d), finite, unless its squared pairwise distances and their sums over all rows
+    could overflow (``4 n d max|x|^2`` not finite): then one line asking to rescale."""
+    scale = float(np.max(np.abs(x))) if x.size else 0.0
+    if not np.isfinite(4.0 * x.size * scale * scale):
+        raise FastplanError(f"{name} reach |x| = {scale:.3g}: their squared distances overflow; rescale them")
+    return x
+
+
 #: dtype kinds :func:`as_array` accepts: signed and unsigned integers and real floats.
 REAL_KINDS = "iuf"
 

@@ -192,7 +192,10 @@ class GeometryBase:
 
     def ood_rate(self, a) -> float:
         """Fraction of the actions (..., d) outside the 99% high-density region."""
-        return float(np.mean(self.is_ood(a)))
+        ood = self.is_ood(a)
+        if ood.size == 0:
+            raise FastplanError("the OOD rate of no actions is undefined: give at least one action")
+        return float(np.mean(ood))
 
     def metrics(self, n: int = 4000, seed: int | None = None) -> dict:
         """The Sec. 2.4 metrics from ``n`` samples (see :func:`fastplan.engine.metrics.geometry_metrics`)."""

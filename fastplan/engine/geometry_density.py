@@ -203,7 +203,8 @@ def _rows(p: DensityParams, a):
     a = as_array(a, "actions", finite=False)        # NaN in, NaN out (a diverged plan)
     if a.ndim < 1 or a.shape[-1] != p.d:
         raise FastplanError(f"actions must have shape (..., {p.d}), got {a.shape}")
-    return np.ascontiguousarray(a.reshape(-1, p.d)), a.shape[:-1]
+    # writable as well as C-contiguous: a read-only array would compile the kernels again
+    return np.require(a.reshape(-1, p.d), requirements=("C", "W")), a.shape[:-1]
 
 
 def _chunks(n: int, per_row: int):

@@ -31,7 +31,7 @@ import numpy as np
 
 from . import fitting, rng
 from . import geometry_density as gd
-from .errors import FastplanError, as_array, check_dim, check_positive_int, check_seed
+from .errors import FastplanError, as_array, check_dim, check_positive_int, check_scale, check_seed
 from .geometry import GeometryBase, check_moments, check_sample_request
 from .jit import parallel_kernel
 
@@ -253,10 +253,7 @@ def geometry_from_samples(x, kind: str = "gmm", k: int = 8, seed: int = 0, *,
     seed = check_seed(seed)
     if covariance not in COVARIANCES:
         raise FastplanError(f"covariance must be one of {', '.join(COVARIANCES)}, got {covariance!r}")
-    scale = float(np.max(np.abs(x)))
-    if not np.isfinite(4.0 * n * d * scale * scale):
-        raise FastplanError(f"latents up to |x| = {scale:.3g}: their squared distances overflow; "
-                            "rescale them")
+    check_scale(x, "latents")
     if not np.any(np.var(x, axis=0) > 0):
         raise FastplanError("all latents are identical: no geometry can be fitted")
     kind_id = FIT_STREAM_IDS[kind_name]

@@ -91,6 +91,8 @@ def save_world(world: World, path) -> None:
     """Write ``world`` to ``path`` (``.npz``): ``family`` and the family's arrays."""
     check_world(world)
     path = _path(path, "the world model file")
+    if os.path.isdir(path):
+        raise FastplanError(f"{path!r} is a directory; give the world model file's name (e.g. world.npz)")
     try:
         np.savez(path, family=np.array(world.family), **world.arrays())
     except OSError as exc:
