@@ -240,10 +240,16 @@ class Registry:
 
     def register(self, spec, *, replace: bool = False):
         """Add ``spec``; a taken name or stream id is refused unless ``replace``."""
+        if not hasattr(spec, "name") or not hasattr(spec, "stream_id"):
+            raise FastplanError(f"a {self.what} must be registered as a spec (PlannerSpec, GeometrySpec, "
+                                f"WorldSpec) with a name and a stream_id, got {type(spec).__name__}")
+        if not isinstance(spec.name, str):
+            raise FastplanError(f"{self.what} names are lower-case identifiers, got {spec.name!r}")
         name = str(spec.name).strip().lower()
         if not name or name != spec.name:
             raise FastplanError(f"{self.what} names are lower-case identifiers, got {spec.name!r}")
-        if not isinstance(spec.stream_id, numbers.Integral) or not 0 <= spec.stream_id < 2**16:
+        if isinstance(spec.stream_id, bool) or not isinstance(spec.stream_id, numbers.Integral) \
+                or not 0 <= spec.stream_id < 2**16:
             raise FastplanError(f"{self.what} {name}: stream_id must be an integer in [0, 65536)")
         old = self._specs.get(name)
         if old is not None and not replace:
