@@ -253,9 +253,9 @@ SIZE_VALUES = [2, 4, 10, np.int64(4), "4", 4.0, 0, -1, 1, 2.5, True, None, "x", 
 REAL_VALUES = [0.0, 0.05, 0.5, 1.0, np.float32(0.3), "0.2", -0.5, True, None, "x", [0.1],
                float("nan"), float("inf"), -float("inf"), 1e300, 10**400, 1j]
 TIME_KEYS = ("iterations", "steps")
-TINY = {"cem": {"population": 4, "elite_fraction": 0.5, "iterations": 1},
-        "mppi": {"samples": 4, "iterations": 1}, "gradient": {"iterations": 1},
-        "sgld": {"iterations": 1}, "diffusion": {"samples": 4, "steps": 1}}
+#: Every registered planner (the paper's five and those beyond it) with its tiny warm-up settings.
+TINY = {spec.name: spec.tiny_overrides() for spec in fastplan.registry.planners()}
+TINY["cem"] = {"population": 4, "elite_fraction": 0.5, "iterations": 1}
 PLANNER_NAMES = list(TINY) + ["CEM"]
 BAD_PLANNER_NAMES = ["nope", "", None, 3]
 
@@ -532,9 +532,9 @@ def _rollout(data):
             return fastplan.rollout(**arrays, actions=actions, **kw)
         if form == "missing":
             return fastplan.rollout(arrays["A"], arrays["B"], arrays["b"], arrays["s0"], actions, **kw)
-        if form == "extra":
+        if form == "extra":                             # a world model and its arrays
             return fastplan.rollout(arrays["A"], arrays["B"], arrays["b"], arrays["s0"], arrays["goal"],
-                                    actions, actions, **kw)
+                                    actions, world=make_world_from(wspec), **kw)
         return fastplan.rollout(arrays["A"], arrays["B"], arrays["b"], arrays["s0"], arrays["goal"], actions, **kw)
 
     out, err, caught = attempt("rollout", call)
@@ -787,8 +787,57 @@ def cli_outcome(name, result) -> bool:
     return False
 
 
-#: Bad values per option of `fastplan plan` (and a few good ones, so both outcomes occur).
+def write_input_files(tmp: str) -> None:
+    """Files for ``--world``, ``--latents`` and ``--starts-goals``: good ones and bad ones."""
+    from fastplan.engine.worlds.mlp import random_mlp
+    W = fastplan.make_world(2, 0)
+    fastplan.save_world(W, f"{tmp}/tanh.npz")
+    fastplan.save_world(random_mlp(3, 2, hidden=(4,), seed=0), f"{tmp}/mlp.npz")
+    np.savez(f"{tmp}/nofamily.npz", A=W.A, B=W.B, b=W.b)
+    np.savez(f"{tmp}/nan_world.npz", family=np.array("tanh"), A=W.A * np.nan, B=W.B, b=W.b)
+    np.savez(f"{tmp}/bad_world.npz", family=np.array("tanh"), A=np.zeros((2, 3)), B=W.B, b=W.b)
+    np.savez(f"{tmp}/bad_mlp.npz", family=np.array("mlp"), n_action=np.array(2), residual=np.array(True),
+             activations=np.array(["tanh"]), W0=np.zeros((3, 4)), c0=np.zeros(2))
+    np.save(f"{tmp}/array.npy", np.zeros(3))
+    np.save(f"{tmp}/latents.npy", np.random.default_rng(0).normal(size=(30, 2)))
+    np.save(f"{tmp}/latents_nan.npy", np.full((30, 2), np.nan))
+    np.save(f"{tmp}/latents_1d.npy", np.zeros(30))
+    np.save(f"{tmp}/latents_d3.npy", np.random.default_rng(0).normal(size=(30, 3)))
+    np.savez(f"{tmp}/sg.npz", s0=np.zeros((2, 2)), goal=np.full((2, 2), 0.3))
+    np.savez(f"{tmp}/sg_wrong_n.npz", s0=np.zeros((2, 5)), goal=np.zeros((2, 5)))
+    np.savez(f"{tmp}/sg_nogoal.npz", s0=np.zeros((2, 2)))
+    np.savez(f"{tmp}/sg_nan.npz", s0=np.full((2, 2), np.nan), goal=np.zeros((2, 2)))
+    with open(f"{tmp}/text.npz", "w") as fh:
+        fh.write("not numpy\n")
+    open(f"{tmp}/empty.npy", "w").close()
+
+
+#: Directory of :func:`write_input_files` while the CLI properties run.
+INPUTS: dict = {}
+
+
+def input_dir() -> str:
+    if "dir" not in INPUTS:
+        INPUTS["dir"] = tempfile.mkdtemp(prefix="fastplan-fuzz-")
+        write_input_files(INPUTS["dir"])
+    return INPUTS["dir"]
+
+
+BAD_FILES = ["{tmp}/nofamily.npz", "{tmp}/nan_world.npz", "{tmp}/bad_world.npz", "{tmp}/bad_mlp.npz",
+             "{tmp}/array.npy", "{tmp}/text.npz", "{tmp}/empty.npy", "/nonexistent-dir/x.npz", "{tmp}"]
+BAD_LATENTS = ["{tmp}/latents_nan.npy", "{tmp}/latents_1d.npy", "{tmp}/latents_d3.npy", "{tmp}/text.npz",
+               "{tmp}/empty.npy", "{tmp}/sg.npz", "/nonexistent-dir/x.npy"]
+BAD_STARTS = ["{tmp}/sg_wrong_n.npz", "{tmp}/sg_nogoal.npz", "{tmp}/sg_nan.npz", "{tmp}/array.npy",
+              "{tmp}/text.npz", "{tmp}/empty.npy", "{tmp}/tanh.npz"]
+
+#: Values per option of `fastplan plan`: bad ones and a few good ones, so both outcomes occur.
 PLAN_OPTIONS = {
+    "--world": ["{tmp}/tanh.npz", "{tmp}/mlp.npz"] + BAD_FILES,
+    "--latents": ["{tmp}/latents.npy"] + BAD_LATENTS,
+    "--starts-goals": ["{tmp}/sg.npz"] + BAD_STARTS,
+    "--fit": ["gmm", "kmeans", "empirical", "bogus"],
+    "--k": ["2", "0", "x", "100"],
+    "--prior-weight": ["0.5", "-1", "x", "nan", "inf"],
     "--planner": ["rrt", "", "CEM", "mppi"],
     "--geometry": ["gan", "", "sparse-ebm", "3"],
     "--dim": ["0", "-1", "x", "2.5", "", "99999999999999999999", "1000000", "3"],
@@ -806,10 +855,10 @@ PLAN_OPTIONS = {
 @fuzz("cli_plan")
 @given(data=st.data())
 def _cli_plan(data):
-    args = ["plan", "--dim", "2", "--horizon", "2", "--set", "population=10", "--set", "iterations=1"]
+    args = ["plan", "--dim", "2", "--horizon", "2"]
     for _ in range(data.draw(ints(1, 3))):
         opt = data.draw(pick(sorted(PLAN_OPTIONS)))
-        args += [opt, data.draw(pick(PLAN_OPTIONS[opt]))]
+        args += [opt, data.draw(pick(PLAN_OPTIONS[opt])).format(tmp=input_dir())]
     if data.draw(BOOLS):
         args.append("--json")
     note(" ".join(args))
@@ -821,7 +870,11 @@ def _cli_plan(data):
 
 
 def test_cli_plan_bad_arguments_are_one_line():
-    _cli_plan()
+    try:
+        _cli_plan()
+    finally:
+        import shutil
+        shutil.rmtree(INPUTS.pop("dir", "/nonexistent"), ignore_errors=True)
     check_counts("cli_plan")
 
 
@@ -842,6 +895,8 @@ SWEEP_BAD = {
     "--geometry-usage": ["bogus"],
     "--gradient": ["exact"],
     "--out": ["{tmp}", "/nonexistent-dir/x/runs.h5", "{tmp}/notes.txt", ""],
+    "--world": BAD_FILES, "--latents": BAD_LATENTS, "--starts-goals": BAD_STARTS,
+    "--prior-weight": ["x", "-1", "nan", "0.1,x"],
 }
 
 
@@ -857,14 +912,20 @@ def _cli_sweep(data):
         bad = data.draw(mostly([1, 1, 2], [0], 15))
         for _ in range(bad):
             opt = data.draw(pick(sorted(SWEEP_BAD)))
-            args += [opt, data.draw(pick(SWEEP_BAD[opt])).format(tmp=tmp)]
+            value = data.draw(pick(SWEEP_BAD[opt]))
+            args += [opt, value.format(tmp=input_dir() if opt in ("--world", "--latents", "--starts-goals")
+                                       else tmp)]
         note(" ".join(args))
         ok = cli_outcome("cli_sweep", cli_result(args))
         assert ok == (bad == 0), f"exit {'0' if ok else 'non-zero'} for {args[20:]}"
 
 
 def test_cli_sweep_bad_arguments_are_one_line():
-    _cli_sweep()
+    try:
+        _cli_sweep()
+    finally:
+        import shutil
+        shutil.rmtree(INPUTS.pop("dir", "/nonexistent"), ignore_errors=True)
     check_counts("cli_sweep")
 
 
