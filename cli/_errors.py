@@ -126,8 +126,9 @@ def _exit_unless(signum: int, reacted: set) -> None:
 
 def friendly_errors(fn):
     """Decorator for click commands: FastplanError/OSError/ValueError -> ``Error: ...``, exit 1
-    (click's usage errors exit 2); Ctrl-C -> ``Error: interrupted ...``, exit 1; SIGTERM ->
-    ``Error: terminated by SIGTERM ...``, exit 143."""
+    (click's usage errors exit 2); MemoryError -> ``Error: out of memory ...``, exit 1;
+    Ctrl-C -> ``Error: interrupted ...``, exit 1; SIGTERM -> ``Error: terminated by SIGTERM
+    ...``, exit 143."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -143,6 +144,9 @@ def friendly_errors(fn):
             raise TerminatedError(exc.signum) from None
         except KeyboardInterrupt:
             raise click.ClickException("interrupted; files on disk are intact") from None
+        except MemoryError:     # the library's budget checks refuse what they can foresee
+            raise click.ClickException("out of memory; use smaller sizes (dimension, horizon, "
+                                       "samples, population)") from None
         except (ValueError, OSError, KeyError) as exc:
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise click.ClickException(msg) from None

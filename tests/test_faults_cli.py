@@ -136,7 +136,11 @@ def test_nan_and_inf_in_a_problem_are_refused(field, where, bad):
     if where == "problem":
         prob = dataclasses.replace(prob, **{field: arr})
     else:
-        prob = dataclasses.replace(prob, world=dataclasses.replace(prob.world, **{field: arr}))
+        with pytest.raises(FastplanError, match=f"^{field} contains NaN or inf"):
+            dataclasses.replace(prob.world, **{field: arr})             # refused when built
+        good = np.array(getattr(prob.world, field), dtype=float)
+        prob = dataclasses.replace(prob, world=dataclasses.replace(prob.world, **{field: good}))
+        good.flat[1] = bad                                              # and when changed in place
     with pytest.raises(FastplanError, match=f"the problem's {field} contains NaN or inf"):
         fastplan.plan(prob, "cem", population=10, iterations=1)
     with pytest.raises(FastplanError, match=f"problem 1: {field} contains NaN or inf"):
@@ -144,15 +148,15 @@ def test_nan_and_inf_in_a_problem_are_refused(field, where, bad):
 
 
 def test_a_world_model_of_the_wrong_shape_is_refused():
+    """Refused when the world model is built (B may have fewer columns than rows: n != d)."""
     prob = fastplan.make_problem("vae", 3, 2, 0)
-    for A, words in ((np.ones((3, 4)), "square (n, n) matrix, got shape (3, 4)"),
-                     (np.ones(3), "square (n, n) matrix, got shape (3,)")):
-        bad = dataclasses.replace(prob, world=dataclasses.replace(prob.world, A=A))
+    for field, value, words in (("A", np.ones((3, 4)), "A must be a square (n, n) matrix with n >= 1, got shape (3, 4)"),
+                                ("A", np.ones(3), "A must have 2 dimensions, got shape (3,)"),
+                                ("B", np.ones((2, 2)), "B must have shape (n, d) = (3, d) with d >= 1, got (2, 2)")):
         with pytest.raises(FastplanError, match=words.replace("(", r"\(").replace(")", r"\)")):
-            fastplan.plan(bad, "cem", population=10, iterations=1)
-    bad = dataclasses.replace(prob, world=dataclasses.replace(prob.world, B=np.ones((2, 2))))
-    with pytest.raises(FastplanError, match=r"B must have shape \(n, d\) = \(3, d\), got \(2, 2\)"):
-        fastplan.plan(bad, "cem", population=10, iterations=1)
+            dataclasses.replace(prob.world, **{field: value})
+    narrow = dataclasses.replace(prob.world, B=np.ones((3, 2)))      # n = 3, d = 2: legal
+    assert (narrow.n, narrow.d) == (3, 2)
 
 
 def test_non_finite_plan_is_strict_json_with_finite_false_and_exit_3():

@@ -19,7 +19,7 @@ from . import budget, display, registry, rng, threads
 from . import trace as trace_mod
 from .errors import FastplanError, FastplanWarning, as_array, check_choice, check_positive_int, check_seed
 from .planners import GEOMETRY_USAGES, canonical_planner, resolve
-from .problem import Problem, make_problem
+from .problem import Problem, check_problem, make_problem
 from .cost import check_cost, evaluate
 from .manifold import check_execution, realised
 from .worlds import World, ops as world_ops
@@ -87,7 +87,9 @@ class Batch:
         out = np.empty((self.P, n, self.T, self.d))
         for p, (geom, seed) in enumerate(zip(self.geometries, self.seeds)):
             if usage == "prior":
-                out[p] = geom.sample(n * self.T, seed=int(seed), stream=2).reshape(n, self.T, self.d)
+                draws = as_array(geom.sample(n * self.T, seed=int(seed), stream=2),
+                                 f"problem {p}'s geometry samples", (n * self.T, self.d))
+                out[p] = draws.reshape(n, self.T, self.d)
             else:
                 out[p] = rng.normals(int(seed), rng.stream_id(rng.PLAN_INIT), (n, self.T, self.d))
         return out
@@ -102,8 +104,8 @@ class Batch:
         std = np.ones((self.P, self.T, self.d))
         if usage == "prior":
             for p, geom in enumerate(self.geometries):
-                mean[p] = geom.mean()
-                std[p] = geom.std()
+                mean[p] = as_array(geom.mean(), f"problem {p}'s geometry mean", (self.d,))
+                std[p] = as_array(geom.std(), f"problem {p}'s geometry std", (self.d,))
         return mean, std
 
     def centred_draws(self, n: int, usage: str, centre: np.ndarray) -> np.ndarray:
@@ -238,20 +240,22 @@ def stack(problems, seeds=None, check=None, init_actions=None, cost=None) -> Bat
     ``init_actions``: None, or an initial plan of shape (T, d) (shared) or (P, T, d).
     ``cost``: the cost terms beyond Eq. 5 (:class:`~fastplan.engine.cost.Cost`, default none).
     """
-    problems = list(problems)
+    problems = problem_list(problems)
     if not problems:
         raise FastplanError("no problems to plan")
     if not all(isinstance(p, Problem) for p in problems):
         raise FastplanError("plan_batch expects Problem objects (see fastplan.make_problem)")
-    n, d, T = _problem_shape(problems[0], "problem 0" if len(problems) > 1 else "the problem")
-    if any(_problem_shape(p, f"problem {i}") != (n, d, T) for i, p in enumerate(problems)):
+    one = len(problems) == 1
+    shapes = [check_problem(p, "the problem's " if one else f"problem {i}: ")
+              for i, p in enumerate(problems)]
+    n, d, T = shapes[0]
+    if any(shape != (n, d, T) for shape in shapes):
         raise FastplanError("all problems of a batch must share the state and action dimensions "
                             "and the horizon")
-    for i, p in enumerate(problems):
-        _check_problem_arrays(p, n, d, f"problem {i}: " if len(problems) > 1 else "the problem's ")
     if seeds is None:
         seeds = [p.seed for p in problems]
-    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__len__"):
+    if (isinstance(seeds, (str, bytes, dict)) or not hasattr(seeds, "__len__")
+            or isinstance(seeds, np.ndarray) and seeds.ndim != 1):
         raise FastplanError(f"seeds must be a sequence of integers, got {seeds!r}")
     seeds = [check_seed(s) for s in seeds]
     if len(seeds) != len(problems):
@@ -348,35 +352,13 @@ def _run_policy(batch: Batch, planner: str, hp: dict, usage: str, trace: bool = 
     return actions, samples, steps, max(p[4] for p in parts) - min(p[3] for p in parts), tr
 
 
-def _problem_shape(p: Problem, where: str) -> tuple[int, int, int]:
-    """(n, d, T) of a problem: its world's state and action dimensions and its horizon."""
-    if not isinstance(p.world, World):
-        raise FastplanError(f"{where}: the world model must be a fastplan World (TanhWorld, "
-                            f"MLPWorld), got {type(p.world).__name__}")
-    if p.world.family == "tanh":
-        shape = np.shape(p.world.A)
-        if len(shape) != 2 or shape[0] != shape[1] or shape[0] < 1:
-            raise FastplanError(f"{where}: the world model's A must be a square (n, n) matrix, "
-                                f"got shape {shape}")
-        bshape = np.shape(p.world.B)
-        if len(bshape) != 2 or bshape[0] != shape[0] or bshape[1] < 1:
-            raise FastplanError(f"{where}: the world model's B must have shape (n, d) = "
-                                f"({shape[0]}, d), got {bshape}")
-    return int(p.world.n), int(p.world.d), check_positive_int(p.T, "horizon")
-
-
-def _check_problem_arrays(p: Problem, n: int, d: int, where: str) -> None:
-    """Shapes and finiteness of the world's arrays, s0 and goal: NaN or inf in a problem
-    would give NaN plans silently."""
-    if p.world.family == "tanh":
-        for name, x, shape in (("A", p.world.A, (n, n)), ("B", p.world.B, (n, d)),
-                               ("b", p.world.b, (n,))):
-            as_array(x, f"{where}{name}", shape=shape)
-    for name, x in (("s0", p.s0), ("goal", p.goal)):
-        as_array(x, f"{where}{name}", shape=(n,))
-    if getattr(p.geometry, "d", d) != d:
-        raise FastplanError(f"{where}geometry has d={p.geometry.d} but the world model's actions "
-                            f"have d={d}")
+def problem_list(problems) -> list:
+    """``problems`` as a list (one line for anything that is not a sequence of problems)."""
+    if isinstance(problems, Problem):
+        raise FastplanError("plan_batch expects a list of Problem objects; use plan for one problem")
+    if isinstance(problems, (str, bytes)) or not hasattr(problems, "__iter__"):
+        raise FastplanError(f"plan_batch expects a list of Problem objects, got {type(problems).__name__}")
+    return list(problems)
 
 
 def _warn_not_finite(planner: str, cost: np.ndarray, actions: np.ndarray) -> None:
@@ -434,7 +416,7 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
     execution = check_execution(execution)
     check_choice(geometry_usage, GEOMETRY_USAGES, "geometry usage")
     hp = resolve(planner, overrides)
-    problems = list(problems)
+    problems = problem_list(problems)
     batch = stack(problems, seeds, check=lambda P, T, d: budget.check_plan(
         planner, hp, P, T, d, usage=geometry_usage), init_actions=init_actions,
         cost=cost)  # refused before allocating

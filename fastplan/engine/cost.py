@@ -19,9 +19,9 @@ from typing import Any
 import numba
 import numpy as np
 
-from . import threads
+from . import budget, threads
 from .jit import kernel, parallel_kernel
-from .errors import FastplanError, as_array
+from .errors import FastplanError, as_array, check_lambda, check_number
 from .planners._common import CHUNK, n_chunks, rollout_cols, states_cols
 from .planners._manifold import cost_at
 from .worlds import ops
@@ -57,24 +57,19 @@ class Cost:
 
     def __post_init__(self):
         for name in ("running", "effort"):
-            v = getattr(self, name)
-            try:
-                v = float(v)
-            except (TypeError, ValueError):
-                raise FastplanError(f"cost {name} must be a finite number >= 0, got {v!r}") from None
-            if not math.isfinite(v) or v < 0:
-                raise FastplanError(f"cost {name} must be a finite number >= 0, got {v}")
-            object.__setattr__(self, name, v)
+            object.__setattr__(self, name, check_number(getattr(self, name), f"cost {name}", minimum=0.0))
         for name in ("lower", "upper"):
             v = getattr(self, name)
             if v is None:
                 continue
-            try:
-                arr = np.array(v, dtype=np.float64)
-            except (TypeError, ValueError):
-                raise FastplanError(f"cost {name} bound must be a number or an array, got {v!r}") from None
+            arr = as_array(v, f"cost {name} bound", finite=False)
             if arr.ndim > 1 or np.isnan(arr).any():
-                raise FastplanError(f"cost {name} bound must be a number or a (d,) array without NaN")
+                raise FastplanError(f"cost {name} bound must be a number or a (d,) array without NaN, "
+                                    f"got shape {arr.shape}" + (" with NaN" if np.isnan(arr).any() else ""))
+            if np.any(arr == (np.inf if name == "lower" else -np.inf)):
+                raise FastplanError(f"cost {name} bound must not be {'+' if name == 'lower' else '-'}inf "
+                                    "(no action would be allowed)")
+            arr = arr.copy()
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
 
@@ -108,6 +103,9 @@ class Cost:
 
     def clip(self, actions: np.ndarray) -> np.ndarray:
         """Actions (..., d) clipped into the box (a copy; the same array when unbounded)."""
+        actions = as_array(actions, "actions", finite=False)
+        if actions.ndim < 1:
+            raise FastplanError(f"actions must have shape (..., d), got {actions.shape}")
         if not self.bounded:
             return actions
         lo, hi = self.box(actions.shape[-1])
@@ -260,6 +258,9 @@ def rollout(A=None, B=None, b=None, s0=None, goal=None, actions=None, lam: float
     -------
     dict with ``cost``, ``goal_distance``, ``smoothness`` of shape (P, N) (or (N,)) and,
     on request, ``states`` of shape (P, N, T+1, n) (or (N, T+1, n)).
+
+    Every array is checked (shapes, real numbers, NaN and inf) and the memory of the
+    outputs and scratch against :mod:`fastplan.engine.budget` before the kernel runs.
     """
     from .worlds import World
     if isinstance(A, World):                   # rollout(world, s0, goal, actions)
@@ -274,6 +275,8 @@ def rollout(A=None, B=None, b=None, s0=None, goal=None, actions=None, lam: float
             raise FastplanError(f"world must be a fastplan world model, got {type(world).__name__}")
         if A is not None or B is not None or b is not None:
             raise FastplanError("give either a world model or the arrays A, B, b, not both")
+        from .worlds import check_world
+        check_world(world)
     else:
         A = as_array(A, "A")
     actions = as_array(actions, "actions")
@@ -297,24 +300,31 @@ def rollout(A=None, B=None, b=None, s0=None, goal=None, actions=None, lam: float
         B = as_array(B, "B", (P, n, None))
         d = B.shape[2]
         b = as_array(b, "b", (P, n))
-        bundle = (A, B, b)
+        if n < 1 or d < 1:
+            raise FastplanError(f"A and B must not be empty, got shapes {A.shape} and {B.shape}")
     else:
-        from .worlds.ops import bundle as make_bundle
         n, d = world.n, world.d
-        bundle = make_bundle([world] * P)
     s0 = as_array(s0, "s0", (P, n))
     goal = as_array(goal, "goal", (P, n))
     actions = as_array(actions, "actions", (P, None, None, d))
-    if actions.shape[1] < 1 or actions.shape[2] < 1:
-        raise FastplanError(f"actions must hold at least one sequence of length >= 1, got {actions.shape}")
-    try:
-        lam = float(lam)
-    except (TypeError, ValueError):
-        raise FastplanError(f"lambda must be a finite number >= 0, got {lam!r}") from None
-    if not np.isfinite(lam) or lam < 0:
-        raise FastplanError(f"lambda must be a finite number >= 0, got {lam}")
+    if min(actions.shape[:3]) < 1:
+        raise FastplanError(f"actions must hold at least one sequence of length >= 1 per problem, "
+                            f"got shape {actions.shape}")
+    lam = check_lambda(lam)
+    if not isinstance(return_states, (bool, np.bool_)):
+        raise FastplanError(f"return_states must be True or False, got {return_states!r}")
     cost_b = check_cost(cost).bundle(lam, d)
     N, T = actions.shape[1], actions.shape[2]
+    budget.check_memory(rollout_bytes(P, N, T, n, d, bool(return_states)),
+                        f"rolling out {P} x {N} sequences of {T} actions at n={n}, d={d}",
+                        "roll out fewer sequences per call")
+    # read-only inputs are copied: the kernel is compiled for writable arrays only once
+    s0, goal, actions = (np.require(x, requirements="W") for x in (s0, goal, actions))
+    if world is None:
+        bundle = tuple(np.require(x, requirements="W") for x in (A, B, b))
+    else:
+        from .worlds.ops import bundle as make_bundle
+        bundle = make_bundle([world] * P)
     L, gd, sm = (np.empty((P, N)) for _ in range(3))
     states = np.empty((P, N, T + 1, n)) if return_states else np.empty((1, 1, 1, 1))
     work = P * N * T * (2.0 * n * (n + d) + 30.0 * n) * threads.SECONDS_PER_UNIT
@@ -326,6 +336,15 @@ def rollout(A=None, B=None, b=None, s0=None, goal=None, actions=None, lam: float
     if single:
         out = {k: v[0] for k, v in out.items()}
     return out
+
+
+def rollout_bytes(P: int, N: int, T: int, n: int, d: int, want_states: bool) -> int:
+    """Peak memory of :func:`rollout` (bytes): the outputs and :func:`_rollout_kernel`'s
+    scratch, one CHUNK-wide block per (problem, chunk), and the stacked world models."""
+    blocks = P * n_chunks(N) * CHUNK
+    scratch = blocks * (T * d + 2 * n + 5 + ((T + 1) * n if want_states else 0))
+    outputs = 3 * P * N + (P * N * (T + 1) * n if want_states else 0)
+    return 8 * (scratch + outputs + P * (n * n + n * d + n))
 
 
 def baselines(*args):

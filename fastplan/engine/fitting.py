@@ -92,6 +92,8 @@ def kmeans(x: np.ndarray, k: int, seed: int, kind_id: int, n_init: int = KMEANS_
         inertia = float(np.sum((x - centers[labels]) ** 2))
         if inertia < best_inertia:
             best, best_inertia = (centers, labels, it, ok), inertia
+    if best is None:
+        raise FastplanError("k-means found no finite clustering of the latents (overflow?); rescale them")
     return best
 
 

@@ -34,9 +34,9 @@ import numpy as np
 
 from . import geometry_density as gd
 from . import geometry_kernels as gk
-from . import registry, rng, threads
+from . import budget, registry, rng, threads
 from .jit import parallel_kernel
-from .errors import FastplanError, check_dim, check_positive_int, check_seed
+from .errors import FastplanError, as_array, check_dim, check_positive_int, check_seed, check_stream
 
 K = 8                   # mixture components / codebook entries (Sec. 2.1)
 CENTER_STD = 2.0        # centers ~ N(0, 4 I)
@@ -192,7 +192,10 @@ class GeometryBase:
 
     def ood_rate(self, a) -> float:
         """Fraction of the actions (..., d) outside the 99% high-density region."""
-        return float(np.mean(self.is_ood(a)))
+        ood = self.is_ood(a)
+        if ood.size == 0:
+            raise FastplanError("the OOD rate of no actions is undefined: give at least one action")
+        return float(np.mean(ood))
 
     def metrics(self, n: int = 4000, seed: int | None = None) -> dict:
         """The Sec. 2.4 metrics from ``n`` samples (see :func:`fastplan.engine.metrics.geometry_metrics`)."""
@@ -220,6 +223,16 @@ class Geometry(GeometryBase):
     seed: int
     centers: np.ndarray
 
+    def __post_init__(self):
+        # built directly (not by make_geometry): the kernels index centers by d, so check it
+        kind = canonical_kind(self.kind)
+        d, seed = check_dim(self.d), check_seed(self.seed)
+        centers = as_array(self.centers, "centers", (None, d))
+        if kind in ("vae", "vqvae") and centers.shape[0] != K:
+            raise FastplanError(f"a {kind} geometry has {K} centres (K, d) = ({K}, {d}), got {centers.shape}")
+        for name, value in (("kind", kind), ("d", d), ("seed", seed), ("centers", centers)):
+            object.__setattr__(self, name, value)
+
     @property
     def label(self) -> str:
         return registry.geometry(self.kind).label
@@ -243,8 +256,7 @@ class Geometry(GeometryBase):
 
         ``seed`` defaults to the geometry's seed; ``stream`` (< 2**24) separates uses.
         """
-        n = check_positive_int(n, "number of samples")
-        seed = self.seed if seed is None else check_seed(seed)
+        n, seed, stream = check_sample_request(n, seed, stream, self)
         keys = [rng.key(seed, rng.stream_id(tag, stream))
                 for tag in (rng.GEOM_SAMPLE_COMPONENT, rng.GEOM_SAMPLE_NOISE, rng.GEOM_SAMPLE_SUPPORT)]
         out = np.empty((n, self.d))
@@ -269,6 +281,7 @@ class Geometry(GeometryBase):
 
     def cov(self) -> np.ndarray:
         """Exact covariance, shape (d, d) (mixture: within + between components)."""
+        check_moments(self.d)
         if self.kind == "ebm":
             return np.eye(self.d) * (EBM_STD**2 * self.n_active / self.d)
         dev = self.centers - self.centers.mean(axis=0)
@@ -309,7 +322,24 @@ class Geometry(GeometryBase):
 def make_geometry(kind: str, d: int, seed: int) -> Geometry:
     """Build the registered geometry ``kind`` at dimension ``d`` with parameters fixed by ``seed``."""
     spec = registry.geometry(kind)
-    return spec.make(check_dim(d), check_seed(seed))
+    d, seed = check_dim(d), check_seed(seed)
+    budget.check_memory(8 * 2 * K * d, f"the {spec.name} geometry at d={d} ({K} centres)", "use a smaller d")
+    return spec.make(d, seed)
+
+
+def check_sample_request(n, seed, stream, geometry) -> tuple[int, int, int]:
+    """(n, seed, stream) of a ``sample`` call, checked: n >= 1 samples whose (n, d) array fits
+    in memory, a seed (None: the geometry's) and a stream in [0, 2**24)."""
+    n = check_positive_int(n, "number of samples")
+    seed = geometry.seed if seed is None else check_seed(seed)
+    stream = check_stream(stream)
+    budget.check_memory(8 * 2 * n * geometry.d, f"{n} samples at d={geometry.d}", "draw fewer samples")
+    return n, seed, stream
+
+
+def check_moments(d: int) -> None:
+    """Refuse exact moments whose (d, d) covariance cannot fit in memory."""
+    budget.check_memory(8 * 4 * d * d, f"the geometry's (d, d) covariance at d={d}", "use a smaller d")
 
 
 def _mixture_centers(kind: str, d: int, seed: int) -> np.ndarray:

@@ -199,11 +199,12 @@ def chi2_quantile(q: float, dof: int) -> float:
 
 def _rows(p: DensityParams, a):
     """(n, d) float64 view of a (..., d) array and the leading shape."""
-    a = np.asarray(a, dtype=np.float64)
+    from .errors import FastplanError, as_array
+    a = as_array(a, "actions", finite=False)        # NaN in, NaN out (a diverged plan)
     if a.ndim < 1 or a.shape[-1] != p.d:
-        from .errors import FastplanError
         raise FastplanError(f"actions must have shape (..., {p.d}), got {a.shape}")
-    return np.ascontiguousarray(a.reshape(-1, p.d)), a.shape[:-1]
+    # writable as well as C-contiguous: a read-only array would compile the kernels again
+    return np.require(a.reshape(-1, p.d), requirements=("C", "W")), a.shape[:-1]
 
 
 def _chunks(n: int, per_row: int):

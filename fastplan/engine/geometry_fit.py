@@ -31,8 +31,8 @@ import numpy as np
 
 from . import fitting, rng
 from . import geometry_density as gd
-from .errors import FastplanError, as_array, check_positive_int, check_seed
-from .geometry import GeometryBase
+from .errors import FastplanError, as_array, check_dim, check_positive_int, check_scale, check_seed
+from .geometry import GeometryBase, check_moments, check_sample_request
 from .jit import parallel_kernel
 
 FIT_KINDS = ("empirical", "gmm", "kmeans")
@@ -98,6 +98,33 @@ class FittedGeometry(GeometryBase):
     covariances: np.ndarray | None = None
     info: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        # built directly (not by geometry_from_samples): the kernels index every array by K, d
+        if self.kind not in FIT_KINDS:
+            raise FastplanError(f"unknown fitted geometry kind {self.kind!r}; choose from {', '.join(FIT_KINDS)}")
+        d, seed = check_dim(self.d), check_seed(self.seed)
+        centers = as_array(self.centers, "centers", (None, d))
+        K = centers.shape[0]
+        if K < 1:
+            raise FastplanError("a fitted geometry needs at least one component")
+        weights = as_array(self.weights, "weights", (K,))
+        if np.any(weights < 0) or not weights.sum() > 0:
+            raise FastplanError("component weights must be >= 0 with a positive sum")
+        sample_std = as_array(self.sample_std, "sample_std", (K, d))
+        density_std = as_array(self.density_std, "density_std", (K, d))
+        if np.any(sample_std < 0) or not np.all(density_std > 0):
+            raise FastplanError("sample_std must be >= 0 and density_std > 0")
+        cov = self.covariances
+        if cov is not None:
+            cov = as_array(cov, "covariances", (K, d, d))
+            if not np.allclose(cov, np.swapaxes(cov, 1, 2)) or np.any(np.linalg.eigvalsh(cov) <= 0):
+                raise FastplanError("covariances must be symmetric positive definite (K, d, d) matrices")
+        if not isinstance(self.info, dict):
+            raise FastplanError(f"info must be a dict, got {type(self.info).__name__}")
+        for name, value in (("d", d), ("seed", seed), ("centers", centers), ("weights", weights),
+                            ("sample_std", sample_std), ("density_std", density_std), ("covariances", cov)):
+            object.__setattr__(self, name, value)
+
     @property
     def label(self) -> str:
         return LABELS[self.kind]
@@ -108,8 +135,7 @@ class FittedGeometry(GeometryBase):
 
     def sample(self, n: int, seed: int | None = None, stream: int = 0) -> np.ndarray:
         """Draw ``n`` samples (n, d) addressed by ``(seed, stream)`` (seed defaults to the fit's)."""
-        n = check_positive_int(n, "number of samples")
-        seed = self.seed if seed is None else check_seed(seed)
+        n, seed, stream = check_sample_request(n, seed, stream, self)
         keys = [rng.key(seed, rng.stream_id(tag, stream))
                 for tag in (rng.GEOM_SAMPLE_COMPONENT, rng.GEOM_SAMPLE_NOISE)]
         out = np.empty((n, self.d))
@@ -131,6 +157,7 @@ class FittedGeometry(GeometryBase):
 
     @cached_property
     def _moments(self):
+        check_moments(self.d)
         w = self.weights
         mean = w @ self.centers
         dev = self.centers - mean
@@ -168,13 +195,17 @@ class FittedGeometry(GeometryBase):
     @property
     def density_note(self) -> str:
         i = self.info
+        k, n = i.get("k", len(self.weights)), i.get("n", "?")
         if self.kind == "empirical":
-            return (f"empirical: Gaussian KDE on {i['n']} latents, Scott bandwidth "
+            return (f"empirical: Gaussian KDE on {len(self.weights)} latents, Scott bandwidth "
                     f"h_j = std_j n^(-1/(d+4)) (mean h {np.mean(self.density_std[0]):.4g})")
         if self.kind == "gmm":
-            return (f"GMM fitted by EM: {i['k']} components, {i['covariance']} covariance, "
-                    f"k-means++ init (seed {self.seed}), {i['n']} latents")
-        return (f"k-means codebook: {i['k']} entries (k-means++ seed {self.seed}), isotropic noise "
+            if "note" in i:
+                return f"GMM: {i['note']} ({k} component{'s' if k != 1 else ''})"
+            cov = i.get("covariance", "full" if self.covariances is not None else "diag")
+            return (f"GMM fitted by EM: {k} components, {cov} covariance, "
+                    f"k-means++ init (seed {self.seed}), {n} latents")
+        return (f"k-means codebook: {k} entries (k-means++ seed {self.seed}), isotropic noise "
                 f"std {self.density_std[0, 0]:.4g} from the within-cluster residual")
 
     @cached_property
@@ -222,6 +253,7 @@ def geometry_from_samples(x, kind: str = "gmm", k: int = 8, seed: int = 0, *,
     seed = check_seed(seed)
     if covariance not in COVARIANCES:
         raise FastplanError(f"covariance must be one of {', '.join(COVARIANCES)}, got {covariance!r}")
+    check_scale(x, "latents")
     if not np.any(np.var(x, axis=0) > 0):
         raise FastplanError("all latents are identical: no geometry can be fitted")
     kind_id = FIT_STREAM_IDS[kind_name]

@@ -47,13 +47,17 @@ def manifold_metrics(geometries, actions) -> dict:
     actions : array (P, T, d)
     """
     from . import geometry_kernels as gk
-    actions = np.asarray(actions, dtype=np.float64)
-    if actions.ndim != 3:
-        raise FastplanError(f"actions must have shape (P, T, d), got {actions.shape}")
+    from .errors import as_array
+    from .problem import check_geometry
+    actions = as_array(actions, "actions", finite=False)      # a diverged plan gives NaN metrics
+    if actions.ndim != 3 or min(actions.shape[1:], default=0) < 1:
+        raise FastplanError(f"actions must have shape (P, T, d) with T, d >= 1, got {actions.shape}")
     P = actions.shape[0]
     geoms = list(geometries) if isinstance(geometries, (list, tuple)) else [geometries] * P
     if len(geoms) != P:
         raise FastplanError(f"got {len(geoms)} geometries for {P} plans")
+    for p, geom in enumerate(geoms):
+        check_geometry(geom, actions.shape[2], f"plan {p}: " if P > 1 else "")
     out = {k: np.full(P, np.nan) for k in ("log_density", "ood_rate", "ood_threshold")}
     for p, (geom, a) in enumerate(zip(geoms, actions)):
         if not has_density(geom):          # a registered geometry without a density: NaN
@@ -102,12 +106,13 @@ def execute_decoded(problem, actions, lam: float | None = None) -> dict:
     ``planned_goal_distance``, ``exploitation_gap`` (realised - planned), ``cost``, ``smoothness``.
     """
     from .cost import LAMBDA
-    from .problem import Problem
+    from .errors import as_array, check_lambda
+    from .problem import Problem, check_problem
     if not isinstance(problem, Problem):
         raise FastplanError("execute_decoded expects a Problem (see fastplan.make_problem)")
-    from .errors import as_array
-    a = as_array(actions, "actions", (problem.T, problem.d))
-    lam = LAMBDA if lam is None else lam
+    n, d, T = check_problem(problem)
+    a = as_array(actions, "actions", (T, d))
+    lam = LAMBDA if lam is None else check_lambda(lam)
     planned = _evaluate([problem], a[None], lam)
     executed = project_actions([problem.geometry], a[None])
     real = _evaluate([problem], executed, lam)

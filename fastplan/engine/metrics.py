@@ -23,7 +23,7 @@ import numpy as np
 
 from . import budget, threads
 from .jit import kernel, parallel_kernel
-from .errors import FastplanError, as_array, check_positive_int
+from .errors import FastplanError, as_array, check_positive_int, check_scale
 from .geometry import Geometry
 
 CONCENTRATION_DEFINITION = "radial: ||x - mean||_2 <= 2 * sqrt(trace(cov) / d)"
@@ -249,7 +249,7 @@ def sample_metrics(samples: np.ndarray) -> dict:
     """The Sec. 2.4 metrics of an (n, d) array of latent actions (n >= 2): a dict with
     ``effective_dimension``, ``mean_pairwise_distance``, ``concentration``, ``amenability``
     (NaN d_eff, hence amenability, when the samples have zero covariance)."""
-    x = as_array(samples, "samples", ndim=2)
+    x = check_scale(as_array(samples, "samples", ndim=2), "samples")
     if x.shape[0] < 2:
         raise FastplanError(f"the metrics need at least 2 samples, got {x.shape[0]}")
     d_eff = effective_dimension(x)
@@ -265,6 +265,8 @@ def geometry_metrics(geometry: Geometry, n: int = N_METRIC_SAMPLES, seed: int | 
     Returns a dict with ``geometry``, ``d``, ``effective_dimension``, ``mean_pairwise_distance``,
     ``concentration``, ``amenability`` and ``n_samples``.
     """
+    from .problem import check_geometry
+    check_geometry(geometry)
     n = check_positive_int(n, "number of metric samples")
     if n < 2:
         raise FastplanError(f"number of metric samples must be >= 2, got {n}")

@@ -26,7 +26,8 @@ from . import rng
 from .api import plan
 from .errors import FastplanError, as_array, check_choice, check_positive_int, check_seed
 from .planners import GEOMETRY_USAGES, canonical_planner, resolve
-from .problem import Problem
+from .problem import Problem, check_problem
+from .worlds import World, check_world
 
 HORIZONS = ("shrinking", "fixed")
 
@@ -72,7 +73,8 @@ class MPC:
                  geometry_usage: str = "prior", cost=None, **overrides):
         if not isinstance(problem, Problem):
             raise FastplanError("MPC expects a Problem (see fastplan.make_problem)")
-        if horizon not in HORIZONS:
+        check_problem(problem)
+        if not isinstance(horizon, str) or horizon not in HORIZONS:
             raise FastplanError(f"unknown MPC horizon {horizon!r}; choose from {', '.join(HORIZONS)}")
         self.problem = problem
         self.planner = canonical_planner(planner)
@@ -82,6 +84,8 @@ class MPC:
         if horizon == "fixed" and self.replan_every > problem.T:
             raise FastplanError(f"replan_every ({self.replan_every}) exceeds the fixed horizon "
                                 f"({problem.T}): the plan would run out")
+        if not isinstance(warm_start, (bool, np.bool_)):
+            raise FastplanError(f"warm_start must be True or False, got {warm_start!r}")
         self.warm_start = bool(warm_start)
         self.seed = problem.seed if seed is None else check_seed(seed)
         self.geometry_usage = check_choice(geometry_usage, GEOMETRY_USAGES, "geometry usage")
@@ -126,8 +130,8 @@ class MPC:
         Raises
         ------
         FastplanError
-            A state of the wrong shape, or (shrinking horizon) a command after the episode's
-            ``T`` steps.
+            A state of the wrong shape (or NaN or inf), or (shrinking horizon) a command after
+            the episode's ``T`` steps.
         """
         n = self.problem.n
         if self.horizon == "shrinking" and self.step >= self.problem.T:
@@ -166,7 +170,9 @@ def closed_loop(controller: MPC, world=None, steps: int | None = None, s0=None) 
         Reset first; plans with its problem's world model.
     world : object with ``step(s, a)``, optional
         The system the actions are applied to (default: the controller's own model; pass a
-        perturbed world for model mismatch).
+        perturbed world for model mismatch).  A fastplan world model must have the
+        problem's state and action dimensions; any other object's next states are checked
+        (shape (n,), finite) at every step.
     steps : int, optional
         Number of steps (default: the problem's horizon T).
     s0 : array (n,), optional
@@ -185,14 +191,20 @@ def closed_loop(controller: MPC, world=None, steps: int | None = None, s0=None) 
     world = prob.world if world is None else world
     if not callable(getattr(world, "step", None)):
         raise FastplanError("the world must have a step(state, action) method (e.g. a TanhWorld)")
+    if isinstance(world, World):
+        check_world(world, "the closed loop's world: ")
+        if (world.n, world.d) != (prob.n, prob.d):
+            raise FastplanError(f"the closed loop's world has n={world.n}, d={world.d}; the "
+                                f"controller's problem n={prob.n}, d={prob.d}")
     steps = prob.T if steps is None else check_positive_int(steps, "steps")
-    s = prob.s0 if s0 is None else as_array(s0, "s0", (prob.n,))
+    s = as_array(prob.s0 if s0 is None else s0, "s0", (prob.n,))
     controller.reset()
-    states, actions = [np.array(s, dtype=np.float64)], []
-    for _ in range(steps):
+    states, actions = [s.copy()], []
+    for t in range(steps):
         a = controller.command(states[-1])
         actions.append(a)
-        states.append(np.asarray(world.step(states[-1], a), dtype=np.float64))
+        states.append(as_array(world.step(states[-1], a), f"the world's state after step {t + 1}",
+                               (prob.n,)))
     states = np.array(states)
     dist = np.linalg.norm(states - prob.goal, axis=1)
     return {"states": states, "actions": np.array(actions),

@@ -1,6 +1,7 @@
 """A planning problem: a geometry, a world model, a start, a goal and a horizon."""
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,7 +11,7 @@ from .errors import check_dim, check_positive_int, check_seed
 from .errors import FastplanError
 from .geometry import GeometryBase, make_geometry
 from .world import make_world, start_and_goal
-from .worlds import World
+from .worlds import World, check_world
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,6 +77,7 @@ class Problem:
         if not isinstance(world, World):
             raise FastplanError(f"world must be a fastplan world model (TanhWorld, MLPWorld) or a "
                                 f".npz path, got {type(world).__name__}")
+        check_world(world)
         n, d = world.n, world.d
         s0 = as_array(s0, "s0", (n,))
         goal = as_array(goal, "goal", (n,))
@@ -83,15 +85,49 @@ class Problem:
         seed = check_seed(seed)
         if geometry is None:
             geometry = standard_normal_geometry(d, seed)
-        if not isinstance(geometry, GeometryBase):
-            raise FastplanError(f"geometry must be a geometry object, got {type(geometry).__name__}")
-        if geometry.d != d:
-            raise FastplanError(f"the geometry has dimension {geometry.d}, the world's actions d={d}")
+        check_geometry(geometry, d)
         return cls(geometry=geometry, world=world, s0=s0, goal=goal, T=T, seed=seed)
 
     def __repr__(self) -> str:
         from .display import problem_repr
         return problem_repr(self)
+
+
+#: What a geometry must offer the planners (a registered kind may lack the density interface).
+GEOMETRY_METHODS = ("sample", "mean", "std")
+
+
+def check_geometry(geometry, d: int | None = None, where: str = ""):
+    """``geometry`` if it is a latent geometry (a :class:`GeometryBase`, or an object with an
+    integer ``d`` and ``sample``, ``mean``, ``std``) of dimension ``d``, else one line."""
+    ok = isinstance(geometry, GeometryBase) or all(
+        callable(getattr(geometry, m, None)) for m in GEOMETRY_METHODS)
+    gd = getattr(geometry, "d", None)
+    if not ok or isinstance(gd, bool) or not isinstance(gd, numbers.Integral) or gd < 1:
+        raise FastplanError(f"{where}geometry must be a latent geometry (fastplan.make_geometry, "
+                            f"fastplan.geometry_from_samples), got {type(geometry).__name__}")
+    if d is not None and gd != d:
+        raise FastplanError(f"{where}geometry has d={gd} but the world model's actions have d={d}")
+    return geometry
+
+
+def check_problem(p, where: str = "the problem's ") -> tuple[int, int, int]:
+    """(n, d, T) of a :class:`Problem` whose every part is checked: the world model's arrays
+    (shapes, finite), s0 and goal of shape (n,) and finite, the horizon, the seed and the
+    geometry's dimension.  Run before any kernel sees the problem: a Problem built directly
+    (or changed in place) can hold anything."""
+    if not isinstance(p, Problem):
+        raise FastplanError(f"expected a Problem (see fastplan.make_problem, Problem.from_arrays), "
+                            f"got {type(p).__name__}")
+    from .errors import as_array
+    check_world(p.world, where)
+    n, d = int(p.world.n), int(p.world.d)
+    for name, x in (("s0", p.s0), ("goal", p.goal)):
+        as_array(x, f"{where}{name}", shape=(n,))
+    T = check_positive_int(p.T, "horizon")
+    check_seed(p.seed)
+    check_geometry(p.geometry, d, where)
+    return n, d, T
 
 
 def make_problem(geometry, d: int, horizon: int, seed: int) -> Problem:

@@ -27,7 +27,7 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from .errors import FastplanError
+from .errors import MAX_INT, FastplanError
 
 #: Validation rule of each hyperparameter name the built-in planners use; a spec may add its
 #: own (``rules=``).  A rule is "int" (integer >= 1), "unit" (in (0, 1]), "nonneg" (>= 0),
@@ -240,10 +240,16 @@ class Registry:
 
     def register(self, spec, *, replace: bool = False):
         """Add ``spec``; a taken name or stream id is refused unless ``replace``."""
+        if not hasattr(spec, "name") or not hasattr(spec, "stream_id"):
+            raise FastplanError(f"a {self.what} must be registered as a spec (PlannerSpec, GeometrySpec, "
+                                f"WorldSpec) with a name and a stream_id, got {type(spec).__name__}")
+        if not isinstance(spec.name, str):
+            raise FastplanError(f"{self.what} names are lower-case identifiers, got {spec.name!r}")
         name = str(spec.name).strip().lower()
         if not name or name != spec.name:
             raise FastplanError(f"{self.what} names are lower-case identifiers, got {spec.name!r}")
-        if not isinstance(spec.stream_id, numbers.Integral) or not 0 <= spec.stream_id < 2**16:
+        if isinstance(spec.stream_id, bool) or not isinstance(spec.stream_id, numbers.Integral) \
+                or not 0 <= spec.stream_id < 2**16:
             raise FastplanError(f"{self.what} {name}: stream_id must be an integer in [0, 65536)")
         old = self._specs.get(name)
         if old is not None and not replace:
@@ -358,13 +364,20 @@ def coerce(owner: str, key: str, value, rule):
             value = float(value)
         except ValueError:
             raise FastplanError(f"{owner}.{key} must be a number, got {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):     # NumPy scalars, 0-d arrays
+        value = value.item()
+    finite = isinstance(value, numbers.Integral) or (
+        isinstance(value, numbers.Real) and math.isfinite(float(value)))
+    if isinstance(value, bool) or not finite:
         raise FastplanError(f"{owner}.{key} must be a finite number, got {value!r}")
     if rule == "int":
-        if value != int(value) or value < 1:
-            raise FastplanError(f"{owner}.{key} must be an integer >= 1, got {value!r}")
+        if value != int(value) or not 1 <= value <= MAX_INT:
+            raise FastplanError(f"{owner}.{key} must be an integer >= 1 (and <= 2**62), got {value!r}")
         return int(value)
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        raise FastplanError(f"{owner}.{key} must be a finite number, got {value!r}") from None
     if rule == "unit" and not 0 < value <= 1:
         raise FastplanError(f"{owner}.{key} must be in (0, 1], got {value}")
     if rule == "nonneg" and value < 0:

@@ -47,7 +47,7 @@ def load_latents(path) -> np.ndarray:
         raise FastplanError(f"{path}: no such file")
     try:
         data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError):
+    except Exception:  # noqa: BLE001 - OSError, ValueError, EOFError (empty file), pickled objects
         raise FastplanError(f"{path} is not a NumPy .npy/.npz file of numbers") from None
     if isinstance(data, np.lib.npyio.NpzFile):
         with data:
@@ -75,7 +75,7 @@ def load_starts_goals(path) -> tuple[np.ndarray, np.ndarray]:
             if not isinstance(z, np.lib.npyio.NpzFile):
                 raise ValueError
             data = {k: z[k] for k in z.files}
-    except (OSError, ValueError, AttributeError):
+    except Exception:  # noqa: BLE001 - a .npy array (no context manager), an empty or damaged file
         raise FastplanError(f"{path} is not a NumPy .npz file (it needs arrays s0 and goal of shape (K, n))") from None
     missing = [k for k in ("s0", "goal") if k not in data]
     if missing:

@@ -64,10 +64,39 @@ class World:
         """What a results file records beside the arrays (family, dimensions, origin)."""
         return {"family": self.family, "n": self.n, "d": self.d}
 
+    def check(self, where: str = "") -> None:
+        """Raise :class:`FastplanError` (one line, prefixed by ``where``) unless the model's
+        arrays have consistent shapes and finite values: run before every kernel call, since
+        arrays can be changed in place after construction."""
+        raise FastplanError(f"{where}world family {self.family!r} has no kernels")
+
+
+def check_world(world, where: str = "") -> "World":
+    """``world`` if it is a usable world model (:meth:`World.check`), else one
+    :class:`FastplanError` line prefixed by ``where``."""
+    if not isinstance(world, World):
+        raise FastplanError(f"{where or 'the '}world model must be a fastplan World (TanhWorld, MLPWorld), "
+                            f"got {type(world).__name__}")
+    world.check(where)
+    return world
+
+
+def _path(path, what: str) -> str:
+    if not isinstance(path, (str, os.PathLike)):
+        raise FastplanError(f"{what} must be a file path, got {type(path).__name__}")
+    return os.fspath(path)
+
 
 def save_world(world: World, path) -> None:
     """Write ``world`` to ``path`` (``.npz``): ``family`` and the family's arrays."""
-    np.savez(path, family=np.array(world.family), **world.arrays())
+    check_world(world)
+    path = _path(path, "the world model file")
+    if os.path.isdir(path):
+        raise FastplanError(f"{path!r} is a directory; give the world model file's name (e.g. world.npz)")
+    try:
+        np.savez(path, family=np.array(world.family), **world.arrays())
+    except OSError as exc:
+        raise FastplanError(f"cannot write world model {path!r}: {exc.strerror or exc}") from None
 
 
 def load_world(path) -> World:
@@ -77,13 +106,20 @@ def load_world(path) -> World:
     ``.npz`` archive, an unknown family, or arrays of the wrong shape.
     """
     from ..registry import world as world_spec
-    path = os.fspath(path)
+    path = _path(path, "the world model file")
     if not os.path.isfile(path):
         raise FastplanError(f"world model file {path!r} does not exist")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
+        z = np.load(path, allow_pickle=False)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is one clear message
+        raise FastplanError(f"cannot read world model {path!r} as .npz: {exc}") from None
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise FastplanError(f"world model {path!r} is a single array, not an .npz archive of named "
+                            "arrays (see save_world)")
+    try:
+        with z:
+            data = {k: z[k] for k in z.files}
+    except Exception as exc:  # noqa: BLE001 - a damaged archive or an object array
         raise FastplanError(f"cannot read world model {path!r} as .npz: {exc}") from None
     if "family" not in data:
         raise FastplanError(f"world model {path!r} has no 'family' entry (e.g. 'mlp')")

@@ -21,6 +21,7 @@ Exporting a PyTorch ``nn.Sequential`` of ``Linear`` and activation modules is a 
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,15 @@ from . import World
 
 #: Activation names and their kernel codes (fixed numbers: stored with every run).
 ACTIVATIONS = {"identity": 0, "tanh": 1, "relu": 2, "elu": 3}
+
+
+def _scalar(value, name: str, kinds: str):
+    """One integer (or bool, kind ``b``) of an ``.npz`` file, as a Python value."""
+    v = np.asarray(value)
+    if v.shape != () or v.dtype.kind not in kinds:
+        raise FastplanError(f"the MLP file's {name} must be one {'flag' if 'b' in kinds else 'integer'}, "
+                            f"got {value!r}")
+    return v.item()
 
 
 def _act(x, name):
@@ -69,6 +79,14 @@ class MLPWorld(World):
     family = "mlp"
 
     def __post_init__(self):
+        for name in ("weights", "biases", "activations"):
+            v = getattr(self, name)
+            if not isinstance(v, (list, tuple)):
+                raise FastplanError(f"the MLP's {name} must be a list or tuple with one entry per layer, "
+                                    f"got {type(v).__name__}")
+        if not (isinstance(self.residual, (bool, np.bool_))
+                or isinstance(self.residual, numbers.Integral) and self.residual in (0, 1)):
+            raise FastplanError(f"the MLP's residual flag must be True or False, got {self.residual!r}")
         L = len(self.weights)
         if L < 1 or len(self.biases) != L or len(self.activations) != L:
             raise FastplanError("an MLP world model needs as many weights, biases and "
@@ -77,20 +95,20 @@ class MLPWorld(World):
         d = self.n_action
         if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
             raise FastplanError(f"the action dimension of an MLP must be an integer >= 1, got {d!r}")
-        n = np.shape(self.weights[-1])[0] if np.ndim(self.weights[-1]) == 2 else 0
+        Ws = [as_array(W, f"W{l}", ndim=2) for l, W in enumerate(self.weights)]
+        n = Ws[-1].shape[0]
         width = n + int(d)
-        Ws, cs = [], []
-        for l, (W, c, act) in enumerate(zip(self.weights, self.biases, self.activations)):
+        cs = []
+        for l, (W, c, act) in enumerate(zip(Ws, self.biases, self.activations)):
             W = as_array(W, f"W{l}", (None, width))
             c = as_array(c, f"c{l}", (W.shape[0],))
             if W.shape[0] < 1:
                 raise FastplanError(f"layer {l} of the MLP has no units")
-            if str(act) not in ACTIVATIONS:
+            if not isinstance(act, str) or act not in ACTIVATIONS:
                 raise FastplanError(f"unknown activation {act!r} of layer {l}; choose from "
                                     f"{', '.join(ACTIVATIONS)}")
             W.setflags(write=False)
             c.setflags(write=False)
-            Ws.append(W)
             cs.append(c)
             width = W.shape[0]
         if width != n or n < 1:
@@ -100,6 +118,17 @@ class MLPWorld(World):
         object.__setattr__(self, "activations", tuple(str(a) for a in self.activations))
         object.__setattr__(self, "residual", bool(self.residual))
         object.__setattr__(self, "n_action", int(d))
+
+    def check(self, where: str = "") -> None:
+        """Layer shapes and finite weights (see :meth:`World.check`)."""
+        width = self.n + self.d
+        for l, (W, c) in enumerate(zip(self.weights, self.biases)):
+            W = as_array(W, f"{where}W{l}", (None, width))
+            as_array(c, f"{where}c{l}", (W.shape[0],))
+            width = W.shape[0]
+        if width != self.n:
+            raise FastplanError(f"{where}the last layer of the MLP must output the state (n={self.n}), "
+                                f"got {width}")
 
     @property
     def n(self) -> int:
@@ -143,15 +172,12 @@ class MLPWorld(World):
             cs.append(data[f"c{l}"])
         if f"W{L}" in data:
             raise FastplanError(f"the MLP file has more layers than its {L} activations")
-        try:
-            d = int(np.asarray(data["n_action"]))
-            residual = bool(np.asarray(data["residual"]))
-        except (TypeError, ValueError) as exc:
-            raise FastplanError(f"n_action and residual must be scalars: {exc}") from None
+        d = _scalar(data["n_action"], "n_action", "iu")
+        residual = _scalar(data["residual"], "residual", "biu")
         world = cls(weights=tuple(Ws), biases=tuple(cs), activations=tuple(acts),
                     residual=residual, n_action=d)
-        if "n_state" in data and int(np.asarray(data["n_state"])) != world.n:
-            raise FastplanError(f"n_state {int(np.asarray(data['n_state']))} does not match the "
+        if "n_state" in data and _scalar(data["n_state"], "n_state", "iu") != world.n:
+            raise FastplanError(f"n_state {_scalar(data['n_state'], 'n_state', 'iu')} does not match the "
                                 f"last layer's width {world.n}")
         return world
 

@@ -12,11 +12,12 @@ Initial and goal states (Sec. 3) are drawn from ``N(0, 0.25 I)``, i.e. std 0.5.
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from .. import rng
+from .. import budget, rng
 from ..errors import FastplanError, as_array, check_dim, check_seed
 from . import World
 
@@ -28,16 +29,22 @@ STATE_STD = 0.5
 
 @dataclass(frozen=True, eq=False)
 class TanhWorld(World):
-    """World model parameters of Eq. 4 (the family ``"tanh"``; state dim = action dim).
+    """World model parameters of Eq. 4 (the family ``"tanh"``; the paper's have state
+    dimension n = action dimension d).
 
     Attributes
     ----------
-    A : ndarray, shape (d, d)
-        State transition matrix, spectral radius 0.8.
-    B : ndarray, shape (d, d)
+    A : ndarray, shape (n, n)
+        State transition matrix (the paper's: spectral radius 0.8).
+    B : ndarray, shape (n, d)
         Action matrix.
-    b : ndarray, shape (d,)
+    b : ndarray, shape (n,)
         Bias.
+    seed : int
+        Seed the model was drawn from (-1: not drawn by :func:`make_world`).
+
+    Built directly, the arrays are checked (shapes, real numbers, no NaN or inf; one
+    :class:`FastplanError` line otherwise) and converted to float64 where needed.
     """
 
     A: np.ndarray
@@ -46,6 +53,35 @@ class TanhWorld(World):
     seed: int = -1
 
     family = "tanh"
+
+    def __post_init__(self):
+        # lists and integer arrays become float64; a float64 C-contiguous array (make_world's)
+        # is kept as it is: the paper's models are not copied
+        A, B, b = self._checked("")
+        for name, arr in (("A", A), ("B", B), ("b", b)):
+            object.__setattr__(self, name, arr)
+        seed = self.seed
+        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < -1:
+            raise FastplanError(f"a tanh world model's seed must be an integer (-1: unknown), got {seed!r}")
+        object.__setattr__(self, "seed", int(seed))
+
+    def _checked(self, where: str) -> tuple:
+        """(A, B, b) as float64 arrays, shapes (n, n), (n, d), (n,) with n, d >= 1, finite."""
+        A = as_array(self.A, f"{where}A", ndim=2)
+        n = A.shape[0]
+        if A.shape != (n, n) or n < 1:
+            raise FastplanError(f"{where}A must be a square (n, n) matrix with n >= 1, "
+                                f"got shape {A.shape}")
+        B = as_array(self.B, f"{where}B", ndim=2)
+        if B.shape[0] != n or B.shape[1] < 1:
+            raise FastplanError(f"{where}B must have shape (n, d) = ({n}, d) with d >= 1, "
+                                f"got {B.shape}")
+        b = as_array(self.b, f"{where}b", (n,))
+        return A, B, b
+
+    def check(self, where: str = "") -> None:
+        """Shapes and finiteness of A, B and b (see :meth:`World.check`)."""
+        self._checked(where)
 
     @property
     def n(self) -> int:
@@ -67,15 +103,13 @@ class TanhWorld(World):
         for key in ("A", "B", "b"):
             if key not in data:
                 raise FastplanError(f"a tanh world model needs arrays A, B and b; {key} is missing")
-        A = as_array(data["A"], "A", ndim=2)
-        n = A.shape[0]
-        A = as_array(A, "A", (n, n))
-        B = as_array(data["B"], "B", (n, None))
-        b = as_array(data["b"], "b", (n,))
-        if n < 1 or B.shape[1] < 1:
-            raise FastplanError(f"A and B must not be empty, got {A.shape} and {B.shape}")
-        seed = int(data["seed"]) if "seed" in data else -1
-        return cls(A=A, B=B, b=b, seed=seed)
+        seed = -1
+        if "seed" in data:
+            s = np.asarray(data["seed"])
+            if s.shape != () or s.dtype.kind not in "iu":
+                raise FastplanError(f"a tanh world model's seed must be one integer, got {data['seed']!r}")
+            seed = int(s)
+        return cls(A=data["A"], B=data["B"], b=data["b"], seed=seed)
 
     def __repr__(self) -> str:
         from ..display import world_repr
@@ -90,6 +124,7 @@ def make_world(d: int, seed: int) -> WorldModel:
     """World model of dimension ``d`` fixed by ``seed`` (see module docstring)."""
     d = check_dim(d)
     seed = check_seed(seed)
+    budget.check_memory(budget.world_bytes(d), f"the world model at d={d} (A, B: d x d)", "use a smaller d")
     G = rng.normals(seed, rng.stream_id(rng.WORLD_A), (d, d)) / np.sqrt(d)
     radius = float(np.max(np.abs(np.linalg.eigvals(G))))
     A = np.ascontiguousarray(G * (SPECTRAL_RADIUS / radius))
