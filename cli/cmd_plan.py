@@ -11,6 +11,7 @@ from ._errors import friendly_errors
 from ._inputs import input_options, inputs_from_options
 from ._options import BoundedInt
 from ._names import GEOMETRY_USAGES, GRADIENT_MODES, PLANNERS, canonical_geometry
+from ._cost import cost_options, with_cost_terms
 from .cmd_sweep import parse_sets, with_prior_weight
 
 
@@ -44,13 +45,14 @@ def _geometry(ctx, param, value):
                    "onto the geometry (realised goal distance and exploitation gap reported).")
 @click.option("--prior-weight", default=None, metavar="BETA",
               help="Prior-penalised cost: Eq. 5 + BETA (1/T) sum_t -log p_geom(a_t) (default 0: off).")
+@cost_options(sweep=False)
 @click.option("--threads", type=BoundedInt(min=1), default=None, help="Numba threads.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the full result (incl. actions and states) as JSON.")
 @input_options
 @friendly_errors
 def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, execution, prior_weight,
-         threads, as_json, world, latents, fit, k, covariance, starts_goals):
+         running, effort, bounds, threads, as_json, world, latents, fit, k, covariance, starts_goals):
     """Plan one problem with one planner and print the result.
 
     Exits with status 3 (after printing the result, NaN as null in --json, and one warning)
@@ -63,6 +65,7 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
       fastplan plan --planner cem --geometry vq-vae --execution decoded
       fastplan plan --world model.npz --latents latents.npy --starts-goals tasks.npz --seed 3
       fastplan plan --planner codebook-cem --geometry vq-vae --prior-weight 0.01
+      fastplan plan --planner mppi --running 0.1 --effort 0.01 --bounds=-1.5,1.5
     """
     from fastplan.engine.jit import set_threads
     from fastplan.engine.errors import FastplanError
@@ -72,7 +75,7 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
 
     planner = planner.lower()
     sets = [s if "." in s.split("=", 1)[0] else f"{planner}.{s}"
-            for s in with_prior_weight(sets, prior_weight)]
+            for s in with_cost_terms(with_prior_weight(sets, prior_weight), running, effort, bounds)]
     overrides = parse_sets(sets, [planner])
     extra = set(overrides) - {planner}
     if extra:
@@ -128,7 +131,8 @@ def plan(planner, geometry, dim, horizon, seed, sets, geometry_usage, gradient, 
                        f"(content hash {info['content_hash'][:16]})")
     click.echo(f"  goal distance    {res.goal_distance:.6f}")
     click.echo(f"  smoothness       {res.smoothness:.6f}")
-    what = "Eq. 5 + prior" if "prior_weight" in res.hyperparameters else "Eq. 5"
+    terms = {"prior_weight": "prior", "running": "running", "effort": "effort", "lower": "box", "upper": "box"}
+    what = " + ".join(dict.fromkeys(["Eq. 5"] + [terms[k] for k in terms if k in res.hyperparameters]))
     click.echo(f"  cost ({what}){' ' * max(1, 10 - len(what))}{res.cost:.6f}")
     click.echo(f"  samples          {res.samples} world-model rollouts")
     click.echo(f"  steps            {res.steps} single-step evaluations")

@@ -11,6 +11,7 @@ import sys
 import click
 
 from ._cluster import cluster_options, executor_from_options
+from ._cost import cost_options, with_cost_terms
 from ._errors import friendly_errors
 from ._inputs import input_options, inputs_from_options
 from ._options import MultiValueCommand, BoundedInt, ChoiceList, IntList, multi_option
@@ -98,6 +99,7 @@ def command_line() -> str:
 @click.option("--prior-weight", default=None, metavar="BETA[,BETA...]",
               help="Prior-penalised cost: Eq. 5 + BETA (1/T) sum_t -log p_geom(a_t), for every selected "
                    "planner that implements it (default 0: the paper's cost; a,b sweeps over values).")
+@cost_options(sweep=True)
 @click.option("--traces", is_flag=True,
               help="Also store each run's per-iteration trace (best cost so far, mean cost, rollouts) "
                    "for anytime curves; runs already in the file keep what they have.")
@@ -112,7 +114,7 @@ def command_line() -> str:
 @cluster_options
 @friendly_errors
 def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage, gradient, budgets,
-          execution, prior_weight, traces, threads, max_batch, metric_samples, quiet, world, latents,
+          execution, prior_weight, running, effort, bounds, traces, threads, max_batch, metric_samples, quiet, world, latents,
           fit, k, covariance, starts_goals, workers, scheduler, scheduler_file):
     """Run the grid planners x geometries x dims x horizons x seeds into one HDF5 file.
 
@@ -131,10 +133,13 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
       fastplan sweep --world model.npz --latents latents.npy --starts-goals tasks.npz --out mine.h5
       fastplan sweep --planners projected-cem codebook-cem --geometries vqvae --out runs.h5
       fastplan sweep --dims 8 --horizons 8 --budget 6500 --traces --out runs.h5
+      fastplan sweep --dims 8 --running 0,0.1 --effort 0.01 --bounds=-2,2 --out runs.h5
 
     With --world, --latents or --starts-goals, d is theirs (--dims may be left out) and each
     configuration records the files' paths and content hashes; with --latents the geometry is
     fitted to them (no --geometries, no geometry metrics: see `fastplan geometry --latents`).
+    Cost terms beyond Eq. 5 (--running, --effort, --bounds, --prior-weight) are hyperparameters of
+    each configuration (its key and id); left at their defaults, the configuration is the paper's.
     """
     from fastplan.runs.sweep import prepare_sweep, run_sweep
     if metric_samples == 1:
@@ -143,7 +148,8 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
                                        dims="dims", geometry="geometries")
     if inputs is not None and inputs.geometry_name:
         geometries = None
-    overrides = parse_sets(with_prior_weight(sets, prior_weight), planners)
+    overrides = parse_sets(with_cost_terms(with_prior_weight(sets, prior_weight), running, effort, bounds),
+                           planners)
     # before any cluster starts: the output path, and whether the grid can fit (disk, memory)
     prepare_sweep(out, planners=planners, geometries=geometries, dims=dims, horizons=horizons,
                   seeds=seeds, overrides=overrides, geometry_usage=geometry_usage, gradient=gradient,

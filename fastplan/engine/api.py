@@ -20,7 +20,7 @@ from . import trace as trace_mod
 from .errors import FastplanError, FastplanWarning, as_array, check_choice, check_positive_int, check_seed
 from .planners import GEOMETRY_USAGES, canonical_planner, resolve
 from .problem import Problem, check_problem, make_problem
-from .cost import check_cost, evaluate
+from .cost import check_cost, evaluate, with_hyperparameters
 from .manifold import check_execution, realised
 from .worlds import World, ops as world_ops
 
@@ -397,7 +397,9 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
         start, the centre of diffusion's initial samples (which diffusion forgets, README).
     cost : Cost or dict, optional
         Cost terms beyond Eq. 5 and action bounds (:class:`fastplan.Cost`: ``running``,
-        ``effort``, ``lower``, ``upper``); default the paper's Eq. 5 alone.
+        ``effort``, ``lower``, ``upper``); default the paper's Eq. 5 alone.  The same terms
+        can be given as hyperparameters instead (``running=0.5, lower=-2, upper=2``: scalar
+        bounds; then recorded in ``hyperparameters``, as sweeps do); not both.
     return_trace : bool
         Also record each plan's per-iteration trace (``BatchResult.trace``, a
         :class:`~fastplan.engine.trace.Trace` of (P, R) arrays: best cost so far, mean cost,
@@ -419,7 +421,7 @@ def plan_batch(problems, planner: str, seeds=None, *, geometry_usage: str = "pri
     problems = problem_list(problems)
     batch = stack(problems, seeds, check=lambda P, T, d: budget.check_plan(
         planner, hp, P, T, d, usage=geometry_usage), init_actions=init_actions,
-        cost=cost)  # refused before allocating
+        cost=with_hyperparameters(cost, hp))  # refused before allocating
     compile_time = warm(planner, hp, geometry_usage, problems[0].world.family)
     if return_trace:
         trace_mod.trace_rows(registry.planner(planner).module(), planner, hp, batch.T, batch.d)

@@ -137,6 +137,33 @@ def check_cost(cost) -> Cost:
     raise FastplanError(f"cost must be a fastplan.Cost or a dict, got {type(cost).__name__}")
 
 
+#: The cost terms a planner's hyperparameters may carry (registry ``COST_OPTIONS``), scalars.
+HYPERPARAMETER_TERMS = ("running", "effort", "lower", "upper")
+
+
+def with_hyperparameters(cost, hp: dict) -> Cost:
+    """The cost of a plan: ``cost`` (a :class:`Cost`, dict or None) with the cost terms that the
+    planner's hyperparameters ``hp`` carry (``running``, ``effort``, and ``lower``/``upper``: one
+    bound for every action coordinate; from ``--set`` or a sweep's grid, recorded with the
+    configuration).  A term given both ways is refused, even with equal values.
+
+    Returns ``cost`` itself (the same object) when ``hp`` carries no cost term, so the paper's
+    configurations take exactly the path they always took.
+    """
+    cost = check_cost(cost)
+    terms = {k: hp[k] for k in HYPERPARAMETER_TERMS if k in hp}
+    if not terms:
+        return cost
+    given = cost.record()
+    both = [k for k in terms if (given[k] is not None if k in ("lower", "upper") else given[k] != 0.0)]
+    if both:
+        raise FastplanError(f"cost term(s) {', '.join(both)} given both in cost= and as hyperparameters; "
+                            "give each once")
+    merged = {k: getattr(cost, k) for k in HYPERPARAMETER_TERMS}
+    merged.update(terms)
+    return Cost(**merged)
+
+
 @parallel_kernel
 def _rollout_kernel(world, s0, goal, actions, cost, want_states, L, gd, sm, states):
     """prange over (problem, chunk of CHUNK sequences); each item writes its own rows.

@@ -31,21 +31,32 @@ from .errors import MAX_INT, FastplanError
 
 #: Validation rule of each hyperparameter name the built-in planners use; a spec may add its
 #: own (``rules=``).  A rule is "int" (integer >= 1), "unit" (in (0, 1]), "nonneg" (>= 0),
-#: "pos" (> 0), "real" (any finite number) or a tuple of allowed strings.
+#: "pos" (> 0), "real" (any finite number), "bound" (any number but NaN: an action bound, +-inf
+#: for none) or a tuple of allowed strings.
 COMMON_RULES: dict[str, Any] = {
     "population": "int", "iterations": "int", "samples": "int", "steps": "int",
     "elite_fraction": "unit", "lam": "nonneg", "noise": "nonneg", "noise_scale": "nonneg",
     "guidance": "nonneg", "noise_std": "nonneg", "lr": "nonneg", "step": "nonneg",
     "fd_eps": "pos", "temperature": "pos", "gradient": ("fd", "adjoint"),
-    "prior_weight": "nonneg", "eta": "nonneg",
+    "prior_weight": "nonneg", "eta": "nonneg", "running": "nonneg", "effort": "nonneg",
+    "lower": "bound", "upper": "bound",
 }
 
 #: Cost options: terms of the cost every planner that lists them in ``cost_options`` accepts
 #: beside its own hyperparameters, with the default that switches them off.  An option at its
 #: default is left out of the hyperparameters (so the paper's configurations, their keys and
 #: ids stay what they were); any other value is kept, validated, and recorded with the run.
-#: ``prior_weight`` = beta of the prior-penalised cost, Eq. 5 + beta (1/T) sum_t -log p_geom(a_t).
-COST_OPTIONS: dict[str, float] = {"prior_weight": 0.0}
+#: ``prior_weight`` = beta of the prior-penalised cost, Eq. 5 + beta (1/T) sum_t -log p_geom(a_t);
+#: ``running``, ``effort``, ``lower``, ``upper`` = the terms of :class:`fastplan.Cost` (running goal
+#: cost weight, quadratic action penalty weight, one action box ``[lower, upper]`` for every
+#: coordinate), so that a sweep can vary them and records them with each configuration.
+COST_OPTIONS: dict[str, float] = {"prior_weight": 0.0, "running": 0.0, "effort": 0.0,
+                                  "lower": -math.inf, "upper": math.inf}
+
+#: Cost options every planner implements: they live in the shared rollout and sequence cost
+#: (``rollout_cols``, ``sequence_cost``) that every planner's kernels call through the cost
+#: bundle, so a spec need not list them in ``cost_options``.
+UNIVERSAL_COST_OPTIONS: tuple = ("running", "effort", "lower", "upper")
 
 
 def _load(ref):
@@ -136,7 +147,10 @@ class PlannerSpec:
                 value = coerce(self.name, key, value, self.rule(key))
                 if value == COST_OPTIONS[key]:
                     hp.pop(key, None)          # off: the configuration of the paper's cost
-                elif key not in self.cost_options:
+                elif not math.isfinite(value):
+                    raise FastplanError(f"{self.name}.{key} must be a finite number (or "
+                                        f"{COST_OPTIONS[key]} for no bound), got {value}")
+                elif key not in self.cost_options and key not in UNIVERSAL_COST_OPTIONS:
                     raise FastplanError(f"{self.name} does not implement {key} (planners that do: "
                                         f"{', '.join(p.name for p in planners() if key in p.cost_options)})")
                 else:
@@ -146,13 +160,16 @@ class PlannerSpec:
                 raise FastplanError(
                     f"{self.name} has no hyperparameter {key!r}; it has {', '.join(sorted(hp))}")
             hp[key] = coerce(self.name, key, value, self.rule(key))
+        if hp.get("lower", -math.inf) > hp.get("upper", math.inf):
+            raise FastplanError(f"{self.name}: the lower action bound {hp['lower']} is above the upper "
+                                f"one {hp['upper']}")
         if self.check is not None:
             self.check(hp)
         return hp
 
     def accepts(self, key: str) -> bool:
         """True for one of its hyperparameters or a cost option it implements."""
-        return key in self.defaults or key in self.cost_options
+        return key in self.defaults or key in self.cost_options or key in UNIVERSAL_COST_OPTIONS
 
     def check_geometry(self, geometry) -> None:
         """Raise :class:`FastplanError` when the planner cannot plan on ``geometry``."""
@@ -366,6 +383,10 @@ def coerce(owner: str, key: str, value, rule):
             raise FastplanError(f"{owner}.{key} must be a number, got {value!r}") from None
     if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):     # NumPy scalars, 0-d arrays
         value = value.item()
+    if rule == "bound":                # an action bound: any number but NaN (+-inf: no bound)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(float(value)):
+            raise FastplanError(f"{owner}.{key} must be a number (an action bound), got {value!r}")
+        return float(value)
     finite = isinstance(value, numbers.Integral) or (
         isinstance(value, numbers.Real) and math.isfinite(float(value)))
     if isinstance(value, bool) or not finite:

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..engine.geometry import canonical_kind
 from ..engine.planners import DEFAULTS
+from ..engine.registry import COST_OPTIONS
 from . import PAPER_GEOMETRIES as KINDS, PAPER_PLANNERS as PLANNERS, planner_order
 from .stats import Stat, make_stat
 
@@ -61,6 +62,8 @@ def _is_default(planner: str, hp_text: str, usage: str) -> bool:
     except (TypeError, ValueError):
         return False
     if not isinstance(hp, dict):
+        return False
+    if any(key in hp for key in COST_OPTIONS):     # a cost beyond Eq. 5 (prior, running, box, ...)
         return False
     for key, want in DEFAULTS[planner].items():
         got = hp.get(key)
