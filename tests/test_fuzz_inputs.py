@@ -259,6 +259,7 @@ SIZE_VALUES = [2, 4, 10, np.int64(4), "4", 4.0, 0, -1, 1, 2.5, True, None, "x", 
 REAL_VALUES = [0.0, 0.05, 0.5, 1.0, np.float32(0.3), "0.2", -0.5, True, None, "x", [0.1],
                float("nan"), float("inf"), -float("inf"), 1e300, 10**400, 1j]
 TIME_KEYS = ("iterations", "steps")
+COST_OPTIONS = fastplan.registry.COST_OPTIONS     # prior_weight, running, effort, lower, upper
 #: Every registered planner (the paper's five and those beyond it) with its tiny warm-up settings.
 TINY = {spec.name: spec.tiny_overrides() for spec in fastplan.registry.planners()}
 TINY["cem"] = {"population": 4, "elite_fraction": 0.5, "iterations": 1}
@@ -274,7 +275,7 @@ def planner_and_overrides(draw):
     planner = draw(mostly(PLANNER_NAMES, BAD_PLANNER_NAMES))
     key = str(planner).lower() if isinstance(planner, str) else "cem"
     overrides = dict(TINY.get(key, {}))
-    keys = sorted(fastplan.DEFAULTS.get(key, {})) + ["bogus"]
+    keys = sorted(fastplan.DEFAULTS.get(key, {})) + sorted(COST_OPTIONS) + ["bogus"]
     for _ in range(draw(mostly([0, 0, 0, 1], [1, 2], 30))):
         k = draw(pick(keys))
         if k in TIME_KEYS:
@@ -844,6 +845,8 @@ PLAN_OPTIONS = {
     "--fit": ["gmm", "kmeans", "empirical", "bogus"],
     "--k": ["2", "0", "x", "100"],
     "--prior-weight": ["0.5", "-1", "x", "nan", "inf"],
+    "--running": ["0.1", "0", "-1", "x", "inf"], "--effort": ["0.01", "-0.1", "nan"],
+    "--bounds": ["-1,1", "-inf,1", "1,0", "1", "x,1", "nan,1", "1,2,3"],
     "--planner": ["rrt", "", "CEM", "mppi"],
     "--geometry": ["gan", "", "sparse-ebm", "3"],
     "--dim": ["0", "-1", "x", "2.5", "", "99999999999999999999", "1000000", "3"],
@@ -903,6 +906,7 @@ SWEEP_BAD = {
     "--out": ["{tmp}", "/nonexistent-dir/x/runs.h5", "{tmp}/notes.txt", ""],
     "--world": BAD_FILES, "--latents": BAD_LATENTS, "--starts-goals": BAD_STARTS,
     "--prior-weight": ["x", "-1", "nan", "0.1,x"],
+    "--running": ["x", "-1", "0.1,nan"], "--effort": ["inf", "-0.5"], "--bounds": ["1,-1", "2", "a,b", "inf,inf"],
 }
 
 
