@@ -24,13 +24,19 @@ def _summary(out: dict, out_dir: str, seconds: float) -> str:
     from fastplan.paper.verdicts import fmt_counts
 
     claims, claims10 = out["claims"], out.get("claims_paper_seeds")
-    lines = [
-        f"wrote {out['report']}",
-        f"  tables : {len(out['tables'])} files (table1..4{', table5' if any('table5' in t for t in out['tables']) else ''}"
-        f", baselines .md/.csv)",
-        f"  figures: {len(out['figures'])} files (fig1..8 .png/.pdf)",
-        f"  claims : {fmt_counts(claims)} (of {len(claims)}; paired seed bootstrap, 95%)",
-    ]
+    own = any(t.endswith("own_inputs.md") for t in out["tables"])
+    if own and not claims:      # only runs on the user's own inputs: no comparison with the paper
+        lines = [f"wrote {out['report']}",
+                 "  tables : own_inputs .md/.csv (runs on your own inputs; no paper comparison: the file "
+                 "has no run of the paper's world models and geometries)"]
+    else:
+        lines = [
+            f"wrote {out['report']}",
+            f"  tables : {len(out['tables'])} files (table1..4{', table5' if any('table5' in t for t in out['tables']) else ''}"
+            f", baselines{', own_inputs' if own else ''} .md/.csv)",
+            f"  figures: {len(out['figures'])} files (fig1..8 .png/.pdf)",
+            f"  claims : {fmt_counts(claims)} (of {len(claims)}; paired seed bootstrap, 95%)",
+        ]
     if claims10 is not None:
         lines.append(f"           at the paper's seeds: {fmt_counts(claims10)}")
     if out["missing"]:

@@ -349,6 +349,38 @@ def _json_safe(obj):
     return obj
 
 
+def provenance_lines(provenance: dict) -> list:
+    """The report's *Provenance* section (Markdown lines) from :func:`read_provenance`."""
+    L = []
+    add = L.append
+    add("## Provenance")
+    add("")
+    file_attrs = provenance.get("file", {})
+    sess = provenance.get("sessions", [])
+    if file_attrs:
+        add("Recorded in the results file:")
+        add("")
+        add("| Attribute | Value |")
+        add("|---|---|")
+        for k in sorted(file_attrs):
+            add(f"| {_fmt_value(k)} | {_fmt_value(file_attrs[k])} |")
+        add("")
+    if sess:
+        keys = [k for k in ("date", "command_line", "threads", "executor", "fastplan_version", "numba_version",
+                            "numpy_version", "h5py_version", "python_version", "host") if any(k in s for s in sess)]
+        add(f"Sweep sessions that wrote to the file ({len(sess)}):")
+        add("")
+        add("| # | " + " | ".join(keys) + " |")
+        add("|---|" + "---|" * len(keys))
+        for i, s_ in enumerate(sess, 1):
+            add(f"| {i} | " + " | ".join(_fmt_value(s_.get(k, "")) for k in keys) + " |")
+        add("")
+    if not file_attrs and not sess:
+        add("The results file records no provenance.")
+        add("")
+    return L
+
+
 def render_report(*, results_path, res, tables, figures, claims, paper_claims, paper, provenance,
                   metrics_source, missing, uneven, claims_paper_seeds=None, n_paper=None, seed_design=(),
                   extra_tables=()) -> str:
@@ -388,31 +420,7 @@ def render_report(*, results_path, res, tables, figures, claims, paper_claims, p
     add("")
     L.extend(verdicts.render(claims, claims_paper_seeds, paper_claims, len(res.seeds), n_paper))
 
-    add("## Provenance")
-    add("")
-    file_attrs = provenance.get("file", {})
-    sess = provenance.get("sessions", [])
-    if file_attrs:
-        add("Recorded in the results file:")
-        add("")
-        add("| Attribute | Value |")
-        add("|---|---|")
-        for k in sorted(file_attrs):
-            add(f"| {_fmt_value(k)} | {_fmt_value(file_attrs[k])} |")
-        add("")
-    if sess:
-        keys = [k for k in ("date", "command_line", "threads", "executor", "fastplan_version", "numba_version",
-                            "numpy_version", "h5py_version", "python_version", "host") if any(k in s for s in sess)]
-        add(f"Sweep sessions that wrote to the file ({len(sess)}):")
-        add("")
-        add("| # | " + " | ".join(keys) + " |")
-        add("|---|" + "---|" * len(keys))
-        for i, s_ in enumerate(sess, 1):
-            add(f"| {i} | " + " | ".join(_fmt_value(s_.get(k, "")) for k in keys) + " |")
-        add("")
-    if not file_attrs and not sess:
-        add("The results file records no provenance.")
-        add("")
+    L.extend(provenance_lines(provenance))
 
     add("## Modelling choices")
     add("")
@@ -567,6 +575,7 @@ def write_report(results_path: str, out_dir: str, *, paper: dict | None = None,
     """
     from . import claims as claims_mod
     from . import figures as figures_mod
+    from . import own
     from . import results as results_mod
     from . import tables as tables_mod
     from . import verdicts
@@ -583,6 +592,14 @@ def write_report(results_path: str, out_dir: str, *, paper: dict | None = None,
     out_dir = _prepare_out_dir(out_dir)
     paper = load_paper_values() if paper is None else paper
     records, _ = fill_baselines(results_path, records)
+    mine = own.own_mask(results_path, records, getattr(_store(), "list_configs", False))
+    own_tables = [own.own_table(own.subset(records, mine))] if mine.any() else []
+    if mine.all():          # only the user's own inputs: no comparison with the paper
+        paths = _write_table_files(out_dir, own_tables)
+        text = own.render_own_only(results_path, own_tables[0], provenance_lines(read_provenance(results_path)))
+        return {"report": _write_text(os.path.join(out_dir, "report.md"), text), "tables": paths,
+                "figures": [], "claims": [], "claims_paper_seeds": None, "missing": []}
+    records = own.subset(records, ~mine)
     gm, metrics_source = load_geometry_metrics(results_path, records, metric_samples)
     provenance = read_provenance(results_path)
     res = results_mod.Results(records, gm)
@@ -591,10 +608,8 @@ def write_report(results_path: str, out_dir: str, *, paper: dict | None = None,
 
     tables = tables_mod.all_tables(res10, paper)
     extra = [t for t in (tables_mod.table5(res, paper), tables_mod.baseline_table(res)) if t is not None]
-    table_paths = []
-    for t in tables + extra:
-        table_paths.append(_write_text(os.path.join(out_dir, f"{t.key}.md"), t.to_markdown(heading_level=1)))
-        table_paths.append(_write_text(os.path.join(out_dir, f"{t.key}.csv"), t.to_csv()))
+    extra += own_tables
+    table_paths = _write_table_files(out_dir, tables + extra)
     all_res = results_mod.Results(records, gm, select=False)
     figs = figures_mod.write_figures(res10, paper, out_dir, all_res) if figures else []
     claims = claims_mod.evaluate(res, paper)
@@ -613,6 +628,15 @@ def write_report(results_path: str, out_dir: str, *, paper: dict | None = None,
     return {"report": report, "tables": table_paths,
             "figures": [p for f in figs for p in (f["png"], f["pdf"])],
             "claims": claims, "claims_paper_seeds": claims10, "missing": missing}
+
+
+def _write_table_files(out_dir: str, tables) -> list:
+    """Each table as ``<key>.md`` and ``<key>.csv`` in ``out_dir``; their paths."""
+    paths = []
+    for t in tables:
+        paths.append(_write_text(os.path.join(out_dir, f"{t.key}.md"), t.to_markdown(heading_level=1)))
+        paths.append(_write_text(os.path.join(out_dir, f"{t.key}.csv"), t.to_csv()))
+    return paths
 
 
 def paper_seeds(seeds) -> list:
