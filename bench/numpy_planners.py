@@ -250,12 +250,18 @@ def plan(problem, planner, seed=0, geometry_usage="prior", **overrides):
 
     ``overrides`` are passed to the planner (e.g. ``iterations=5``).
     """
+    from bench import numpy_geoplan
+
     W = problem.world
-    kwargs = initial_inputs(problem, planner, seed, geometry_usage)
+    if planner in numpy_geoplan.PLANNERS:
+        kwargs = numpy_geoplan.initial_inputs(problem, planner, seed, geometry_usage)
+        fn = numpy_geoplan.PLANNERS[planner]
+    else:
+        kwargs = initial_inputs(problem, planner, seed, geometry_usage)
+        fn = PLANNERS[planner] if planner in PLANNERS else _beyond()[planner]
     if planner not in ("gradient", "adam"):
         kwargs["seed"] = seed
     kwargs.update(overrides)
-    fn = PLANNERS[planner] if planner in PLANNERS else _beyond()[planner]
     return fn(W.A, W.B, W.b, problem.s0, problem.goal, **kwargs)
 
 
