@@ -18,6 +18,7 @@ differ while their statistics agree.
 """
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -45,7 +46,8 @@ def rollout(A, B, b, s0, goal, actions, lam=LAM):
 
     Parameters
     ----------
-    A, B : (d, d) world-model matrices.
+    A, B : (d, d) world-model matrices; or A a world model object (an MLP world: its NumPy
+        ``step(s, a)`` on the batch) and B = b = None.
     b, s0, goal : (d,) bias, initial state, goal state s*.
     actions : (N, T, d) action sequences a_1..a_T.
     lam : float, smoothness weight of Eq. 5.
@@ -56,11 +58,15 @@ def rollout(A, B, b, s0, goal, actions, lam=LAM):
     s_T : (N, d) final states
     """
     N, T, d = actions.shape
-    Ba = actions @ B.T + b                     # (N, T, d): B a_t + b for every step
-    s = np.broadcast_to(s0, (N, d))
+    if B is None:                              # A is a world model: its NumPy step(s, a) on the batch
+        step = lambda s, t: A.step(s, actions[:, t])  # noqa: E731
+    else:
+        Ba = actions @ B.T + b                 # (N, T, d): B a_t + b for every step
+        step = lambda s, t: np.tanh(s @ A.T + Ba[:, t])  # noqa: E731
+    s = np.broadcast_to(s0, (N, len(s0)))
     path = np.zeros(N)
     for t in range(T):
-        s_next = np.tanh(s @ A.T + Ba[:, t])
+        s_next = step(s, t)
         path += np.linalg.norm(s_next - s, axis=1)
         s = s_next
     goal_distance = np.linalg.norm(s - goal, axis=1)
@@ -213,7 +219,10 @@ def _beyond():
     from bench import numpy_beyond
 
     def plain(fn):
-        return lambda *args, **kwargs: fn(*args, **kwargs).result
+        @functools.wraps(fn)                    # keeps fn's signature (fastplan_defaults reads it)
+        def result(*args, **kwargs):
+            return fn(*args, **kwargs).result
+        return result
     return {name: plain(fn) for name, fn in numpy_beyond.PLANNERS.items()}
 
 
@@ -245,24 +254,42 @@ def initial_inputs(problem, planner, seed=0, geometry_usage="prior", n_diffusion
     return {"a_init": draws} if planner == "diffusion" else {"a0": draws[0]}
 
 
+def fastplan_defaults(planner, fn) -> dict:
+    """fastplan's default hyperparameters of ``planner`` that the NumPy function ``fn`` takes
+    (the twins' own keyword defaults are not always fastplan's: iCEM, Adam, MBD, adaptive MPPI)."""
+    import inspect
+
+    from fastplan.engine import registry
+    params = inspect.signature(fn).parameters
+    return {k: v for k, v in registry.planner(planner).resolve({}).items() if k in params}
+
+
 def plan(problem, planner, seed=0, geometry_usage="prior", **overrides):
-    """Plan one :class:`fastplan.Problem` with the NumPy planner ``planner``.
+    """Plan one :class:`fastplan.Problem` with the NumPy planner ``planner`` at fastplan's
+    default hyperparameters.
 
     ``overrides`` are passed to the planner (e.g. ``iterations=5``).
     """
     from bench import numpy_geoplan
+    from fastplan.engine import registry
 
     W = problem.world
+    overrides = dict(overrides)
+    n = int(overrides.get("samples", registry.planner(planner).resolve({}).get("samples", 50)))
     if planner in numpy_geoplan.PLANNERS:
-        kwargs = numpy_geoplan.initial_inputs(problem, planner, seed, geometry_usage)
+        kwargs = numpy_geoplan.initial_inputs(problem, planner, seed, geometry_usage, n)
         fn = numpy_geoplan.PLANNERS[planner]
     else:
-        kwargs = initial_inputs(problem, planner, seed, geometry_usage)
+        kwargs = initial_inputs(problem, planner, seed, geometry_usage, n)
         fn = PLANNERS[planner] if planner in PLANNERS else _beyond()[planner]
+    kwargs.update(fastplan_defaults(planner, fn))
     if planner not in ("gradient", "adam"):
         kwargs["seed"] = seed
+    if "samples" not in kwargs:                # diffusion: the number of initial draws above
+        overrides.pop("samples", None)
     kwargs.update(overrides)
-    return fn(W.A, W.B, W.b, problem.s0, problem.goal, **kwargs)
+    world = (W.A, W.B, W.b) if hasattr(W, "A") else (W, None, None)    # an MLP world: its step
+    return fn(*world, problem.s0, problem.goal, **kwargs)
 
 
 def plan_many(problems, planner, seeds=None, **overrides):

@@ -67,8 +67,16 @@ def beyond_planners():
     return tuple(p for p in registry.planners().names(paper=False) if p in TWINS)
 
 
+def geometry_planners():
+    """The geometry-aware planners with a NumPy twin (bench/numpy_geoplan.py): score diffusion,
+    projected CEM and MPPI, codebook CEM.  Benchmarked one by one, never part of the paper's grid."""
+    from bench.numpy_geoplan import PLANNERS as TWINS
+    from fastplan.engine import registry
+    return tuple(p for p in registry.planners().names(paper=False) if p in TWINS)
+
+
 def _planner_rank(name: str) -> int:
-    order = PLANNERS + beyond_planners()
+    order = PLANNERS + beyond_planners() + geometry_planners()
     return order.index(name) if name in order else len(order)
 
 
@@ -218,6 +226,14 @@ def _ratio(a, b):
     return f"{a / b:.1f}x" if a and b else "-"
 
 
+def _rates(fp, ref, peak):
+    """[fastplan GFLOP/s, NumPy GFLOP/s, fastplan's share of DGEMM] from fastplan's flop count."""
+    flops = (fp or {}).get("flops")
+    rate = lambda r: flops / r["time"] / 1e9 if flops and r and r.get("time") else None  # noqa: E731
+    a, b = rate(fp), rate(ref)
+    return [f"{a:.2f}" if a else "-", f"{b:.2f}" if b else "-", f"{100 * a / peak:.0f} %" if a and peak else "-"]
+
+
 def _braces(xs):
     return "{" + ",".join(str(x) for x in xs) + "}"
 
@@ -275,13 +291,27 @@ def summarize(records):
         P = int(pp[2:])
         fpm, refm = (fp or {}).get("time"), (ref or {}).get("time")
         rows.append([planner + _flag(fp, ref), size, P, _fmt_t(fpm), _fmt_t(fpm / P if fpm else None), _fmt_t(refm),
-                     _ratio(refm, fpm), (fp or {}).get("samples", "-")])
+                     _ratio(refm, fpm), (fp or {}).get("samples", "-"), *_rates(fp, ref, peak)])
     if rows:
-        out.append("Planners (default hyperparameters, the paper's for its five; best-of-rounds times); "
+        out.append("Planners (fastplan's default hyperparameters on both sides; best-of-rounds times); "
                    "P problems per call; "
-                   "ratio = NumPy / fastplan")
+                   "ratio = NumPy / fastplan; GFLOP/s = flops of the plan (bench/flops.py) / time")
         out.append(_table(["planner", "d, h", "P", "fastplan", "per problem", "NumPy", "ratio",
-                           "rollouts/problem"], rows))
+                           "rollouts/problem", "GFLOP/s", "NumPy GFLOP/s", "of DGEMM"], rows))
+        out.append("")
+
+    rows = []
+    for key in sorted({k for (s, k, _) in by if s == "mlp planner"}, key=lambda k: _planner_rank(k.split("/")[0])):
+        fp, ref = get("mlp planner", key, "fastplan"), get("mlp planner", key, "numpy")
+        planner, world = key.split("/")
+        fpm, refm = (fp or {}).get("time"), (ref or {}).get("time")
+        rows.append([planner + _flag(fp, ref), world, _fmt_t(fpm), _fmt_t(refm), _ratio(refm, fpm),
+                     (fp or {}).get("samples", "-"), *_rates(fp, ref, peak)])
+    if rows:
+        out.append("Planners on an MLP world model (bench/test_bench_mlp.py; one problem, fastplan's defaults; "
+                   "ratio = NumPy / fastplan)")
+        out.append(_table(["planner", "world", "fastplan", "NumPy", "ratio", "rollouts", "GFLOP/s",
+                           "NumPy GFLOP/s", "of DGEMM"], rows))
         out.append("")
 
     rows = []

@@ -79,3 +79,14 @@ def test_bench_entry_plans_with_the_defaults_and_the_kernels_count(planner):
         assert r.actions.shape == (8, 8) and np.isfinite(r.cost)
         if planner != "score-diffusion":
             np.testing.assert_array_equal(p.geometry.project(r.actions), r.actions)
+
+
+def test_every_bench_twin_runs_fastplans_defaults():
+    """npp.plan, the NumPy side of every planner row in bench/, does the kernel's number of
+    rollouts at fastplan's default hyperparameters (not the twins' own keyword defaults)."""
+    from bench.run_benchmarks import available_planners, beyond_planners, geometry_planners
+    prob = fastplan.make_problem("vae", 4, 3, 0)
+    names = available_planners() + beyond_planners() + geometry_planners()
+    assert set(ng.PLANNERS) <= set(names) and len(names) == 13
+    for planner in names:
+        assert npp.plan(prob, planner).samples == fastplan.plan(prob, planner).samples, planner
