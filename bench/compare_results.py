@@ -9,6 +9,8 @@ of either file is compared by its bit patterns (floats exactly, NaN payloads and
 zero included), with the rows of each group put in a canonical order first (by seed; the metric
 table by geometry, d, seed, samples): the order in which work units finished is not a stored
 number.  The attributes of each configuration group and each world model are compared too.
+A configuration's per-run fields compare by name whatever the layout (one dataset per field in
+formats 1 and 2, the fields of one compound dataset ``runs`` in format 3).
 
 Not compared, because they measure the run rather than its results: ``wall_time``,
 ``batch_wall_time`` (seconds), ``session`` (which sweep wrote the row), and the file's and
@@ -37,7 +39,18 @@ def _bits(a: np.ndarray) -> np.ndarray:
 
 
 def _group_arrays(g) -> dict:
-    return {k: g[k][()] for k in g if hasattr(g[k], "shape")}
+    """The group's datasets by name; the fields of a compound dataset (a format-3 configuration's
+    ``runs`` table) by field name, so that files of either layout compare field for field."""
+    out = {}
+    for k in g:
+        if not hasattr(g[k], "shape"):
+            continue
+        v = g[k][()]
+        if getattr(v, "dtype", None) is not None and v.dtype.names:
+            out.update({name: np.ascontiguousarray(v[name]) for name in v.dtype.names})
+        else:
+            out[k] = v
+    return out
 
 
 def _sorted_rows(arrays: dict, order_keys: tuple) -> dict:

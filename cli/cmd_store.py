@@ -87,20 +87,23 @@ def ls(path, as_json):
 
 
 def _inline_note(path: str) -> None:
-    """A note on stderr when configurations of ``path`` hold their world models per run."""
-    from fastplan.store.upgrade import inline_configs
-    n = inline_configs(path)
+    """A note on stderr when configurations of ``path`` are in an older layout."""
+    from fastplan.store.upgrade import inline_configs, older_configs
+    n, inline = older_configs(path), inline_configs(path)
     if n:
-        click.echo(f"note: {n} configurations of {path} hold their world models per run (written before "
-                   f"fastplan stored each once); `fastplan upgrade {path}` makes the file smaller", err=True)
+        what = (f"{inline} hold their world models per run (written before fastplan stored each once)"
+                if inline else "hold one dataset per field (written before format 3)")
+        click.echo(f"note: {n} configurations of {path} are in an older layout ({what}); "
+                   f"`fastplan upgrade {path}` makes the file smaller and faster to extend", err=True)
 
 
 @click.command("upgrade")
 @click.argument("path", type=click.Path(dir_okay=False))
 @friendly_errors
 def upgrade(path):
-    """Rewrite a results file written before fastplan stored each world model once, so that it
-    does (/worlds/<hash>, runs refer to it): the file gets smaller, every number stays.
+    """Rewrite a results file of an older format in today's: each world model stored once
+    (/worlds/<hash>, runs refer to it) and each configuration's runs in one table (format 3):
+    the file gets smaller, every number stays.
 
     Older files stay readable and extendable without it. The file is replaced atomically,
     under the same lock as a sweep.
@@ -110,10 +113,10 @@ def upgrade(path):
     from .cmd_sweep import command_line
     out = run_upgrade(path, command_line=command_line())
     if not out["configs"]:
-        click.echo(f"{path}: every configuration already refers to its world models by hash; nothing to do")
+        click.echo(f"{path}: every configuration is already in the current layout; nothing to do")
         return
-    click.echo(f"{path}: {out['configs']} configurations now refer to {out['worlds']} world models stored once; "
-               f"{format_bytes(out['bytes_before'])} -> {format_bytes(out['bytes_after'])}")
+    click.echo(f"{path}: {out['configs']} configurations now in format 3, referring to {out['worlds']} world "
+               f"models stored once; {format_bytes(out['bytes_before'])} -> {format_bytes(out['bytes_after'])}")
 
 
 def summarise(records: dict, keep) -> list[dict]:

@@ -11,6 +11,7 @@ from fastplan.engine.cost import baselines
 from fastplan.paper import report as R
 from fastplan.paper.results import Results
 from test_store import small_sweep
+from layouts import to_second_layout
 
 
 def numpy_zero_rollout(A, B, b, s0, goal, T):
@@ -56,6 +57,7 @@ def test_stored_and_loaded_per_run(swept):
 
 def _strip_baselines(path):
     """Make ``path`` look like a file written before the baselines existed."""
+    to_second_layout(path)
     with h5py.File(path, "r+") as f:
         for g in f["configs"].values():
             for name in store.BASELINE_FIELDS:

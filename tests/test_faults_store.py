@@ -20,6 +20,7 @@ from fastplan.engine.errors import FastplanError, FastplanWarning
 from fastplan.runs.sweep import Config, Grid, compute_unit, make_units, run_sweep
 from fastplan.store import guard, writer as writer_mod
 from fastplan.store.journal import _encode_result, check_unit, rejected_units
+from layouts import runs_view
 
 TINY_HP = {"elite_fraction": 0.1, "iterations": 1, "lam": 0.1, "population": 10}
 
@@ -432,7 +433,7 @@ def test_poisoned_journal_units_are_named_set_aside_and_never_block(tmp_path, re
     assert _stored_seeds(path) == [0, 1, 2]
     with h5py.File(path, "r") as f:                           # every stored shape fits its key
         for g in f["configs"].values():
-            assert g["actions"].shape[1:] == (g.attrs["horizon"], g.attrs["d"])
+            assert runs_view(g)["actions"].shape[1:] == (g.attrs["horizon"], g.attrs["d"])
 
 
 def test_an_invalid_result_is_refused_before_it_is_journaled(tmp_path, results):

@@ -17,6 +17,7 @@ from fastplan.engine.manifold import execute_decoded, manifold_metrics
 from fastplan.runs.sweep import expand_grid, run_sweep
 from fastplan_cli.main import cli
 from test_store import TINY, recheck_file, world_arrays
+from layouts import field_names, runs_view, to_second_layout
 
 GRID = dict(planners=("cem", "diffusion"), dims=(4,), horizons=(3,), seeds=(0, 1),
             overrides={p: TINY[p] for p in ("cem", "diffusion")}, progress="quiet", metric_samples=0)
@@ -103,17 +104,18 @@ def test_every_run_stores_manifold_fields_and_decoded_runs_their_actions(both):
     with h5py.File(both, "r") as f:
         assert "log_density" in f.attrs["manifold_metrics"] and "20000" in f.attrs["manifold_metrics"]
         assert "decoded" in f.attrs["execution_modes"]
-        for g in f["configs"].values():
-            execution = g.attrs["execution"]
-            assert g.attrs["density"] and g.attrs["projection"]
+        for grp in f["configs"].values():
+            g = runs_view(grp)
+            execution = grp.attrs["execution"]
+            assert grp.attrs["density"] and grp.attrs["projection"]
             for name in store.MANIFOLD_FIELDS:
                 assert np.all(np.isfinite(g[name][()])), name
             if execution == "latent":
-                assert "executed_actions" not in g
+                assert "executed_actions" not in field_names(g)
                 np.testing.assert_array_equal(g["realised_goal_distance"][()], g["goal_distance"][()])
                 assert np.all(g["exploitation_gap"][()] == 0.0)
             else:
-                assert execution == "decoded" and json.loads(g.attrs["key"])["execution"] == "decoded"
+                assert execution == "decoded" and json.loads(grp.attrs["key"])["execution"] == "decoded"
                 for i in range(g["seed"].shape[0]):       # re-check the realised distance: NumPy only
                     s = g["s0"][i]
                     A, B, b = world_arrays(f, g, i)
@@ -147,6 +149,7 @@ def test_files_written_before_the_manifold_fields_read_nan_and_extend(tmp_path):
     that adds seeds to its configurations pads the old rows with NaN."""
     path = tmp_path / "old.h5"
     run_sweep(path, **{**GRID, "seeds": (0,)})
+    to_second_layout(path)                     # the previous version's layout: one dataset per field
     with h5py.File(path, "r+") as f:
         for name in ("manifold_metrics", "execution_modes"):
             del f.attrs[name]

@@ -15,6 +15,7 @@ import fastplan
 from fastplan import store
 from fastplan.engine.errors import FastplanError
 from fastplan.runs.sweep import run_sweep
+from layouts import runs_view, to_second_layout
 
 TINY = {"cem": {"population": 20, "iterations": 2}, "mppi": {"samples": 20, "iterations": 2},
         "gradient": {"iterations": 3, "gradient": "adjoint"}, "sgld": {"iterations": 3, "gradient": "adjoint"},
@@ -126,6 +127,7 @@ def test_old_files_without_batch_times_read_and_resume(tmp_path, sweep_file):
     import h5py
     path = str(tmp_path / "old.h5")
     shutil.copy(sweep_file, path)
+    to_second_layout(path)
     with h5py.File(path, "a") as f:                 # as written before batch times were stored
         for g in f["configs"].values():
             del g["batch_wall_time"]
@@ -136,7 +138,7 @@ def test_old_files_without_batch_times_read_and_resume(tmp_path, sweep_file):
     with h5py.File(path, "r") as f:
         for g in f["configs"].values():
             if g.attrs["planner"] == "mppi":
-                assert g["batch_wall_time"].shape == g["seed"].shape == (4,)
+                assert runs_view(g)["batch_wall_time"].shape == runs_view(g)["seed"].shape == (4,)
     assert store.load(path)["seed"].size == rec["seed"].size + 4
 
 

@@ -12,6 +12,7 @@ import pytest
 from fastplan import store
 from fastplan.engine.errors import FastplanError
 from fastplan.runs.sweep import run_sweep
+from layouts import field_names, runs_view
 
 #: Hyperparameters small enough for tests (the paper's values are tested elsewhere).
 TINY = {"cem": {"population": 20, "iterations": 2}, "mppi": {"samples": 10, "iterations": 2},
@@ -42,18 +43,19 @@ def recheck_file(path, rtol=1e-10, atol=1e-12) -> int:
         for attr in ("format_version", "fastplan_version", "numba_version", "numpy_version",
                      "h5py_version", "threads", "command_line", "date", "concentration_definition"):
             assert attr in f.attrs, attr
-        for cid, g in f["configs"].items():
-            key = json.loads(g.attrs["key"])
+        for cid, grp in f["configs"].items():
+            g = runs_view(grp)                 # per-run fields of either layout
+            key = json.loads(grp.attrs["key"])
             canon = json.dumps(key, sort_keys=True, separators=(",", ":"))
             assert hashlib.sha256(canon.encode()).hexdigest()[:16] == cid
-            hp = json.loads(g.attrs["hyperparameters"])
+            hp = json.loads(grp.attrs["hyperparameters"])
             assert hp == key["hyperparameters"]
-            assert (g.attrs["geometry"], g.attrs["d"], g.attrs["horizon"], g.attrs["planner"],
-                    g.attrs["geometry_usage"]) == (key["geometry"], key["d"], key["horizon"],
-                                                   key["planner"], key["geometry_usage"])
-            assert g.attrs["lam"] == hp["lam"]
-            assert g.attrs["gradient"] == hp.get("gradient", "")
-            d, T, lam = int(g.attrs["d"]), int(g.attrs["horizon"]), float(g.attrs["lam"])
+            assert (grp.attrs["geometry"], grp.attrs["d"], grp.attrs["horizon"], grp.attrs["planner"],
+                    grp.attrs["geometry_usage"]) == (key["geometry"], key["d"], key["horizon"],
+                                                     key["planner"], key["geometry_usage"])
+            assert grp.attrs["lam"] == hp["lam"]
+            assert grp.attrs["gradient"] == hp.get("gradient", "")
+            d, T, lam = int(grp.attrs["d"]), int(grp.attrs["horizon"]), float(grp.attrs["lam"])
             done = g["complete"][()]
             assert done.all()
             seeds = g["seed"][()]
@@ -90,9 +92,9 @@ def recheck_file(path, rtol=1e-10, atol=1e-12) -> int:
 
 
 def world_arrays(f, g, i):
-    """A, B, b of run i of configuration group g: from ``/worlds/<hash>`` (each world stored
-    once), or inline in a group written before that layout."""
-    if "world" in g:
+    """A, B, b of run i of configuration g (a :func:`layouts.runs_view`): from ``/worlds/<hash>``
+    (each world stored once), or inline in a group written before that layout."""
+    if "world" in field_names(g):
         w = f["worlds"][g["world"][i].decode()]
         assert w.attrs["content_hash"] == g["world"][i].decode() and w.attrs["family"] == "tanh"
         return w["A"][()], w["B"][()], w["b"][()]

@@ -19,6 +19,7 @@ from fastplan.engine.worlds.mlp import random_mlp
 from fastplan.runs.sweep import Config, Grid, compute_unit, make_units
 from fastplan.store.journal import _decode_result, _encode_result, check_unit
 from fastplan_cli.main import cli
+from layouts import runs_view, to_second_layout
 from test_store import recheck_file, small_sweep
 
 DIMS, SEEDS = (2, 3), (0, 1)
@@ -46,6 +47,7 @@ def _writer(path):
 def to_first_layout(path) -> None:
     """Rewrite a results file in place into the layout fastplan wrote before world models were
     stored once: A, B, b per run in every configuration, no /worlds, format_version 1."""
+    to_second_layout(path)
     with h5py.File(path, "r+") as f:
         for g in f["configs"].values():
             hashes = [h.decode() for h in g["world"][()]]
@@ -61,12 +63,13 @@ def to_first_layout(path) -> None:
 
 def test_each_world_is_stored_once_and_every_run_resolves_to_its_problem(swept):
     with h5py.File(swept, "r") as f:
-        assert f.attrs["format_version"] == 2
+        assert f.attrs["format_version"] == 3
         stored = sorted(f["worlds"])
-        runs = sum(g["seed"].shape[0] for g in f["configs"].values())
-        refs = [h.decode() for g in f["configs"].values() for h in g["world"][()]]
+        runs = sum(runs_view(g)["seed"].shape[0] for g in f["configs"].values())
+        refs = [h.decode() for g in f["configs"].values() for h in runs_view(g)["world"][()]]
         for g in f["configs"].values():
-            assert not {"A", "B", "b"} & set(g)            # no world arrays per run
+            assert list(g) == ["runs"]                      # one table per configuration
+            assert not {"A", "B", "b"} & set(g["runs"].dtype.names)   # no world arrays per run
     assert runs == 2 * 3 * 2 * 2 * 2                       # planners x geometries x dims x horizons x seeds
     assert len(stored) == len(DIMS) * len(SEEDS)           # one copy per (d, seed) world
     assert sorted(set(refs)) == stored and len(refs) == runs
@@ -197,10 +200,12 @@ def test_a_file_of_the_first_layout_reads_as_before(swept, old_file):
 def test_a_sweep_extends_a_file_of_the_first_layout(old_file):
     small_sweep(old_file, planners=("cem", "mppi"), dims=(3,), seeds=(0, 1, 2))
     with h5py.File(old_file, "r") as f:
-        layouts = {("world" in g, "A" in g) for g in f["configs"].values()}
-        assert layouts == {(True, False), (False, True)}       # new configurations refer, old ones stay
+        layouts = {("runs" in g, "A" in g) for g in f["configs"].values()}
+        assert layouts == {(True, False), (False, True)}       # new configurations in format 3, old ones stay
+        assert f.attrs["format_version"] == 3
         for g in f["configs"].values():
-            assert len({g[k].shape[0] for k in g if k in ("seed", "A", "world", "actions", "complete")}) == 1
+            if "runs" not in g:
+                assert len({g[k].shape[0] for k in g if k in ("seed", "A", "world", "actions", "complete")}) == 1
     assert recheck_file(old_file) == 48 + 6 + 18        # cem's seed 2 in 6 configurations; mppi's 18 runs
 
 
@@ -208,11 +213,11 @@ def test_upgrade_rewrites_the_first_layout_bit_for_bit_and_smaller(swept, old_fi
     size = os.path.getsize(old_file)
     r = CliRunner().invoke(cli, ["upgrade", str(old_file)])
     assert r.exit_code == 0, r.stderr
-    assert "24 configurations now refer to 4 world models stored once" in r.stdout
+    assert "24 configurations now in format 3, referring to 4 world models stored once" in r.stdout
     assert os.path.getsize(old_file) < size
     with h5py.File(old_file, "r") as f:
-        assert f.attrs["format_version"] == 2 and "upgraded" in f.attrs
-        assert all("world" in g and "A" not in g for g in f["configs"].values())
+        assert f.attrs["format_version"] == 3 and "upgraded" in f.attrs
+        assert all(list(g) == ["runs"] for g in f["configs"].values())
     new, up = store.load(swept), store.load(old_file)
     for k in new:
         np.testing.assert_array_equal(new[k], up[k])
@@ -236,7 +241,7 @@ def test_a_file_of_a_newer_format_is_refused(swept, tmp_path):
     newer.write_bytes(swept.read_bytes())
     with h5py.File(newer, "r+") as f:
         f.attrs["format_version"] = store.FORMAT_VERSION + 1
-    with pytest.raises(FastplanError, match="this fastplan reads up to 2"):
+    with pytest.raises(FastplanError, match="this fastplan reads up to 3"):
         store.load(newer)
 
 

@@ -121,9 +121,10 @@ def _scan_index(f) -> tuple[set, set]:
     """(complete (config_id, seed) pairs, complete (geometry, d, seed, n_samples) metric keys)."""
     runs = set()
     if "configs" in f:
+        from .columns import columns
         for cid, g in f["configs"].items():
-            seeds = g["seed"][()]
-            done = g["complete"][()]
+            c = columns(g, ("seed", "complete"))
+            seeds, done = c["seed"], c["complete"]
             for s, ok in zip(seeds.tolist(), done.tolist()):
                 if ok:
                     runs.add((cid, int(s)))

@@ -6,7 +6,13 @@ MARKER_ATTR = "fastplan_format"
 MARKER = "fastplan-results"
 #: 2: world models stored once under ``/worlds`` and referred to by hash (:mod:`.worlds`);
 #: files of format 1 hold ``A``, ``B``, ``b`` per run and stay readable (and extendable).
-FORMAT_VERSION = 2
+#: 3: a configuration's per-run fields are the fields of one compound dataset :data:`RUNS`
+#: (:mod:`.columns`); groups of formats 1 and 2 (one dataset per field) stay readable and
+#: extendable in their own layout.
+FORMAT_VERSION = 3
+#: The compound dataset of a format-3 configuration group: one row per run, one field per
+#: per-run field (:func:`table_fields`); optional ``trace`` stays a dataset of its own.
+RUNS = "runs"
 
 #: Per-run datasets of a configuration group, in the order they are written (``complete`` last).
 #: ``world`` is the content hash of the run's world model (``/worlds/<hash>/``); groups written
@@ -84,3 +90,25 @@ def run_bytes(d: int, horizon: int, n: int | None = None) -> int:
 def world_bytes(n: int, d: int) -> int:
     """Bytes of one paper world model (A (n, n), B (n, d), b (n,)) and its group (~2 KiB)."""
     return 8 * (n * n + n * d + n) + 2048
+
+
+def field_dtype(name: str):
+    """The stored dtype of per-run field ``name``."""
+    from .worlds import HASH_DTYPE
+    if name in TEXT_FIELDS:
+        return np.dtype(HASH_DTYPE)
+    if name == "complete":
+        return np.dtype(bool)
+    return np.dtype(np.int64 if name in INT_FIELDS else np.float64)
+
+
+def table_fields(decoded: bool) -> tuple:
+    """Field names of a format-3 :data:`RUNS` table, in order (``complete`` last): the fields
+    formats 1 and 2 kept as datasets, the same per-run values."""
+    return RUN_FIELDS + BASELINE_FIELDS + MANIFOLD_FIELDS + (DECODED_FIELDS if decoded else ()) + ("complete",)
+
+
+def table_dtype(names, row_shapes: dict) -> np.dtype:
+    """The compound dtype of a :data:`RUNS` table with fields ``names`` whose rows have shapes
+    ``row_shapes`` (name -> shape, ``()`` for one value per run)."""
+    return np.dtype([(k, field_dtype(k), tuple(row_shapes.get(k, ()))) for k in names])

@@ -10,6 +10,7 @@ import numpy as np
 from ..engine import registry
 from ..engine.errors import FastplanError
 from . import worlds
+from .columns import columns
 from .files import _h5py, _scan_index, _str, check_results_file
 from .layout import (BASELINE_FIELDS, DECODED_FIELDS, DEFAULT_EXECUTION, MANIFOLD_FIELDS, METRIC_COLUMNS,
                      METRIC_FLOATS, RECORD_COLUMNS, RUN_FIELDS, TEXT_FIELDS, TRACE_FIELD)
@@ -30,10 +31,11 @@ def _config_attrs(g) -> dict:
     return a
 
 
-def _manifold_column(g, name: str, done) -> np.ndarray:
-    """A per-run manifold field of complete rows; NaN for a file written before it existed."""
-    if name in g:
-        return g[name][()][done]
+def _optional_column(c, name: str, done) -> np.ndarray:
+    """A per-run field of complete rows (``c``: :func:`.columns.columns`) that files written
+    before it lack (the manifold fields, the baselines): NaN there."""
+    if name in c:
+        return c[name][done]
     return np.full(int(np.count_nonzero(done)), np.nan)
 
 
@@ -85,8 +87,9 @@ def list_configs(path) -> list[dict]:
         for cid, g in f.get("configs", {}).items():
             a = _config_attrs(g)
             a["hyperparameters"] = json.loads(a["hyperparameters"])
-            done = g["complete"][()]
-            seeds = np.sort(g["seed"][()][done])
+            c = columns(g, ("seed", "complete"))
+            done = c["complete"]
+            seeds = np.sort(c["seed"][done])
             a["seeds"] = seeds
             a["n_seeds"] = int(seeds.size)
             out.append(a)
@@ -106,10 +109,11 @@ def load_traces(path) -> list[dict]:
                 continue
             a = _config_attrs(g)
             a["hyperparameters"] = json.loads(a["hyperparameters"])
+            c = columns(g, ("seed", "complete"))
             tr = g[TRACE_FIELD][()]
-            keep = g["complete"][()] & np.isfinite(tr).all(axis=(1, 2))
-            order = np.argsort(g["seed"][()][keep], kind="stable")
-            a["seeds"] = g["seed"][()][keep][order]
+            keep = c["complete"] & np.isfinite(tr).all(axis=(1, 2))
+            order = np.argsort(c["seed"][keep], kind="stable")
+            a["seeds"] = c["seed"][keep][order]
             a["trace"] = tr[keep][order]
             out.append(a)
     out.sort(key=_config_sort_key)
@@ -141,15 +145,15 @@ def read_config(path, config_id: str) -> tuple[dict, dict]:
         g = _config_group(f, path, config_id)
         a = _config_attrs(g)
         a["hyperparameters"] = json.loads(a["hyperparameters"])
-        done = g["complete"][()]
-        arrays = {k: _field(g, k)[done] for k in RUN_FIELDS if k not in TEXT_FIELDS}
-        hashes, models = worlds.resolve(f, g, done)
+        c = columns(g)
+        done = c["complete"]
+        arrays = {k: _field(c, k)[done] for k in RUN_FIELDS if k not in TEXT_FIELDS}
+        hashes, models = worlds.resolve(f, c, done)
         arrays["world"] = hashes
         arrays.update(worlds.stacked_tanh(hashes, models))
-        for k in BASELINE_FIELDS:      # absent in files written before the baselines
-            arrays[k] = g[k][()][done] if k in g else np.full(int(done.sum()), np.nan)
-        arrays.update({k: _manifold_column(g, k, done) for k in MANIFOLD_FIELDS})
-        arrays.update({k: g[k][()][done] for k in DECODED_FIELDS + (TRACE_FIELD,) if k in g})
+        # absent in files written before the baselines and the manifold fields
+        arrays.update({k: _optional_column(c, k, done) for k in BASELINE_FIELDS + MANIFOLD_FIELDS})
+        arrays.update({k: c[k][done] for k in DECODED_FIELDS + (TRACE_FIELD,) if k in c})
     order = np.argsort(arrays["seed"], kind="stable")
     return a, {k: v[order] for k, v in arrays.items()}
 
@@ -166,12 +170,13 @@ def read_worlds(path, config_id: str | None = None) -> dict:
     ``config_id`` refer to), and those a file written before them holds inline per run."""
     with _reading(path) as f:
         if config_id is not None:
-            g = _config_group(f, path, config_id)
-            return worlds.resolve(f, g, g["complete"][()])[1]
+            c = columns(_config_group(f, path, config_id))
+            return worlds.resolve(f, c, c["complete"])[1]
         out = {h: worlds.world_from_group(grp) for h, grp in f.get(worlds.GROUP, {}).items()}
         for g in f.get("configs", {}).values():
-            if "world" not in g:
-                out.update(worlds.resolve(f, g, g["complete"][()])[1])
+            c = columns(g, ("seed", "complete"))
+            if "world" not in c:
+                out.update(worlds.resolve(f, c, c["complete"])[1])
         return out
 
 
@@ -183,19 +188,21 @@ def list_worlds(path) -> list[dict]:
         group = f.get(worlds.GROUP, {})
         out = {h: worlds.group_info(h, grp) for h, grp in group.items()}
         for g in f.get("configs", {}).values():
-            if "world" in g:
-                for h in worlds.hashes_of(g, g["complete"][()]).tolist():
+            c = columns(g, ("world", "complete"))
+            if "world" in c:
+                for h in worlds.hashes_of(c, c["complete"]).tolist():
                     if h in out:
                         out[h]["runs"] = out[h].get("runs", 0) + 1
     return [dict(info, runs=info.get("runs", 0)) for info in out.values()]
 
 
-def _field(g, name: str) -> np.ndarray:
-    """A per-run dataset; ``batch_wall_time`` of files written before it was stored is
-    derived as ``wall_time * batch_size`` (what those files' shares were made from)."""
-    if name == "batch_wall_time" and name not in g:
-        return g["wall_time"][()] * g["batch_size"][()]
-    return g[name][()]
+def _field(c, name: str) -> np.ndarray:
+    """A per-run field (``c``: :func:`.columns.columns`); ``batch_wall_time`` of files written
+    before it was stored is derived as ``wall_time * batch_size`` (what those files' shares
+    were made from)."""
+    if name == "batch_wall_time" and name not in c:
+        return c["wall_time"] * c["batch_size"]
+    return c[name]
 
 
 def load(path, as_frame: bool = False):
@@ -231,8 +238,9 @@ def load(path, as_frame: bool = False):
         groups = sorted(((_config_attrs(g), g) for g in f.get("configs", {}).values()),
                         key=lambda ag: _config_sort_key(ag[0]))
         for a, g in groups:
-            done = g["complete"][()]
-            seed = g["seed"][()][done]
+            c = columns(g, _LOAD_FIELDS)
+            done = c["complete"]
+            seed = c["seed"][done]
             order = np.argsort(seed, kind="stable")
             n = int(seed.size)
             for k in ("config_id", "geometry", "d", "horizon", "planner", "geometry_usage",
@@ -241,11 +249,9 @@ def load(path, as_frame: bool = False):
             cols["seed"].append(seed[order])
             for k in ("goal_distance", "smoothness", "cost", "samples", "steps", "wall_time",
                       "batch_wall_time", "batch_size"):
-                cols[k].append(_field(g, k)[done][order])
-            for k in BASELINE_FIELDS:      # NaN where a file predates the baselines
-                cols[k].append(g[k][()][done][order] if k in g else np.full(n, np.nan))
-            for k in ("log_density", "ood_rate", "realised_goal_distance", "exploitation_gap"):
-                cols[k].append(_manifold_column(g, k, done)[order])
+                cols[k].append(_field(c, k)[done][order])
+            for k in BASELINE_FIELDS + ("log_density", "ood_rate", "realised_goal_distance", "exploitation_gap"):
+                cols[k].append(_optional_column(c, k, done)[order])     # NaN where a file predates them
     out = {}
     for k, parts in cols.items():
         arr = np.concatenate(parts) if parts else np.empty(0, dtype=object)
@@ -255,6 +261,10 @@ def load(path, as_frame: bool = False):
     from .frame import tidy_frame
     return tidy_frame(out)
 
+
+#: The per-run fields :func:`load` reads.
+_LOAD_FIELDS = ("complete", "seed", "goal_distance", "smoothness", "cost", "samples", "steps", "wall_time",
+                "batch_wall_time", "batch_size", *BASELINE_FIELDS, *MANIFOLD_FIELDS)
 
 _INT_COLUMNS = {"d", "horizon", "seed", "samples", "steps", "n_samples", "batch_size"}
 _FLOAT_COLUMNS = {"lam", "goal_distance", "smoothness", "cost", "wall_time", "batch_wall_time",

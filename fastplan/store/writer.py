@@ -18,9 +18,10 @@ from . import guard, worlds
 from .files import _fsync_dir, _fsync_file, _h5py, _write_bytes_atomic, _write_json_atomic, check_output_path
 from .journal import REJECTED, UNIT_PATTERN, _decode_result, _encode_result, check_unit, journal_dir, reject_unit
 from .keys import canonical_json, config_id, config_key
-from .layout import (BASELINE_FIELDS, DECODED_FIELDS, DEFAULT_EXECUTION, DERIVED_FIELDS, FORMAT_VERSION, TRACE_FIELD,
-                     INT_FIELDS, MANIFOLD_FIELDS, MARKER, MARKER_ATTR, METRIC_FIELDS, METRIC_FLOATS,
-                     RUN_FIELDS, TEXT_FIELDS)
+from .columns import is_table
+from .layout import (BASELINE_FIELDS, DECODED_FIELDS, DEFAULT_EXECUTION, FORMAT_VERSION, MANIFOLD_FIELDS, MARKER,
+                     MARKER_ATTR, METRIC_FIELDS, METRIC_FLOATS, RUN_FIELDS, RUNS, TEXT_FIELDS, TRACE_FIELD,
+                     field_dtype, table_dtype, table_fields)
 from .provenance import _now
 from .files import _str
 from .read import index
@@ -494,9 +495,10 @@ def _update_file_attrs(f, session: dict):
     f.attrs["n_sessions"] = len(_hold(f["sessions"])) if "sessions" in f else 0
 
 
-def _rows_per_chunk(row_shape, first_rows: int) -> int:
-    """Rows per HDF5 chunk: the first write's row count, capped at about 256 KiB."""
-    row_bytes = 8 * int(np.prod(row_shape, dtype=np.int64)) if row_shape else 8
+def _rows_per_chunk(row_shape, first_rows: int, item_bytes: int = 8) -> int:
+    """Rows per HDF5 chunk: the first write's row count, capped at about 256 KiB (a value
+    counted as ``item_bytes``: 8, or a compound row's size)."""
+    row_bytes = item_bytes * int(np.prod(row_shape, dtype=np.int64)) if row_shape else item_bytes
     return int(max(1, min(first_rows, (256 * 1024) // max(row_bytes, 1))))
 
 
@@ -512,7 +514,8 @@ def _create(g, name, values):
     from h5py import h5d, h5s
     rest = values.shape[1:]
     space = h5s.create_simple(values.shape, (h5s.UNLIMITED,) + rest)
-    ftype, dcpl = _create_props(values.dtype, (_rows_per_chunk(rest, values.shape[0]),) + rest)
+    rows = _rows_per_chunk(rest, values.shape[0], values.dtype.itemsize if values.dtype.names else 8)
+    ftype, dcpl = _create_props(values.dtype, (rows,) + rest)
     dset = _hold(h5d.create(g.id, name.encode(), ftype, space, dcpl=dcpl))  # open until the file closes
     if values.size:
         dset.write(h5s.ALL, h5s.ALL, np.ascontiguousarray(values))
@@ -524,7 +527,7 @@ _PROPS: dict = {}
 def _create_props(dtype, chunks: tuple):
     """(HDF5 file type, dataset creation property list) of a dataset of ``dtype`` with
     ``chunks`` (chunked, no time stamps, as h5py's create_dataset), made once per process."""
-    key = (dtype.str, chunks)
+    key = (str(dtype.descr) if dtype.names else dtype.str, chunks)     # ``.str`` of a compound: its size
     props = _PROPS.get(key)
     if props is None:
         from h5py import h5p, h5t
@@ -651,8 +654,13 @@ def _write_worlds(f, entries) -> None:
         w.attrs["d"] = int(prov.get("d", -1))
         w.attrs["content_hash"] = h
         w.attrs["provenance"] = canonical_json([prov])
-    if int(f.attrs.get("format_version", 0)) < FORMAT_VERSION:   # a file of the first layout
-        f.attrs["format_version"] = FORMAT_VERSION
+    _at_least(f, 2)                        # a file of the first layout now holds /worlds
+
+
+def _at_least(f, version: int) -> None:
+    """Raise the file's ``format_version`` to ``version`` (an older file now holds its objects)."""
+    if int(f.attrs.get("format_version", 0)) < version:
+        f.attrs["format_version"] = version
 
 
 def _append_config_rows(f, cid: str, rows: list) -> int:
@@ -682,55 +690,98 @@ def _append_config_rows(f, cid: str, rows: list) -> int:
             inputs = result0["inputs"]
             attrs["inputs"] = inputs if isinstance(inputs, str) else canonical_json(inputs)
         _new_attrs(g, attrs)
+        _at_least(f, FORMAT_VERSION)       # an older file now holds a group of this layout
     if "manifold_metrics" not in f.attrs:   # a file written before the manifold fields
         _manifold_attrs(f)
+    decoded = execution != DEFAULT_EXECUTION
+    if new or is_table(g):                 # format 3: one compound dataset per configuration
+        n_old = 0 if new else int(_hold(g[RUNS]).shape[0])
+        _append_table(g, rows, decoded, new)
+        _append_traces(g, rows, n_old, new)
+        return len(rows)
     fields = RUN_FIELDS
-    if not new and "world" not in g and "A" in g:     # a group of the first layout: kept as it is
+    if "world" not in g and "A" in g:      # a group of the first layout: kept as it is
         fields = ("seed",) + worlds.INLINE_FIELDS + RUN_FIELDS[2:]
-    cols = {name: [] for name in fields}
-    for result, i, session, size in rows:
-        for name in fields:
-            if name in worlds.INLINE_FIELDS:
-                cols[name].append(np.asarray(result["worlds"][str(result["world"][i])]["arrays"][name]))
-            elif name in TEXT_FIELDS:
-                cols[name].append(str(result[name][i]).encode())
-            elif name not in DERIVED_FIELDS:       # copied from the unit (checked by check_unit)
-                cols[name].append(result[name][i])
-        cols["seed"].append(int(result["seeds"][i]))
-        cols["wall_time"].append(float(result["wall_time"]) / size)
-        cols["batch_wall_time"].append(float(result["wall_time"]))
-        cols["batch_size"].append(size)
-        cols["threads"].append(int(result.get("threads", 0)))
-        cols["session"].append(session)
-    if not new and "batch_wall_time" not in g and "seed" in g and g["seed"].shape[0]:
+    values = _row_values(rows, fields)
+    if "batch_wall_time" not in g and "seed" in g and g["seed"].shape[0]:
         # a group written before batch times were stored: its rows get theirs first
         _append(g, "batch_wall_time", g["wall_time"][()] * g["batch_size"][()], np.float64)
-    n_before = g["complete"].shape[0] if not new and "complete" in g else 0   # (a new group is empty)
+    n_before = g["complete"].shape[0] if "complete" in g else 0
     for name in fields:
-        dtype = worlds.HASH_DTYPE if name in TEXT_FIELDS else np.int64 if name in INT_FIELDS else np.float64
-        _append(g, name, np.stack(cols[name]) if np.ndim(cols[name][0]) else np.array(cols[name]),
-                dtype, new)
-    n_old = g["complete"].shape[0] if not new and "complete" in g else 0
-    extra = MANIFOLD_FIELDS + (DECODED_FIELDS if execution != DEFAULT_EXECUTION else ())
+        _append(g, name, values[name], field_dtype(name))
+    n_old = g["complete"].shape[0] if "complete" in g else 0
+    extra = MANIFOLD_FIELDS + (DECODED_FIELDS if decoded else ())
+    extras = _row_values(rows, extra)
     for name in extra:
-        values = np.stack([np.asarray(r[name][i], dtype=np.float64) if name in r
-                           else np.full(np.shape(result0[name][i0]) if name in result0 else (), np.nan)
-                           for r, i, _, _ in rows])
         if n_old and name not in g:       # rows of an older version: NaN
-            _append(g, name, np.full((n_old,) + values.shape[1:], np.nan), np.float64)
-        _append(g, name, values, np.float64, new)
-    _append_traces(g, rows, n_old, new)
+            _append(g, name, np.full((n_old,) + extras[name].shape[1:], np.nan), np.float64)
+        _append(g, name, extras[name], np.float64)
+    _append_traces(g, rows, n_old, False)
+    baselines = _row_values(rows, BASELINE_FIELDS)
     for name in BASELINE_FIELDS:    # optional: NaN for rows of older files and older journal units
         if n_before and name not in g:
             _append(g, name, np.full(n_before, np.nan), np.float64)
-        _append(g, name, np.array([float(r[name][i]) if name in r else np.nan for r, i, _, _ in rows]),
-                np.float64, new)
-    if new:                            # last: the rows count from now on
-        _append(g, "complete", np.ones(len(rows), dtype=bool), bool, new)
-    else:
-        n0 = _append(g, "complete", np.zeros(len(rows), dtype=bool), bool)
-        _hold(g["complete"])[n0:] = True
+        _append(g, name, baselines[name], np.float64)
+    n0 = _append(g, "complete", np.zeros(len(rows), dtype=bool), bool)   # last: the rows count from now on
+    _hold(g["complete"])[n0:] = True
     return len(rows)
+
+
+def _row_values(rows: list, fields) -> dict:
+    """``name -> (len(rows), ...) array`` of the per-run fields ``fields`` of ``rows`` ((unit
+    result, row, session, batch size)), in their stored dtypes: copied from the units, or set
+    by the writer (:data:`DERIVED_FIELDS`); a manifold, decoded or baseline field a unit lacks
+    (a unit journaled by an older version) is NaN; ``complete`` is True."""
+    result0, i0 = rows[0][0], rows[0][1]
+    out = {}
+    for name in fields:
+        if name == "complete":
+            col = [True] * len(rows)
+        elif name == "seed":
+            col = [int(r["seeds"][i]) for r, i, _, _ in rows]
+        elif name == "wall_time":
+            col = [float(r["wall_time"]) / size for r, _, _, size in rows]
+        elif name == "batch_wall_time":
+            col = [float(r["wall_time"]) for r, _, _, _ in rows]
+        elif name == "batch_size":
+            col = [size for _, _, _, size in rows]
+        elif name == "threads":
+            col = [int(r.get("threads", 0)) for r, _, _, _ in rows]
+        elif name == "session":
+            col = [session for _, _, session, _ in rows]
+        elif name in worlds.INLINE_FIELDS:
+            col = [np.asarray(r["worlds"][str(r["world"][i])]["arrays"][name]) for r, i, _, _ in rows]
+        elif name in TEXT_FIELDS:
+            col = [str(r[name][i]).encode() for r, i, _, _ in rows]
+        elif name in BASELINE_FIELDS:
+            col = [float(r[name][i]) if name in r else np.nan for r, i, _, _ in rows]
+        elif name in MANIFOLD_FIELDS or name in DECODED_FIELDS:
+            nan = np.full(np.shape(result0[name][i0]) if name in result0 else (), np.nan)
+            col = [np.asarray(r[name][i], dtype=np.float64) if name in r else nan for r, i, _, _ in rows]
+        else:                              # copied from the unit (checked by check_unit)
+            col = [r[name][i] for r, i, _, _ in rows]
+        out[name] = np.asarray(np.stack(col) if np.ndim(col[0]) else np.array(col), dtype=field_dtype(name))
+    return out
+
+
+def _append_table(g, rows: list, decoded: bool, new: bool) -> None:
+    """Append ``rows`` to the compound dataset :data:`RUNS` of a format-3 configuration group
+    (created if ``new``), ``complete`` True: the whole row is one write."""
+    if new:
+        values = _row_values(rows, table_fields(decoded))
+        table = np.empty(len(rows), dtype=table_dtype(values, {k: v.shape[1:] for k, v in values.items()}))
+    else:
+        ds = _hold(g[RUNS])
+        values = _row_values(rows, ds.dtype.names)
+        table = np.empty(len(rows), dtype=ds.dtype)
+    for name, v in values.items():
+        table[name] = v
+    if new:
+        _create(g, RUNS, table)
+        return
+    n0 = ds.shape[0]
+    ds.resize(n0 + table.shape[0], axis=0)
+    ds[n0:] = table
 
 
 def _append_traces(g, rows: list, n_old: int, new: bool) -> None:
