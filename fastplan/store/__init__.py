@@ -19,27 +19,30 @@ File layout (everything readable with h5py + NumPy alone)::
                                hyperparameters (JSON), execution, density, projection,
                                inputs (JSON: a user's world / latents / starts files, paths and
                                content hashes; absent for the paper's own)
-        seed                   (n,)        int64
-        world                  (n,)        S64       content hash of the run's world model
-                                                     (format 1: A, B (n, d, d), b (n, d) inline)
-        s0, goal               (n, n_s)    float64   n_s: the world's state dimension (= d, Eq. 4)
-        actions                (n, T, d)   float64   planned a_1..a_T
-        states                 (n, T+1, n_s) float64 s_0..s_T under the world model
-        goal_distance, smoothness, cost    (n,) float64   ||s_T - s*||, Eq. 11, Eq. 5
-        samples, steps         (n,)        int64     rollouts / single-step evaluations
-        zero_action_distance, initial_distance   (n,) float64   baselines: ||s_T - s*|| of
-                                           a = 0 and ||s_0 - s*|| (absent in older files)
-        wall_time              (n,)        float64   planning time of the batch / batch size (a share)
-        batch_wall_time        (n,)        float64   planning time of the whole batch the run was in
-                                                     (kernel only, never compilation; files written
-                                                     before it existed: wall_time * batch_size)
-        log_density, ood_rate, ood_threshold (n,) float64  manifold metrics of the plan
-        realised_goal_distance, exploitation_gap (n,) float64  what the environment did
-        executed_actions       (n, T, d)   float64   only with execution="decoded"
+        runs                   (n,) compound, one row per run (format 3; :mod:`.columns`), fields:
+          seed                 int64
+          world                S64       content hash of the run's world model
+          s0, goal             (n_s,)    float64   n_s: the world's state dimension (= d, Eq. 4)
+          actions              (T, d)    float64   planned a_1..a_T
+          states               (T+1, n_s) float64  s_0..s_T under the world model
+          goal_distance, smoothness, cost          float64   ||s_T - s*||, Eq. 11, Eq. 5
+          samples, steps       int64     rollouts / single-step evaluations
+          wall_time            float64   planning time of the batch / batch size (a share)
+          batch_wall_time      float64   planning time of the whole batch the run was in
+                                         (kernel only, never compilation)
+          batch_size, threads, session             int64
+          zero_action_distance, initial_distance   float64   baselines: ||s_T - s*|| of
+                                         a = 0 and ||s_0 - s*||
+          log_density, ood_rate, ood_threshold     float64   manifold metrics of the plan
+          realised_goal_distance, exploitation_gap float64   what the environment did
+          executed_actions     (T, d)    float64   only with execution="decoded"
+          complete             bool      a row counts only when True
         trace                  (n, R, 3)   float64   only from sweeps with --traces: per iteration
                                                      (best cost so far, mean cost, rollouts so far)
-        batch_size, threads, session       (n,) int64
-        complete               (n,)        bool      set last; a row counts only when True
+      formats 1 and 2 (older groups, still read and extended in their layout): each field above
+      a dataset of its own, ``/configs/<id>/<field>`` (n, ...); format 1 holds A, B (n, d, d),
+      b (n, d) in place of ``world``; files written before a field lack it (readers give NaN for
+      the baselines and manifold fields, wall_time * batch_size for batch_wall_time)
     /geometry_metrics/         attrs: concentration_definition
         geometry (n,) S16, d, seed, n_samples (n,) int64, effective_dimension,
         mean_pairwise_distance, concentration, amenability (n,) float64, session, complete
@@ -71,7 +74,7 @@ from __future__ import annotations
 
 # the store's public names, one import per module (each module has one job)
 from .layout import BASELINE_FIELDS, FORMAT_VERSION, INT_FIELDS, MARKER, MARKER_ATTR, METRIC_COLUMNS, METRIC_FIELDS, METRIC_FLOATS, RECORD_COLUMNS, RUN_FIELDS  # noqa: F401
-from .layout import DECODED_FIELDS, DEFAULT_EXECUTION, MANIFOLD_FIELDS, TRACE_FIELD  # noqa: F401
+from .layout import DECODED_FIELDS, DEFAULT_EXECUTION, MANIFOLD_FIELDS, RUNS, TRACE_FIELD  # noqa: F401
 from .keys import canonical_json, config_id, config_key  # noqa: F401
 from .files import check_output_path, check_results_file  # noqa: F401
 from .read import file_attrs, index, list_configs, load, load_geometry_metrics, load_traces, read_config, sessions  # noqa: F401
