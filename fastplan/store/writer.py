@@ -518,7 +518,7 @@ def _create(g, name, values):
     ftype, dcpl = _create_props(values.dtype, (rows,) + rest)
     dset = _hold(h5d.create(g.id, name.encode(), ftype, space, dcpl=dcpl))  # open until the file closes
     if values.size:
-        dset.write(h5s.ALL, h5s.ALL, np.ascontiguousarray(values))
+        dset.write(h5s.ALL, h5s.ALL, np.ascontiguousarray(values), mtype=ftype if values.dtype.names else None)
 
 
 _PROPS: dict = {}
@@ -627,6 +627,8 @@ def _write_results(f, batch, runs: set, metrics: set) -> int:
         _write_worlds(f, [(h, e) for (h, _), e in needed.items()])
     for cid, rows in plan_rows.items():
         added += _append_config_rows(f, cid, rows)
+    if plan_rows:
+        _at_least(f, FORMAT_VERSION)       # an older file may now hold groups of this layout
     if metric_rows:
         _append_metric_rows(f, metric_rows)
     return added
@@ -690,7 +692,6 @@ def _append_config_rows(f, cid: str, rows: list) -> int:
             inputs = result0["inputs"]
             attrs["inputs"] = inputs if isinstance(inputs, str) else canonical_json(inputs)
         _new_attrs(g, attrs)
-        _at_least(f, FORMAT_VERSION)       # an older file now holds a group of this layout
     if "manifold_metrics" not in f.attrs:   # a file written before the manifold fields
         _manifold_attrs(f)
     decoded = execution != DEFAULT_EXECUTION
@@ -730,37 +731,54 @@ def _append_config_rows(f, cid: str, rows: list) -> int:
 def _row_values(rows: list, fields) -> dict:
     """``name -> (len(rows), ...) array`` of the per-run fields ``fields`` of ``rows`` ((unit
     result, row, session, batch size)), in their stored dtypes: copied from the units, or set
-    by the writer (:data:`DERIVED_FIELDS`); a manifold, decoded or baseline field a unit lacks
-    (a unit journaled by an older version) is NaN; ``complete`` is True."""
+    by the writer (the seed, times, batch size, threads, session); a manifold, decoded or
+    baseline field a unit lacks (a unit journaled by an older version) is NaN; ``complete`` is
+    True.  Rows are taken per unit, with one fancy index per field."""
     result0, i0 = rows[0][0], rows[0][1]
+    parts = []                             # (result, row indices, session, batch size) per run of rows
+    for result, i, session, size in rows:
+        last = parts[-1] if parts else None
+        if last is not None and last[0] is result and last[2] == session and last[3] == size:
+            last[1].append(i)
+        else:
+            parts.append((result, [i], session, size))
+    n = len(rows)
     out = {}
     for name in fields:
+        dtype = field_dtype(name)
         if name == "complete":
-            col = [True] * len(rows)
-        elif name == "seed":
-            col = [int(r["seeds"][i]) for r, i, _, _ in rows]
-        elif name == "wall_time":
-            col = [float(r["wall_time"]) / size for r, _, _, size in rows]
-        elif name == "batch_wall_time":
-            col = [float(r["wall_time"]) for r, _, _, _ in rows]
-        elif name == "batch_size":
-            col = [size for _, _, _, size in rows]
-        elif name == "threads":
-            col = [int(r.get("threads", 0)) for r, _, _, _ in rows]
-        elif name == "session":
-            col = [session for _, _, session, _ in rows]
-        elif name in worlds.INLINE_FIELDS:
+            out[name] = np.ones(n, dtype=bool)
+            continue
+        if name in worlds.INLINE_FIELDS:
             col = [np.asarray(r["worlds"][str(r["world"][i])]["arrays"][name]) for r, i, _, _ in rows]
-        elif name in TEXT_FIELDS:
-            col = [str(r[name][i]).encode() for r, i, _, _ in rows]
-        elif name in BASELINE_FIELDS:
-            col = [float(r[name][i]) if name in r else np.nan for r, i, _, _ in rows]
-        elif name in MANIFOLD_FIELDS or name in DECODED_FIELDS:
-            nan = np.full(np.shape(result0[name][i0]) if name in result0 else (), np.nan)
-            col = [np.asarray(r[name][i], dtype=np.float64) if name in r else nan for r, i, _, _ in rows]
-        else:                              # copied from the unit (checked by check_unit)
-            col = [r[name][i] for r, i, _, _ in rows]
-        out[name] = np.asarray(np.stack(col) if np.ndim(col[0]) else np.array(col), dtype=field_dtype(name))
+            out[name] = np.asarray(np.stack(col), dtype=dtype)
+            continue
+        if name in TEXT_FIELDS:
+            out[name] = np.array([str(r[name][i]).encode() for r, i, _, _ in rows], dtype=dtype)
+            continue
+        chunks = []
+        for r, idx, session, size in parts:
+            k = len(idx)
+            if name == "seed":
+                v = np.asarray(r["seeds"])[idx]
+            elif name == "wall_time":
+                v = np.full(k, float(r["wall_time"]) / size)
+            elif name == "batch_wall_time":
+                v = np.full(k, float(r["wall_time"]))
+            elif name == "batch_size":
+                v = np.full(k, size)
+            elif name == "threads":
+                v = np.full(k, int(r.get("threads", 0)))
+            elif name == "session":
+                v = np.full(k, session)
+            elif name in r:                # copied from the unit (checked by check_unit)
+                v = np.asarray(r[name])[idx]
+            elif name in BASELINE_FIELDS:  # a unit journaled before the baselines
+                v = np.full(k, np.nan)
+            else:                          # ... or before the manifold fields
+                v = np.full((k,) + (np.shape(result0[name][i0]) if name in result0 else ()), np.nan)
+            chunks.append(np.asarray(v, dtype=dtype))
+        out[name] = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
     return out
 
 
