@@ -16,6 +16,7 @@ from fastplan.engine import registry
 from fastplan.engine.cost import with_hyperparameters
 from fastplan.engine.errors import FastplanError
 from fastplan.paper.results import _is_default
+from layouts import runs_view
 
 ALL = registry.planners().names()
 TERMS = {"running": 0.2, "effort": 0.05, "lower": -0.4, "upper": 0.6}
@@ -106,7 +107,7 @@ def test_cli_plan_and_sweep_set_and_record_the_terms(tmp_path):
         assert len(paper) == 1 and "running" not in keys[paper[0]]
         assert sorted(hp.get("running", 0.0) for hp in keys.values() if "lower" in hp) == [0.0, 0.3]
         cid = next(c for c, hp in keys.items() if hp.get("running") == 0.3)
-        g = f["configs"][cid]
+        g = runs_view(f["configs"][cid])                           # the per-run fields, either layout
         w = f["worlds"][g["world"][0].decode()]
         world = fastplan.TanhWorld(w["A"][()], w["B"][()], w["b"][()])
         assert np.abs(g["actions"][()]).max() <= 1.0
