@@ -94,7 +94,8 @@ FOLD_STEPS = {
     "ballast": lambda mp: mp.setattr(guard, "make_ballast", _enospc),
     "open": lambda mp: mp.setattr(writer_mod, "_h5py", lambda: _FailingH5py()),
     "first append": lambda mp: mp.setattr(writer_mod, "_append", _nth_call_fails(writer_mod._append, 1)),
-    "mid append": lambda mp: mp.setattr(writer_mod, "_append", _nth_call_fails(writer_mod._append, 7)),
+    # inside an append: the table (format 3: one per configuration) resized, its rows not yet written
+    "mid append": lambda mp: mp.setattr(h5py.Dataset, "__setitem__", _nth_call_fails(h5py.Dataset.__setitem__, 1)),
     "attrs": lambda mp: mp.setattr(writer_mod, "_update_file_attrs", _enospc),
     "flush": lambda mp: mp.setattr(h5py.File, "flush", _enospc),
     "fsync": lambda mp: mp.setattr(writer_mod, "_fsync_file", _enospc),
@@ -338,7 +339,7 @@ def test_interrupt_while_the_copy_is_written_keeps_everything(tmp_path, results,
     plans = _plans(results)
     patch = {"copy": (writer_mod.shutil, "copyfile", _interrupt),
              "open": (writer_mod, "_h5py", lambda: type("H", (), {"File": staticmethod(_interrupt)})),
-             "mid append": (writer_mod, "_append", _nth_call_fails(writer_mod._append, 7, _interrupt)),
+             "mid append": (h5py.Dataset, "__setitem__", _nth_call_fails(h5py.Dataset.__setitem__, 1, _interrupt)),
              "flush": (h5py.File, "flush", _interrupt)}[step]
     with pytest.raises(KeyboardInterrupt):
         with _writer(path) as w:

@@ -794,12 +794,7 @@ def _append_table(g, rows: list, decoded: bool, new: bool) -> None:
         table = np.empty(len(rows), dtype=ds.dtype)
     for name, v in values.items():
         table[name] = v
-    if new:
-        _create(g, RUNS, table)
-        return
-    n0 = ds.shape[0]
-    ds.resize(n0 + table.shape[0], axis=0)
-    ds[n0:] = table
+    _append(g, RUNS, table, table.dtype, new)
 
 
 def _append_traces(g, rows: list, n_old: int, new: bool) -> None:
