@@ -91,8 +91,8 @@ def _inline_note(path: str) -> None:
     from fastplan.store.upgrade import inline_configs, older_configs
     n, inline = older_configs(path), inline_configs(path)
     if n:
-        what = (f"{inline} hold their world models per run (written before fastplan stored each once)"
-                if inline else "hold one dataset per field (written before format 3)")
+        what = (f"{inline} hold their world models per run, written before fastplan stored each once"
+                if inline else "one dataset per field, written before format 3")
         click.echo(f"note: {n} configurations of {path} are in an older layout ({what}); "
                    f"`fastplan upgrade {path}` makes the file smaller and faster to extend", err=True)
 
