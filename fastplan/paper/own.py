@@ -35,14 +35,13 @@ def own_mask(results_path: str, records: dict, list_configs=None) -> np.ndarray:
     if list_configs is None:
         from ..store import list_configs
 
-    n = len(np.asarray(records["seed"]).ravel())
-    known = set(registry.geometries().names())
-    geometry = np.asarray(records["geometry"]).astype(str)
-    mask = ~np.isin(geometry, sorted(known))
+    geometries = registry.geometries()          # ``in`` knows every alias ("VQ-VAE", "vq-vae", ...)
+    names = np.asarray(records["geometry"]).astype(str).ravel()
+    mask = np.array([g not in geometries for g in names], dtype=bool)
     if "config_id" in records and list_configs is not False:
         own_ids = [c["config_id"] for c in list_configs(results_path) if c.get("inputs")]
         mask |= np.isin(np.asarray(records["config_id"]).astype(str), own_ids)
-    return mask if mask.shape == (n,) else np.zeros(n, bool)
+    return mask
 
 
 def subset(records: dict, mask: np.ndarray) -> dict:
