@@ -98,6 +98,28 @@ def test_the_estimate_is_shown_and_close_to_the_disk_a_sweep_uses(tmp_path):
 
 # --------------------------------------------------------------------------- plans that cannot fit
 
+def test_the_machine_memory_limit_is_read_once_per_second(monkeypatch):
+    """A sweep checks memory thousands of times: the cgroup file is read at most once per
+    MACHINE_LIMITS_TTL, a new limit is seen after it, and FASTPLAN_MEMORY_LIMIT still wins."""
+    from fastplan.engine import budget
+    reads, clock = [], [100.0]
+    monkeypatch.delenv("FASTPLAN_MEMORY_LIMIT", raising=False)
+    monkeypatch.setattr(budget, "_cgroup_limit", lambda: reads.append(1) or 2**30 * len(reads))
+    monkeypatch.setattr(budget, "physical_memory", lambda: 2**40)
+    monkeypatch.setattr(budget.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(budget, "_MACHINE_LIMITS", [])
+    assert budget.memory_limit() == (2**30, "its cgroup memory limit")
+    for _ in range(1000):
+        budget.check_memory(2**29, "half a GiB")
+    assert len(reads) == 1
+    clock[0] += budget.MACHINE_LIMITS_TTL + 0.01
+    assert budget.memory_limit() == (2 * 2**30, "its cgroup memory limit") and len(reads) == 2
+    with pytest.raises(FastplanError, match="needs ~3.0 GiB of memory; its cgroup memory limit allows 2.0 GiB"):
+        budget.check_memory(3 * 2**30, "three GiB")
+    monkeypatch.setenv("FASTPLAN_MEMORY_LIMIT", "1G")
+    assert budget.memory_limit() == (2**30, "FASTPLAN_MEMORY_LIMIT")
+
+
 def test_plan_too_big_for_memory_is_refused_before_allocating(monkeypatch):
     monkeypatch.setenv("FASTPLAN_MEMORY_LIMIT", "16G")
     code, out, err = run("plan", "--dim", "100000")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import time
 import warnings
 
 from .errors import FastplanError, FastplanWarning
@@ -63,6 +64,20 @@ def _cgroup_limit() -> int | None:
     return None
 
 
+#: Seconds the machine's memory limits (physical pages, cgroup file) are reused before they
+#: are read again: a sweep checks memory thousands of times, and each read opens two files.
+MACHINE_LIMITS_TTL = 1.0
+_MACHINE_LIMITS: list = []      # [(monotonic time read, physical bytes, cgroup bytes)]
+
+
+def _machine_limits() -> tuple[int | None, int | None]:
+    """(physical memory, cgroup limit), read at most once per :data:`MACHINE_LIMITS_TTL`."""
+    now = time.monotonic()
+    if not _MACHINE_LIMITS or now - _MACHINE_LIMITS[0][0] > MACHINE_LIMITS_TTL:
+        _MACHINE_LIMITS[:] = [(now, physical_memory(), _cgroup_limit())]
+    return _MACHINE_LIMITS[0][1], _MACHINE_LIMITS[0][2]
+
+
 def memory_limit() -> tuple[int | None, str]:
     """(bytes one computation may use, where that number comes from)."""
     env = os.environ.get("FASTPLAN_MEMORY_LIMIT")
@@ -71,7 +86,7 @@ def memory_limit() -> tuple[int | None, str]:
         if n is None:
             raise FastplanError(f"FASTPLAN_MEMORY_LIMIT={env!r} is not a size (e.g. 8G)")
         return n, "FASTPLAN_MEMORY_LIMIT"
-    phys, cg = physical_memory(), _cgroup_limit()
+    phys, cg = _machine_limits()
     if cg is not None and (phys is None or cg < phys):
         return cg, "its cgroup memory limit"
     return phys, "physical memory"
