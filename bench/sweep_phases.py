@@ -104,7 +104,7 @@ def run(seeds: int = 10, out: str | None = None, metric_samples: int = 4000) -> 
     from fastplan.runs import sweep
     from fastplan.runs.warmup import warmup
     warmup()
-    sweep._problem.cache_clear()
+    sweep.clear_problem_caches()
     tmp = None
     if out is None:
         tmp = tempfile.mkdtemp(prefix="fastplan-phases-")

@@ -138,6 +138,30 @@ def _assert_same(a, b, where):
 
 # --------------------------------------------------------------------------- determinism
 
+def test_the_sweeps_problems_are_make_problems_with_shared_parts():
+    """The sweep's cached problems equal make_problem's field for field, and share one world
+    (with start and goal) per (d, seed) and one geometry per (kind, d, seed)."""
+    import fastplan
+    from fastplan.runs import sweep
+    sweep.clear_problem_caches()
+    for kind, d, T, seed in [("vae", 4, 4, 0), ("ebm", 8, 16, 3), ("vqvae", 16, 8, 7), ("VQ-VAE", 4, 8, 0)]:
+        ours, ref = sweep._problem(kind, d, T, seed), fastplan.make_problem(kind, d, T, seed)
+        assert (ours.T, ours.seed, ours.geometry.kind, ours.geometry.d) == (ref.T, ref.seed, ref.geometry.kind, d)
+        for a, b in [(ours.s0, ref.s0), (ours.goal, ref.goal), (ours.world.A, ref.world.A),
+                     (ours.world.B, ref.world.B), (ours.world.b, ref.world.b),
+                     (ours.geometry.centers, ref.geometry.centers)]:
+            assert a.dtype == b.dtype and np.array_equal(a, b) and not a.flags.writeable
+        assert ours.world.content_hash() == ref.world.content_hash()
+        assert ours.geometry.fingerprint == ref.geometry.fingerprint
+    a, b, c = sweep._problem("vae", 4, 4, 0), sweep._problem("ebm", 4, 8, 0), sweep._problem("vae", 4, 16, 0)
+    assert a.world is b.world is c.world and a.s0 is b.s0 and a.geometry is c.geometry
+    assert a.geometry is not b.geometry and sweep._problem("vae", 4, 4, 1).world is not a.world
+    with pytest.raises(Exception, match="horizon"):
+        sweep._problem("vae", 4, 0, 0)
+    sweep.clear_problem_caches()
+    assert sweep._problem("vae", 4, 4, 0).world is not a.world
+
+
 def test_threads_one_and_two_give_identical_files(tmp_path, thread_counts):
     files = []
     for n in thread_counts:
