@@ -15,9 +15,19 @@ from . import worlds
 from .keys import config_id, config_key
 
 
+#: Name of the one member of a packed unit file that holds every array's bytes.
+PACKED = "__packed__"
+_ALIGN = 64
+
+
 def _encode_result(result: dict) -> bytes:
     """A work-unit result (dict of arrays and JSON-able scalars) as npz bytes (no pickle);
-    the world models it carries under ``worlds/<hash>/<name>`` (:func:`.worlds.flatten`)."""
+    the world models it carries under ``worlds/<hash>/<name>`` (:func:`.worlds.flatten`).
+
+    The arrays' bytes go into one member (:data:`PACKED`, each array at a 64-byte aligned
+    offset; name, dtype, shape and offset in the JSON meta): a unit has ~65 arrays, and one
+    zip member per array was most of the time spent journaling.  Arrays of object or
+    structured dtype keep a member each (none of the sweep's do)."""
     arrays, meta = worlds.flatten(result)
     meta = {"__worlds__": meta} if meta else {}
     for k, v in result.items():
@@ -27,17 +37,38 @@ def _encode_result(result: dict) -> bytes:
             arrays[k] = v
         else:
             meta[k] = v
+    index, parts, members, size = [], [], {}, 0
+    for name, a in arrays.items():
+        a = np.asarray(a)
+        if a.dtype.hasobject or a.dtype.names is not None:
+            members[name] = a
+            continue
+        pad = -size % _ALIGN
+        if pad:
+            parts.append(bytes(pad))
+            size += pad
+        index.append([name, a.dtype.str, list(a.shape), size])
+        parts.append(np.ascontiguousarray(a).tobytes())
+        size += a.nbytes
+    meta["__index__"] = index
     buf = io.BytesIO()
-    np.savez(buf, __meta__=np.array(json.dumps(meta)), **arrays)
+    np.savez(buf, __meta__=np.array(json.dumps(meta)),
+             **{PACKED: np.frombuffer(b"".join(parts), dtype=np.uint8)}, **members)
     return buf.getvalue()
 
 
 def _decode_result(data) -> dict:
-    """The result :func:`_encode_result` wrote; a unit journaled before world models were
-    stored once (A, B, b per run) comes back in today's form (:func:`.worlds.refs_from_inline`)."""
+    """The result :func:`_encode_result` wrote (or an older unit file, one member per array);
+    a unit journaled before world models were stored once (A, B, b per run) comes back in
+    today's form (:func:`.worlds.refs_from_inline`)."""
     with np.load(data, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files if k != "__meta__"}
+        arrays = {k: z[k] for k in z.files if k not in ("__meta__", PACKED)}
         meta = json.loads(str(z["__meta__"]))
+        packed = z[PACKED] if PACKED in z.files else None
+    for name, dtype, shape, offset in meta.pop("__index__", []):
+        dt, count = np.dtype(dtype), int(np.prod(shape, dtype=np.int64))
+        arrays[name] = (np.frombuffer(packed, dtype=dt, count=count, offset=offset).reshape(shape).copy()
+                        if count and dt.itemsize else np.empty(shape, dtype=dt))
     flat = meta.pop("__worlds__", None)
     prefix = worlds.GROUP + "/"
     out = {k: v for k, v in arrays.items() if not k.startswith(prefix)}
