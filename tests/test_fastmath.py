@@ -2,7 +2,7 @@
 import numba
 import numpy as np
 
-from fastplan.engine.fastmath import log_unit, pow2, sincos_turns, tanh
+from fastplan.engine.fastmath import fma, log_unit, pow2, sincos_turns, tanh
 
 
 @numba.njit(fastmath={"contract", "nsz", "arcp"}, error_model="numpy")
@@ -82,3 +82,19 @@ def test_pow2_is_exact():
     out = np.empty_like(n)
     _pow2_all(n, out)
     assert np.array_equal(out, np.ldexp(1.0, n.astype(int)))
+
+
+def test_fma_rounds_once():
+    """fma(a, b, c) is a * b + c rounded once: the exact rational value, correctly rounded
+    (float(Fraction) rounds to nearest), over magnitudes 1e-5 .. 1e5, cancellation and specials."""
+    from fractions import Fraction
+
+    f = numba.njit(lambda a, b, c: fma(a, b, c))
+    rng = np.random.default_rng(0)
+    for a, b, c in rng.standard_normal((3000, 3)) * 10.0 ** rng.integers(-5, 6, (3000, 3)):
+        assert f(a, b, c) == float(Fraction(a) * Fraction(b) + Fraction(c))
+    e = 2.0 ** -30
+    assert f(1.0 + e, 1.0 - e, -1.0) == -(e * e)          # (1+e)(1-e) - 1 = -e^2, lost by a * b + c
+    assert (1.0 + e) * (1.0 - e) - 1.0 == 0.0
+    assert np.isnan(f(np.nan, 1.0, 0.0)) and f(np.inf, 1.0, 1.0) == np.inf
+    assert np.isnan(f(np.inf, 0.0, 1.0))

@@ -5,7 +5,8 @@ float bit patterns, never a tolerance):
 
 * geometry samples (one ``rng.fill_normal`` per block of rows) against the previous kernel
   (one ``rng.normal`` call per coordinate, kept in ``tests/previous_kernels.py``);
-* the pairwise-distance kernel (four coordinates per pass over its tile) against the plain
+* the pairwise-distance kernel (explicit FMA chains, four coordinates per pass over a tile that
+  a block of row groups shares) against the plain
   row-by-row kernel;
 * the covariance with BLAS on one thread against BLAS on its own threads;
 * OOD thresholds from bounds (``engine/density_bounds.py``) against the quantile of every exact
@@ -66,8 +67,8 @@ def test_samples_of_the_paper_sweep_equal_the_previous_kernel(kind, thread_count
 
 # ------------------------------------------------------------------------- pairwise distances
 
-@pytest.mark.parametrize("d", [2, 4, 5, 6, 7, 12])
-@pytest.mark.parametrize("n", [4, 7, 8, 131, 260])
+@pytest.mark.parametrize("d", [2, 4, 5, 6, 7, 8, 12, 32])
+@pytest.mark.parametrize("n", [4, 7, 8, 131, 260, 1100])    # 1100: 275 groups in 18 blocks, 5 tiles
 def test_pairwise_kernel_equals_the_plain_kernel(n, d, thread_counts):
     x = np.random.default_rng(n + 1000 * d).standard_normal((n, d)) * 2.0 + 1.0
     xt = np.ascontiguousarray(x.T)
@@ -80,8 +81,9 @@ def test_pairwise_kernel_equals_the_plain_kernel(n, d, thread_counts):
         assert same_bits(got, want)
 
 
-def test_pairwise_kernel_on_a_paper_sample():
-    xt = np.ascontiguousarray(make_geometry("vqvae", 16, 2).sample(4000, stream=1).T)
+@pytest.mark.parametrize("kind, d", [("vqvae", 16), ("vae", 4), ("ebm", 32), ("vae", 32)])
+def test_pairwise_kernel_on_a_paper_sample(kind, d):
+    xt = np.ascontiguousarray(make_geometry(kind, d, 2).sample(4000, stream=1).T)
     want, got = np.empty(4000), np.empty(4000)
     pairwise_row_sums_v0(xt, want)
     _pairwise_row_sums(xt, got)

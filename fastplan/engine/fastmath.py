@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
-from numba.core import types
+from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from .jit import exact_kernel, kernel
@@ -41,6 +41,26 @@ def _float_to_bits(typingctx, x):
         return builder.bitcast(args[0], ir.IntType(64))
 
     return types.int64(types.float64), codegen
+
+
+@intrinsic
+def fma(typingctx, a, b, c):
+    """``a * b + c`` with one rounding (LLVM's ``llvm.fma.f64``: a hardware FMA where the CPU
+    has one, else the C library's exact ``fma``).
+
+    The kernels' ``fastmath`` flags let LLVM *fuse* ``s + e * e`` into an FMA, but in a sum of
+    two products ``e0 * e0 + e1 * e1`` it may fuse either one; this call fixes which product
+    keeps full precision, so the sum cannot change with the shape of the code around it."""
+    if not (a == b == c == types.float64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        f64 = ir.DoubleType()
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(f64, [f64, f64, f64]),
+                                            "llvm.fma.f64")
+        return builder.call(fn, args)
+
+    return types.float64(types.float64, types.float64, types.float64), codegen
 
 
 @kernel(inline=True)

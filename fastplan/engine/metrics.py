@@ -22,6 +22,7 @@ import numba
 import numpy as np
 
 from . import budget, threads
+from .fastmath import fma
 from .jit import kernel, parallel_kernel
 from .errors import FastplanError, as_array, check_positive_int, check_scale
 from .geometry import Geometry
@@ -47,124 +48,102 @@ def effective_dimension(samples: np.ndarray) -> float:
     return float(np.sum(lam) ** 2 / denom)
 
 
-#: Columns per tile of the pairwise kernel (4 rows x 128 columns of scratch stay in L1).
-PAIR_TILE = 128
+#: Columns per tile of the pairwise kernel (4 rows x 256 columns of scratch stay in L1).
+PAIR_TILE = 256
+#: Four-row groups that go through each column tile together (:func:`_pair_block`).
+PAIR_GROUPS = 16
 
 
 @kernel
 def _pair_row_sum(xt, i):
-    """sum_{j > i} ||x_i - x_j||_2 for xt (d, n) = x transposed, terms added in j order."""
+    """sum_{j > i} ||x_i - x_j||_2 for xt (d, n) = x transposed: each squared distance is the
+    FMA chain ``s = fma(e_k, e_k, s)`` over k in order from s = 0, and the terms are added in
+    j order (the definition every faster path reproduces bit for bit)."""
     d, n = xt.shape
     acc = 0.0
     for j in range(i + 1, n):
         s2 = 0.0
         for k in range(d):
             diff = xt[k, i] - xt[k, j]
-            s2 += diff * diff
+            s2 = fma(diff, diff, s2)
         acc += math.sqrt(s2)
     return acc
 
 
-@kernel
-def _pair_rows4(xt, i0, buf, out):
-    """out[i] = sum_{j > i} ||x_i - x_j||_2 for the four rows i = i0..i0+3 of xt (d, n).
-
-    Bit-identical to :func:`_pair_row_sum` row by row: every squared distance sums k in
-    order, and every row adds its terms in j order, but the four rows' columns j >= i0 + 4
-    go together in tiles of :data:`PAIR_TILE` (one load of x_j serves four rows, the
-    squared distances and square roots vectorise over j, and the four running sums are
-    independent chains).  Each pass over a tile's scratch adds four coordinates k (in
-    order), so the scratch is read and written d/4 times instead of d.
-    buf : (4, PAIR_TILE) scratch.
+@kernel(inline=True)
+def _pair_pass4(xt, k, i0, lo, m, b0, b1, b2, b3, root):
+    """Continue the FMA chains of ||x_i - x_j||^2 with coordinates k..k+3 (in order) in
+    ``b_q[j - lo]``, for the rows i = i0 + q (q < 4) and the columns j = lo..lo+m-1 of
+    xt (d, n); ``root``: the chains end here, store their square roots (the divider then works
+    beside the multiply-adds).  One load of x_j serves four rows; the loop vectorises over j.
     """
-    d, n = xt.shape
-    a0 = 0.0
-    a1 = 0.0
-    a2 = 0.0
-    a3 = 0.0
-    for j in range(i0 + 1, i0 + 4):        # the pairs inside the group come first
-        s2 = 0.0
-        for k in range(d):
-            diff = xt[k, i0] - xt[k, j]
-            s2 += diff * diff
-        a0 += math.sqrt(s2)
-    for j in range(i0 + 2, i0 + 4):
-        s2 = 0.0
-        for k in range(d):
-            diff = xt[k, i0 + 1] - xt[k, j]
-            s2 += diff * diff
-        a1 += math.sqrt(s2)
-    s2 = 0.0
-    for k in range(d):
-        diff = xt[k, i0 + 2] - xt[k, i0 + 3]
-        s2 += diff * diff
-    a2 += math.sqrt(s2)
+    v0 = xt[k, lo:lo + m]
+    v1 = xt[k + 1, lo:lo + m]
+    v2 = xt[k + 2, lo:lo + m]
+    v3 = xt[k + 3, lo:lo + m]
+    x00, x01, x02, x03 = xt[k, i0], xt[k + 1, i0], xt[k + 2, i0], xt[k + 3, i0]
+    x10, x11, x12, x13 = xt[k, i0 + 1], xt[k + 1, i0 + 1], xt[k + 2, i0 + 1], xt[k + 3, i0 + 1]
+    x20, x21, x22, x23 = xt[k, i0 + 2], xt[k + 1, i0 + 2], xt[k + 2, i0 + 2], xt[k + 3, i0 + 2]
+    x30, x31, x32, x33 = xt[k, i0 + 3], xt[k + 1, i0 + 3], xt[k + 2, i0 + 3], xt[k + 3, i0 + 3]
+    for j in range(m):
+        w0 = v0[j]
+        w1 = v1[j]
+        w2 = v2[j]
+        w3 = v3[j]
+        t = b0[j]
+        t = fma(x00 - w0, x00 - w0, t)
+        t = fma(x01 - w1, x01 - w1, t)
+        t = fma(x02 - w2, x02 - w2, t)
+        t = fma(x03 - w3, x03 - w3, t)
+        b0[j] = math.sqrt(t) if root else t
+        t = b1[j]
+        t = fma(x10 - w0, x10 - w0, t)
+        t = fma(x11 - w1, x11 - w1, t)
+        t = fma(x12 - w2, x12 - w2, t)
+        t = fma(x13 - w3, x13 - w3, t)
+        b1[j] = math.sqrt(t) if root else t
+        t = b2[j]
+        t = fma(x20 - w0, x20 - w0, t)
+        t = fma(x21 - w1, x21 - w1, t)
+        t = fma(x22 - w2, x22 - w2, t)
+        t = fma(x23 - w3, x23 - w3, t)
+        b2[j] = math.sqrt(t) if root else t
+        t = b3[j]
+        t = fma(x30 - w0, x30 - w0, t)
+        t = fma(x31 - w1, x31 - w1, t)
+        t = fma(x32 - w2, x32 - w2, t)
+        t = fma(x33 - w3, x33 - w3, t)
+        b3[j] = math.sqrt(t) if root else t
+
+
+@kernel
+def _pair_tile4(xt, i0, lo, m, buf, acc, off):
+    """acc[off + q] += sum_{j = lo}^{lo+m-1} ||x_{i0+q} - x_j||_2 for q < 4, the terms added
+    in j order, for xt (d, n) and columns j > i0 + 3.
+
+    Each pass over the tile's scratch ``buf`` (4, >= m) adds four coordinates k
+    (:func:`_pair_pass4`), so the scratch is read and written d/4 times instead of d; the
+    last pass takes the square roots when 4 divides d.  The four running sums are
+    independent chains.
+    """
+    d = xt.shape[0]
     b0 = buf[0]
     b1 = buf[1]
     b2 = buf[2]
     b3 = buf[3]
+    for j in range(m):
+        b0[j] = 0.0
+        b1[j] = 0.0
+        b2[j] = 0.0
+        b3[j] = 0.0
     d4 = d - d % 4
-    for lo in range(i0 + 4, n, PAIR_TILE):
-        m = min(PAIR_TILE, n - lo)
-        for j in range(m):
-            b0[j] = 0.0
-            b1[j] = 0.0
-            b2[j] = 0.0
-            b3[j] = 0.0
-        for k in range(0, d4, 4):          # four coordinates per pass, added in k order
-            v0 = xt[k, lo:lo + m]
-            v1 = xt[k + 1, lo:lo + m]
-            v2 = xt[k + 2, lo:lo + m]
-            v3 = xt[k + 3, lo:lo + m]
-            x00, x01, x02, x03 = xt[k, i0], xt[k + 1, i0], xt[k + 2, i0], xt[k + 3, i0]
-            x10, x11, x12, x13 = xt[k, i0 + 1], xt[k + 1, i0 + 1], xt[k + 2, i0 + 1], xt[k + 3, i0 + 1]
-            x20, x21, x22, x23 = xt[k, i0 + 2], xt[k + 1, i0 + 2], xt[k + 2, i0 + 2], xt[k + 3, i0 + 2]
-            x30, x31, x32, x33 = xt[k, i0 + 3], xt[k + 1, i0 + 3], xt[k + 2, i0 + 3], xt[k + 3, i0 + 3]
-            for j in range(m):
-                w0 = v0[j]
-                w1 = v1[j]
-                w2 = v2[j]
-                w3 = v3[j]
-                t = b0[j]
-                e = x00 - w0
-                t += e * e
-                e = x01 - w1
-                t += e * e
-                e = x02 - w2
-                t += e * e
-                e = x03 - w3
-                t += e * e
-                b0[j] = t
-                t = b1[j]
-                e = x10 - w0
-                t += e * e
-                e = x11 - w1
-                t += e * e
-                e = x12 - w2
-                t += e * e
-                e = x13 - w3
-                t += e * e
-                b1[j] = t
-                t = b2[j]
-                e = x20 - w0
-                t += e * e
-                e = x21 - w1
-                t += e * e
-                e = x22 - w2
-                t += e * e
-                e = x23 - w3
-                t += e * e
-                b2[j] = t
-                t = b3[j]
-                e = x30 - w0
-                t += e * e
-                e = x31 - w1
-                t += e * e
-                e = x32 - w2
-                t += e * e
-                e = x33 - w3
-                t += e * e
-                b3[j] = t
+    rooted = d4 == d and d > 0
+    last = d4 - 4 if rooted else d4
+    for k in range(0, last, 4):            # four coordinates per pass, in k order
+        _pair_pass4(xt, k, i0, lo, m, b0, b1, b2, b3, False)
+    if rooted:
+        _pair_pass4(xt, last, i0, lo, m, b0, b1, b2, b3, True)
+    else:
         for k in range(d4, d):             # the last d % 4 coordinates, one per pass
             xk = xt[k, lo:lo + m]
             x0 = xt[k, i0]
@@ -173,14 +152,10 @@ def _pair_rows4(xt, i0, buf, out):
             x3 = xt[k, i0 + 3]
             for j in range(m):
                 v = xk[j]
-                e0 = x0 - v
-                e1 = x1 - v
-                e2 = x2 - v
-                e3 = x3 - v
-                b0[j] += e0 * e0
-                b1[j] += e1 * e1
-                b2[j] += e2 * e2
-                b3[j] += e3 * e3
+                b0[j] = fma(x0 - v, x0 - v, b0[j])
+                b1[j] = fma(x1 - v, x1 - v, b1[j])
+                b2[j] = fma(x2 - v, x2 - v, b2[j])
+                b3[j] = fma(x3 - v, x3 - v, b3[j])
         for j in range(m):               # one loop per row: each vectorises
             b0[j] = math.sqrt(b0[j])
         for j in range(m):
@@ -189,32 +164,74 @@ def _pair_rows4(xt, i0, buf, out):
             b2[j] = math.sqrt(b2[j])
         for j in range(m):
             b3[j] = math.sqrt(b3[j])
-        for j in range(m):
-            a0 += b0[j]
-            a1 += b1[j]
-            a2 += b2[j]
-            a3 += b3[j]
-    out[i0] = a0
-    out[i0 + 1] = a1
-    out[i0 + 2] = a2
-    out[i0 + 3] = a3
+    a0 = acc[off]
+    a1 = acc[off + 1]
+    a2 = acc[off + 2]
+    a3 = acc[off + 3]
+    for j in range(m):
+        a0 += b0[j]
+        a1 += b1[j]
+        a2 += b2[j]
+        a3 += b3[j]
+    acc[off] = a0
+    acc[off + 1] = a1
+    acc[off + 2] = a2
+    acc[off + 3] = a3
+
+
+@kernel
+def _pair_block(xt, g0, g1, buf, acc, out):
+    """out[i] = sum_{j > i} ||x_i - x_j||_2 for the rows i of the four-row groups g0..g1-1
+    of xt (d, n), bit for bit :func:`_pair_row_sum` row by row.
+
+    Every row adds its terms in j order: the pairs inside its group first, then the columns
+    j >= i0 + 4, tile by tile.  The block's groups go through the columns together, one tile
+    of :data:`PAIR_TILE` at a time (:func:`_pair_tile4`), so a tile is read from memory once
+    per block instead of once per group (at d = 32, x is 1 MiB).
+    buf : (4, PAIR_TILE) scratch; acc : (>= 4 (g1 - g0),) the rows' running sums.
+    """
+    d, n = xt.shape
+    for g in range(g0, g1):                # the pairs inside each group come first
+        i0 = 4 * g
+        off = 4 * (g - g0)
+        for q in range(4):
+            a = 0.0
+            for j in range(i0 + q + 1, i0 + 4):
+                s2 = 0.0
+                for k in range(d):
+                    diff = xt[k, i0 + q] - xt[k, j]
+                    s2 = fma(diff, diff, s2)
+                a += math.sqrt(s2)
+            acc[off + q] = a
+    for lo in range(4 * g0 + 4, n, PAIR_TILE):
+        hi = min(n, lo + PAIR_TILE)
+        for g in range(g0, g1):
+            jlo = max(lo, 4 * g + 4)
+            if jlo < hi:
+                _pair_tile4(xt, 4 * g, jlo, hi - jlo, buf, acc, 4 * (g - g0))
+    for i in range(4 * (g1 - g0)):
+        out[4 * g0 + i] = acc[i]
 
 
 @parallel_kernel
 def _pairwise_row_sums(xt, out):
     """out[i] = sum_{j > i} ||x_i - x_j||_2 for xt (d, n) = x transposed.
 
-    Work items are pairs of 4-row groups, one from each end (g and G-1-g), so that every
-    item has the same number of pairs; the last n % 4 rows run alone.
+    Work items are pairs of blocks of :data:`PAIR_GROUPS` four-row groups, one from each end
+    (b and B-1-b), so that items have about the same number of pairs; the last n % 4 rows
+    run alone.
     """
     d, n = xt.shape
     G = n // 4
-    items = (G + 1) // 2
+    B = (G + PAIR_GROUPS - 1) // PAIR_GROUPS
+    items = (B + 1) // 2
     buf = np.empty((items, 4, PAIR_TILE))
+    acc = np.empty((items, 4 * PAIR_GROUPS))
     for it in numba.prange(items):
-        _pair_rows4(xt, 4 * it, buf[it], out)
-        if G - 1 - it != it:
-            _pair_rows4(xt, 4 * (G - 1 - it), buf[it], out)
+        _pair_block(xt, it * PAIR_GROUPS, min(G, (it + 1) * PAIR_GROUPS), buf[it], acc[it], out)
+        other = B - 1 - it
+        if other != it:
+            _pair_block(xt, other * PAIR_GROUPS, min(G, (other + 1) * PAIR_GROUPS), buf[it], acc[it], out)
     for i in range(4 * G, n):
         out[i] = _pair_row_sum(xt, i)
 
