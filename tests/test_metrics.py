@@ -148,3 +148,27 @@ def test_geometry_metrics_deterministic_from_d_and_seed(kind):
 
 def test_concentration_definition_is_documented():
     assert "2" in CONCENTRATION_DEFINITION and "mean" in CONCENTRATION_DEFINITION
+
+
+class _PointMass:
+    """A duck-typed geometry (d, sample, mean, std, nothing else) whose samples are all zero."""
+
+    d = 3
+
+    def sample(self, n, seed=None, stream=0):
+        return np.zeros((n, self.d))
+
+    def mean(self):
+        return np.zeros(self.d)
+
+    def std(self):
+        return np.zeros(self.d)
+
+
+def test_metrics_of_a_duck_typed_point_mass_warn_and_give_nan():
+    """A geometry without ``kind`` or ``label`` gets its metrics (NaN d_eff, one warning naming
+    its type), not an AttributeError (found by the input fuzzing)."""
+    with pytest.warns(RuntimeWarning, match="_PointMass at d=3 is a point mass"):
+        m = geometry_metrics(_PointMass(), n=50)
+    assert m["geometry"] == "_PointMass" and m["d"] == 3 and np.isnan(m["effective_dimension"])
+    assert m["mean_pairwise_distance"] == 0.0 and m["concentration"] == 1.0

@@ -289,11 +289,12 @@ def geometry_metrics(geometry: Geometry, n: int = N_METRIC_SAMPLES, seed: int | 
         raise FastplanError(f"number of metric samples must be >= 2, got {n}")
     budget.check_metrics(n, geometry.d)      # refused before the samples are drawn
     m = sample_metrics(geometry.sample(n, seed=seed, stream=METRIC_STREAM))
+    kind = str(getattr(geometry, "kind", type(geometry).__name__))   # a duck-typed geometry may lack both
     if math.isnan(m["effective_dimension"]):
-        why = " (floor(0.3 d) = 0 active coordinates)" if geometry.kind == "ebm" else ""
-        warnings.warn(f"{geometry.label} at d={geometry.d} is a point mass{why}: "
+        why = " (floor(0.3 d) = 0 active coordinates)" if kind == "ebm" else ""
+        warnings.warn(f"{getattr(geometry, 'label', kind)} at d={geometry.d} is a point mass{why}: "
                       f"effective dimension is undefined", RuntimeWarning, stacklevel=2)
-    return {"geometry": geometry.kind, "d": geometry.d, **m, "n_samples": n}
+    return {"geometry": kind, "d": geometry.d, **m, "n_samples": n}
 
 
 #: The Sec. 2.4 metrics of :func:`geometry_metrics`, in their stored order.
