@@ -109,7 +109,7 @@ _FB = (1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03, 4.89352
 def tanh_fast(x):
     """Hyperbolic tangent to float accuracy (``FASTPLAN_ARITHMETIC=fast``): Eigen's rational
     approximation ``x p(x^2) / q(x^2)`` with ``x`` clamped to +-7.905, one division, about 15
-    operations.  Exactly odd, non-decreasing; NaN fails both clamp tests and propagates;
+    operations.  Exactly odd, non-decreasing up to rounding; NaN fails both clamp tests and propagates;
     absolute and relative error below 3e-7 (largest where it saturates: +-inf gives
     +-(1 - 2.6e-7)), against 3 ulp of float64 for :func:`tanh_exact`
     (tests/test_fast_arithmetic.py)."""
