@@ -141,8 +141,8 @@ def sweep(out, planners, geometries, dims, horizons, seeds, sets, geometry_usage
     Cost terms beyond Eq. 5 (--running, --effort, --bounds, --prior-weight) are hyperparameters of
     each configuration (its key and id); left at their defaults, the configuration is the paper's.
 
-    FASTPLAN_ARITHMETIC=fast (environment; default exact) plans with a float-accuracy tanh, about
-    a third faster; its runs are other configurations (arithmetic=fast in their keys), never the
+    FASTPLAN_ARITHMETIC=fast (environment; default exact) plans with a float-accuracy tanh, in
+    a quarter to a third less planning time; its runs are other configurations (arithmetic=fast in their keys), never the
     paper's, and live beside exact ones (README, "Fast arithmetic (opt-in)").
     """
     from fastplan.runs.sweep import prepare_sweep, run_sweep
