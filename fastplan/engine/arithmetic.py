@@ -3,8 +3,8 @@
 ``exact`` (the default): every kernel computes what the paper's plans were made with
 (``tanh`` within 3 ulp of the C library, :func:`fastplan.engine.fastmath.tanh_exact`).
 ``fast``: ``tanh`` is a float-accuracy rational function (:func:`fastplan.engine.fastmath.tanh_fast`,
-absolute and relative error below 3e-7), which takes a quarter to a third off the default grid's planning time and
-changes every plan by rounding-level amounts.  The mode enters the kernel cache folder
+absolute and relative error below 3e-7), which takes a quarter to a third off the default
+grid's planning time and changes every plan by rounding-level amounts.  The mode enters the kernel cache folder
 (:mod:`fastplan.engine.jit`) and, when not ``exact``, every configuration key a sweep writes
 (:func:`fastplan.store.config_key`), so results of the two modes never mix.
 """
