@@ -52,6 +52,11 @@ class LazyGroup(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:        # a bad FASTPLAN_ARITHMETIC: one line before any command loads the engine
+            from fastplan.engine import arithmetic  # noqa: F401
+        except ValueError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
         restore = terminate_gracefully()
         try:
             with warnings.catch_warnings():
@@ -98,6 +103,9 @@ def cli():
     Implements the framework of "Planning in Latent Action Spaces" (three latent
     geometries, the world model s' = tanh(A s + B a + b), five planners, the metrics of
     Sec. 2.4). Start with `fastplan reproduce --out report/`.
+
+    Environment: FASTPLAN_ARITHMETIC=fast opts into a float-accuracy tanh (faster plans,
+    recorded as arithmetic=fast; default exact, the paper's).
     """
 
 

@@ -41,6 +41,7 @@ _LAZY = {
     "register_world": "fastplan.engine.registry", "PlannerSpec": "fastplan.engine.registry",
     "GeometrySpec": "fastplan.engine.registry", "WorldSpec": "fastplan.engine.registry",
     "load": "fastplan.store",
+    "ARITHMETIC": "fastplan.engine.arithmetic",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

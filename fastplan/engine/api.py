@@ -21,6 +21,7 @@ from .errors import FastplanError, FastplanWarning, as_array, check_choice, chec
 from .planners import GEOMETRY_USAGES, canonical_planner, resolve
 from .problem import Problem, check_problem, make_problem
 from .cost import check_cost, evaluate, with_hyperparameters
+from .arithmetic import ARITHMETIC
 from .manifold import check_execution, realised
 from .worlds import World, ops as world_ops
 
@@ -137,6 +138,8 @@ class BatchResult:
     executed_actions : (P, T, d) what the environment received
     realised_goal_distance, exploitation_gap : (P,) goal distance of the executed actions and
         realised - planned (0 under "latent")
+    arithmetic : "exact", or "fast" in a process run with ``FASTPLAN_ARITHMETIC=fast``
+        (:mod:`fastplan.engine.arithmetic`; the repr names it when it is not exact)
     """
 
     planner: str
@@ -158,6 +161,7 @@ class BatchResult:
     exploitation_gap: np.ndarray | None = None
     compile_time: float = 0.0
     trace: Any = None
+    arithmetic: str = ARITHMETIC
 
     def __len__(self) -> int:
         return self.actions.shape[0]
@@ -180,7 +184,7 @@ class BatchResult:
             trace=None if self.trace is None else self.trace[p], execution=self.execution,
             executed_actions=None if self.executed_actions is None else self.executed_actions[p],
             realised_goal_distance=_item(self.realised_goal_distance, p),
-            exploitation_gap=_item(self.exploitation_gap, p))
+            exploitation_gap=_item(self.exploitation_gap, p), arithmetic=self.arithmetic)
 
 
 def _item(values, p):
@@ -219,6 +223,7 @@ class PlanResult:
     batch_size: int = 1
     compile_time: float = 0.0
     trace: Any = None
+    arithmetic: str = ARITHMETIC
 
     def __post_init__(self):
         if self.batch_wall_time is None:

@@ -51,8 +51,10 @@ def _rollouts(samples) -> str:
 
 def _head(kind: str, res, d: int, T: int, who: str) -> str:
     usage = "" if res.geometry_usage == "prior" else f" · geometry usage {res.geometry_usage}"
+    arithmetic = getattr(res, "arithmetic", "exact")
+    arithmetic = "" if arithmetic == "exact" else f" · {arithmetic} arithmetic"
     return (f"{kind} {res.planner} · d={d} T={T} · {who} · "
-            f"{non_default(res.planner, res.hyperparameters)}{usage}")
+            f"{non_default(res.planner, res.hyperparameters)}{usage}{arithmetic}")
 
 
 def plan_repr(res) -> str:

@@ -6,8 +6,12 @@ rational/polynomial approximations (S. L. Moshier, Cephes Math Library), with th
 reduction done by exact multiplications by powers of two selected by comparisons, so that
 every operation is a plain IEEE add/mul/div/compare/select.
 
-Accuracy (tests/test_fastmath.py, against the C library): ``tanh`` within 3 ulp,
+Accuracy (tests/test_fastmath.py, against the C library): ``tanh_exact`` within 3 ulp,
 ``log_unit`` within 2 ulp on (0, 1], ``sincos_turns`` within 2 ulp.  NaN propagates.
+
+``tanh`` is :func:`tanh_exact` unless the process runs with ``FASTPLAN_ARITHMETIC=fast``
+(:mod:`fastplan.engine.arithmetic`); then it is :func:`tanh_fast`, Eigen's float-accuracy
+rational approximation (absolute and relative error below 3e-7, tests/test_fast_arithmetic.py).
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
+from .arithmetic import ARITHMETIC
 from .jit import exact_kernel, kernel
 
 
@@ -92,8 +97,35 @@ _C = (-1.13585365213876817300e-11, 2.08757008419747316778e-9, -2.755731417929673
 _HALF_PI = 1.5707963267948966
 
 
+# Eigen's ptanh_float (Eigen/src/Core/arch/Default/GenericPacketMathFunctions.h): an odd
+# degree-13 numerator over an even degree-6 denominator on |x| <= _FAST_CLAMP
+_FAST_CLAMP = 7.90531110763549805
+_FA = (-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11, 5.12229709037114e-08,
+       1.48572235717979e-05, 6.37261928875436e-04, 4.89352455891786e-03)       # alpha_13 .. alpha_1
+_FB = (1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03, 4.89352518554385e-03)  # beta_6 .. 0
+
+
 @kernel(inline=True)
-def tanh(x):
+def tanh_fast(x):
+    """Hyperbolic tangent to float accuracy (``FASTPLAN_ARITHMETIC=fast``): Eigen's rational
+    approximation ``x p(x^2) / q(x^2)`` with ``x`` clamped to +-7.905, one division, about 15
+    operations.  Exactly odd, non-decreasing up to rounding; NaN fails both clamp tests and propagates;
+    absolute and relative error below 3e-7 (largest where it saturates: +-inf gives
+    +-(1 - 2.6e-7)), against 3 ulp of float64 for :func:`tanh_exact`
+    (tests/test_fast_arithmetic.py)."""
+    c = x
+    if c > _FAST_CLAMP:
+        c = _FAST_CLAMP
+    if c < -_FAST_CLAMP:
+        c = -_FAST_CLAMP
+    z = c * c
+    p = (((((_FA[0] * z + _FA[1]) * z + _FA[2]) * z + _FA[3]) * z + _FA[4]) * z + _FA[5]) * z + _FA[6]
+    q = ((_FB[0] * z + _FB[1]) * z + _FB[2]) * z + _FB[3]
+    return (c * p) / q
+
+
+@kernel(inline=True)
+def tanh_exact(x):
     """Hyperbolic tangent (Cephes tanh.c with exp.c), one division, no branches."""
     ax = abs(x)
     if ax > 20.0:
@@ -119,6 +151,11 @@ def tanh(x):
     den = (a + b) if large else q_small
     r = num / den
     return -r if x < 0.0 else r
+
+
+#: The ``tanh`` every world kernel uses: :func:`tanh_exact`, or :func:`tanh_fast` under
+#: ``FASTPLAN_ARITHMETIC=fast`` (fixed at import; kernels bind it when their module loads).
+tanh = tanh_fast if ARITHMETIC == "fast" else tanh_exact
 
 
 @exact_kernel(inline=True)

@@ -17,16 +17,22 @@ from pathlib import Path
 import numba
 from numba.core import caching as _caching
 
+from .arithmetic import ARITHMETIC, DEFAULT as _DEFAULT_ARITHMETIC
+
 
 def _source_hash() -> str:
     """Hash of every fastplan source file and the Numba version.
 
     Numba invalidates a cached kernel only when *its own* file changes, not when a helper
     it inlines changes; keying the cache folder on all sources makes stale kernels
-    impossible (after an upgrade or an edit, kernels recompile once).
+    impossible (after an upgrade or an edit, kernels recompile once).  A non-default
+    arithmetic mode (``FASTPLAN_ARITHMETIC=fast``) enters the hash too, so exact and fast
+    kernels never share a folder (the exact mode's folder is unchanged).
     """
     pkg = Path(__file__).resolve().parent.parent      # the whole fastplan package
     h = hashlib.sha1(numba.__version__.encode())
+    if ARITHMETIC != _DEFAULT_ARITHMETIC:
+        h.update(f"arithmetic={ARITHMETIC}".encode())
     for path in sorted(pkg.rglob("*.py")):
         h.update(path.relative_to(pkg).as_posix().encode())
         h.update(path.read_bytes())

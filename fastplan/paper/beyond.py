@@ -147,6 +147,8 @@ def collect(records: dict, horizon: int = HORIZON) -> BeyondData:
     for i in range(n):
         if int(records["horizon"][i]) != horizon:
             continue
+        if "arithmetic" in records and str(records["arithmetic"][i]) not in ("exact", ""):
+            continue            # FASTPLAN_ARITHMETIC=fast runs are never the experiment's
         execution = str(records["execution"][i]) if "execution" in records else "latent"
         key = _variant(str(records["planner"][i]), records["hyperparameters"][i], execution)
         if key is None:

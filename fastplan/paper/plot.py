@@ -706,7 +706,7 @@ def _budget_knobs(planner: str) -> frozenset:
 def _variant_key(v: dict, drop) -> tuple:
     """A variant without the hyperparameters ``drop``: what must be equal along a sweep."""
     rest = json.dumps({k: x for k, x in v["hyperparameters"].items() if k not in drop}, sort_keys=True)
-    return rest, v["geometry_usage"], v["gradient"], v["execution"]
+    return rest, v["geometry_usage"], v["gradient"], v["execution"], v.get("arithmetic", "exact")
 
 
 def sweeps(data) -> list[tuple[str, str]]:
@@ -781,11 +781,13 @@ def _default_cell(rec, mask, d, horizon) -> tuple[int, int]:
 
 
 def _variant_columns(res) -> tuple[np.ndarray, np.ndarray]:
-    """Per run: canonical hyperparameter JSON and execution, as :attr:`Results.variants` has them."""
+    """Per run: canonical hyperparameter JSON, execution and arithmetic, as
+    :attr:`Results.variants` has them."""
     from .results import _canonical_hp
     rec = res.records
     return (np.asarray([_canonical_hp(h) for h in rec["hyperparameters"]], dtype=object),
-            np.asarray([e or "latent" for e in rec["execution"]], dtype=object))
+            np.asarray([e or "latent" for e in rec["execution"]], dtype=object),
+            np.asarray([a or "exact" for a in rec["arithmetic"]], dtype=object))
 
 
 def _variant_rows(res, cols, variant) -> np.ndarray:
@@ -793,7 +795,7 @@ def _variant_rows(res, cols, variant) -> np.ndarray:
     rec = res.records
     return ((rec["planner"] == variant["planner"]) & (cols[0] == json.dumps(variant["hyperparameters"], sort_keys=True))
             & (rec["geometry_usage"] == variant["geometry_usage"]) & (rec["gradient"] == variant["gradient"])
-            & (cols[1] == variant["execution"]))
+            & (cols[1] == variant["execution"]) & (cols[2] == variant.get("arithmetic", "exact")))
 
 
 def _budget_cell(res, planners=None, d=None, horizon=None) -> tuple[int, int]:

@@ -322,9 +322,12 @@ def seed_design(res) -> list[str]:
 
 
 def _execution_note(variant: dict) -> str:
-    """" (decoded execution)" for a variant whose environment received projected actions."""
+    """" (decoded execution)" for a variant whose environment received projected actions,
+    " (fast arithmetic)" for one planned under ``FASTPLAN_ARITHMETIC=fast``."""
     execution = variant.get("execution", "latent")
-    return "" if execution in ("latent", "") else f" ({execution} execution)"
+    arithmetic = variant.get("arithmetic", "exact")
+    return ("" if execution in ("latent", "") else f" ({execution} execution)") + \
+        ("" if arithmetic in ("exact", "") else f" ({arithmetic} arithmetic)")
 
 
 def _fmt_value(v, limit: int | None = 160) -> str:

@@ -33,7 +33,7 @@ PAPER_HORIZONS = (4, 8, 16)
 PAPER_GEOMETRY_DIMS = (4, 8, 16, 32)
 
 _STRING_COLUMNS = ("config_id", "geometry", "planner", "geometry_usage", "gradient", "hyperparameters",
-                   "execution")
+                   "execution", "arithmetic")
 _INT_COLUMNS = ("d", "horizon", "seed")
 
 
@@ -116,11 +116,13 @@ def normalize_records(records: dict) -> dict:
 def select_variants(records: dict) -> tuple[np.ndarray, list[dict]]:
     """Pick one configuration variant per planner.
 
-    A *variant* is (planner, hyperparameters, geometry_usage, gradient, execution).  A file may
-    hold several per planner (e.g. a sweep with ``--set cem.population=400`` beside the
-    defaults).  The report shows one: the paper's defaults with ``geometry_usage="prior"`` and
-    the default (latent) execution when present, otherwise the latent variant with the most
-    runs (decoded-execution variants only when a planner has no other).
+    A *variant* is (planner, hyperparameters, geometry_usage, gradient, execution, arithmetic).
+    A file may hold several per planner (e.g. a sweep with ``--set cem.population=400`` beside
+    the defaults).  The report shows one: the paper's defaults with ``geometry_usage="prior"``,
+    the default (latent) execution and exact arithmetic when present, otherwise the latent
+    variant with the most runs (decoded-execution variants only when a planner has no other;
+    exact arithmetic before ``FASTPLAN_ARITHMETIC=fast`` runs, which are never the paper's
+    defaults).
 
     Returns
     -------
@@ -133,15 +135,17 @@ def select_variants(records: dict) -> tuple[np.ndarray, list[dict]]:
     n = records["planner"].size
     hp = np.asarray([_canonical_hp(h) for h in records["hyperparameters"]], dtype=object)
     execution = np.asarray([e if e else "latent" for e in records["execution"]], dtype=object)
-    keys = list(zip(records["planner"], hp, records["geometry_usage"], records["gradient"], execution))
+    arithmetic = np.asarray([a if a else "exact" for a in records["arithmetic"]], dtype=object)
+    keys = list(zip(records["planner"], hp, records["geometry_usage"], records["gradient"], execution,
+                    arithmetic))
     counts: dict = {}
     for k in keys:
         counts[k] = counts.get(k, 0) + 1
     chosen = {}
     for planner in sorted({k[0] for k in counts}):
         options = [k for k in counts if k[0] == planner]
-        options.sort(key=lambda k: (not (_is_default(planner, k[1], k[2]) and k[4] == "latent"),
-                                    k[4] != "latent", -counts[k], k[1], k[2], k[3], k[4]))
+        options.sort(key=lambda k: (not _paper_variant(k), k[4] != "latent", k[5] != "exact",
+                                    -counts[k], k[1], k[2], k[3], k[4], k[5]))
         chosen[planner] = options[0]
     keep = np.fromiter((chosen[k[0]] == k for k in keys), dtype=bool, count=n)
     variants = []
@@ -151,9 +155,15 @@ def select_variants(records: dict) -> tuple[np.ndarray, list[dict]]:
         except (TypeError, ValueError):
             hp_value = k[1]
         variants.append({"planner": k[0], "hyperparameters": hp_value, "geometry_usage": k[2],
-                         "gradient": k[3], "execution": k[4], "runs": counts[k], "chosen": chosen[k[0]] == k,
-                         "paper_defaults": _is_default(k[0], k[1], k[2]) and k[4] == "latent"})
+                         "gradient": k[3], "execution": k[4], "arithmetic": k[5], "runs": counts[k],
+                         "chosen": chosen[k[0]] == k, "paper_defaults": _paper_variant(k)})
     return keep, variants
+
+
+def _paper_variant(k: tuple) -> bool:
+    """A variant key (planner, hyperparameters, usage, gradient, execution, arithmetic) of the
+    paper's configuration: its defaults, latent execution, exact arithmetic."""
+    return _is_default(k[0], k[1], k[2]) and k[4] == "latent" and k[5] == "exact"
 
 
 def _planner_rank(p: str):

@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import store
 from ..engine import registry
+from ..engine.arithmetic import ARITHMETIC
 from ..engine.errors import FastplanError, FastplanWarning, check_choice, check_dim, check_positive_int, check_seed
 
 DEFAULT_DIMS = (4, 8, 16, 32)
@@ -47,7 +48,8 @@ class Config:
     ``hp_json`` is the canonical JSON of the full hyperparameter dict (incl. ``lam`` and,
     for the gradient and SGLD planners, the gradient mode); ``inputs_json`` the content hashes
     of a user's world model, latents and starts/goals (:mod:`fastplan.runs.inputs`), "" for
-    the paper's own.
+    the paper's own; ``arithmetic`` the process's ``FASTPLAN_ARITHMETIC`` mode (in the key
+    only when not "exact").
     """
 
     geometry: str
@@ -58,6 +60,7 @@ class Config:
     hp_json: str
     execution: str = "latent"
     inputs_json: str = ""
+    arithmetic: str = ARITHMETIC
 
     @property
     def hyperparameters(self) -> dict:
@@ -67,7 +70,8 @@ class Config:
     def key(self) -> dict:
         return store.config_key(self.geometry, self.d, self.horizon, self.planner,
                                 self.geometry_usage, self.hyperparameters, self.execution,
-                                json.loads(self.inputs_json) if self.inputs_json else None)
+                                json.loads(self.inputs_json) if self.inputs_json else None,
+                                self.arithmetic)
 
     @cached_property
     def config_id(self) -> str:
@@ -263,6 +267,7 @@ class WorkUnit:
     execution: str = "latent"
     inputs: object = None           # fastplan.runs.inputs.Inputs shared by the runs, or None
     traces: bool = False
+    arithmetic: str = ARITHMETIC    # the driver's mode; a worker in another mode refuses the unit
 
     @property
     def n_runs(self) -> int:
@@ -278,6 +283,8 @@ class WorkUnit:
             parts.append(self.inputs.key_json)
         if self.traces:
             parts.append("traces")
+        if self.arithmetic != "exact":
+            parts.append(f"arithmetic={self.arithmetic}")
         return store.config_id({"unit": parts})
 
     @property
@@ -380,7 +387,8 @@ def compute_unit(unit: WorkUnit) -> dict:
         ``realised_goal_distance``, ``exploitation_gap`` (P,), ``density_notes``,
         ``projection_notes`` (P,) str and, for decoded execution, ``executed_actions`` (P, T, d);
         with a user's inputs, ``inputs_key`` (their content hashes, in the configuration key)
-        and ``inputs`` (paths and hashes, recorded with the configuration).
+        and ``inputs`` (paths and hashes, recorded with the configuration); ``arithmetic``
+        ("fast", in the configuration key) when not exact.
         ``kind="metrics"``: ``geometry``, ``d``, ``n_samples``, ``seeds`` and one (n,) array
         per metric of :func:`fastplan.metrics.geometry_metrics`.
     """
@@ -389,6 +397,9 @@ def compute_unit(unit: WorkUnit) -> dict:
         return _compute_metrics(unit)
     if unit.kind != "plan":
         raise FastplanError(f"unknown work unit kind {unit.kind!r}")
+    if unit.arithmetic != ARITHMETIC:
+        raise FastplanError(f"this process runs {ARITHMETIC} arithmetic but the sweep asked for "
+                            f"{unit.arithmetic}: set FASTPLAN_ARITHMETIC={unit.arithmetic} on every worker")
     from ..engine.api import plan_batch, warm
     from ..engine.cost import baselines
     hp = json.loads(unit.hp_json)
@@ -423,6 +434,7 @@ def compute_unit(unit: WorkUnit) -> dict:
         "wall_time": float(res.wall_time), "threads": int(numba.get_num_threads()),
         "warm_time": float(t_warm + res.compile_time), **_manifold_fields(problems, res),
         **({store.TRACE_FIELD: res.trace.as_array()} if unit.traces else {}),
+        **({"arithmetic": res.arithmetic} if res.arithmetic != "exact" else {}),
     }
 
 

@@ -1,7 +1,8 @@
 """The results store: one HDF5 file indexed by configuration, safe against kills.
 
 A *configuration* is (geometry, d, horizon, planner, geometry usage, every hyperparameter
-including ``lam`` and the gradient mode, and the execution when it is not "latent").  Its id is the first 16 hex digits of the SHA-256
+including ``lam`` and the gradient mode, the execution when it is not "latent", and the
+arithmetic when it is not "exact": ``FASTPLAN_ARITHMETIC=fast``).  Its id is the first 16 hex digits of the SHA-256
 of the canonical JSON of that key (:func:`config_key`, :func:`config_id`); the seed is the
 row inside the configuration.
 

@@ -200,7 +200,8 @@ def _check_plan_unit(r: dict) -> None:
         ids = {}
         for cid, geom in zip(cids.tolist(), geometries.tolist()):
             if (cid, geom) not in ids:
-                ids[(cid, geom)] = config_id(config_key(geom, d, T, planner, usage, hp, execution, extra))
+                ids[(cid, geom)] = config_id(config_key(geom, d, T, planner, usage, hp, execution, extra,
+                                                        str(r.get("arithmetic", "exact"))))
     except (TypeError, ValueError) as exc:
         raise FastplanError(f"has an unreadable configuration key ({exc})") from None
     for (cid, geom), real in ids.items():

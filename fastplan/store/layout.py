@@ -49,6 +49,8 @@ DECODED_FIELDS = ("executed_actions",)
 TRACE_FIELD = "trace"
 #: The default execution (absent from configuration keys and from files written before it).
 DEFAULT_EXECUTION = "latent"
+#: The default arithmetic (``FASTPLAN_ARITHMETIC``; absent from configuration keys and attributes).
+DEFAULT_ARITHMETIC = "exact"
 METRIC_FIELDS = ("geometry", "d", "seed", "n_samples", "effective_dimension",
                  "mean_pairwise_distance", "concentration", "amenability", "session")
 METRIC_FLOATS = ("effective_dimension", "mean_pairwise_distance", "concentration", "amenability")
@@ -58,7 +60,7 @@ RECORD_COLUMNS = ("config_id", "geometry", "d", "horizon", "planner", "geometry_
                   "gradient", "lam", "seed", "goal_distance", "smoothness", "cost", "samples",
                   "steps", "wall_time", "batch_wall_time", "batch_size", "hyperparameters", "zero_action_distance", "initial_distance",
                   "execution", "log_density", "ood_rate",
-                  "realised_goal_distance", "exploitation_gap")
+                  "realised_goal_distance", "exploitation_gap", "arithmetic")
 #: Columns of :func:`load_geometry_metrics`.
 METRIC_COLUMNS = ("geometry", "d", "seed", "n_samples", "effective_dimension",
                   "mean_pairwise_distance", "concentration", "amenability")

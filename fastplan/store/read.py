@@ -13,7 +13,7 @@ from . import worlds
 from .columns import columns
 from .files import _h5py, _scan_index, _str, check_results_file
 from .layout import (BASELINE_FIELDS, DECODED_FIELDS, DEFAULT_EXECUTION, MANIFOLD_FIELDS, METRIC_COLUMNS,
-                     METRIC_FLOATS, RECORD_COLUMNS, RUN_FIELDS, TEXT_FIELDS, TRACE_FIELD)
+                     METRIC_FLOATS, RECORD_COLUMNS, DEFAULT_ARITHMETIC, RUN_FIELDS, TEXT_FIELDS, TRACE_FIELD)
 
 
 def _attrs(obj) -> dict:
@@ -22,11 +22,13 @@ def _attrs(obj) -> dict:
 
 
 def _config_attrs(g) -> dict:
-    """A configuration group's attributes; ``execution`` is "latent" in files written before it;
+    """A configuration group's attributes; ``execution`` is "latent" in files written before it,
+    ``arithmetic`` "exact" unless a ``FASTPLAN_ARITHMETIC=fast`` sweep wrote the configuration;
     ``inputs`` (a user's world / latents / starts files: paths and content hashes) is a dict,
     empty for the paper's own."""
     a = _attrs(g)
     a.setdefault("execution", DEFAULT_EXECUTION)
+    a.setdefault("arithmetic", DEFAULT_ARITHMETIC)
     a["inputs"] = json.loads(a["inputs"]) if "inputs" in a else {}
     return a
 
@@ -225,7 +227,8 @@ def load(path, as_frame: bool = False):
         batch's planning time), ``batch_size``, ``hyperparameters`` (JSON string),
         ``zero_action_distance`` and ``initial_distance`` (the baselines), ``execution``
         ("latent" or "decoded"), ``log_density``, ``ood_rate``, ``realised_goal_distance``,
-        ``exploitation_gap`` (NaN in files written before them).  Rows are sorted by planner,
+        ``exploitation_gap`` (NaN in files written before them), ``arithmetic`` ("exact",
+        or "fast" for runs of a ``FASTPLAN_ARITHMETIC=fast`` sweep).  Rows are sorted by planner,
         geometry, d, horizon, configuration and seed.
     pandas.DataFrame (``as_frame=True``)
         Tidy: the same rows and columns, but one column ``hp_<name>`` per hyperparameter
@@ -244,7 +247,7 @@ def load(path, as_frame: bool = False):
             order = np.argsort(seed, kind="stable")
             n = int(seed.size)
             for k in ("config_id", "geometry", "d", "horizon", "planner", "geometry_usage",
-                      "gradient", "lam", "hyperparameters", "execution"):
+                      "gradient", "lam", "hyperparameters", "execution", "arithmetic"):
                 cols[k].append(np.full(n, a[k], dtype=object))
             cols["seed"].append(seed[order])
             for k in ("goal_distance", "smoothness", "cost", "samples", "steps", "wall_time",

@@ -673,8 +673,9 @@ def _append_config_rows(f, cid: str, rows: list) -> int:
     execution = str(result0.get("execution", DEFAULT_EXECUTION))
     extra = result0.get("inputs_key") or None
     extra = json.loads(extra) if isinstance(extra, str) else extra
+    arithmetic = str(result0.get("arithmetic", "exact"))
     key = config_key(geometry, result0["d"], result0["horizon"], result0["planner"],
-                     result0["geometry_usage"], hp, execution, extra)
+                     result0["geometry_usage"], hp, execution, extra, arithmetic)
     if config_id(key) != cid:
         raise FastplanError(f"work unit result for {cid} does not match its configuration key")
     g = _hold(_hold(f.require_group("configs")).get(cid))
@@ -688,6 +689,8 @@ def _append_config_rows(f, cid: str, rows: list) -> int:
         for name in ("density", "projection"):
             if f"{name}_notes" in result0:
                 attrs[name] = str(result0[f"{name}_notes"][i0])
+        if arithmetic != "exact":         # FASTPLAN_ARITHMETIC=fast (absent: exact)
+            attrs["arithmetic"] = arithmetic
         if result0.get("inputs"):        # where a user's world / latents / starts came from
             inputs = result0["inputs"]
             attrs["inputs"] = inputs if isinstance(inputs, str) else canonical_json(inputs)
