@@ -184,3 +184,22 @@ def test_fast_process_plans_keys_threads_and_resume(tmp_path):
     only_fast = {k: v[rec["arithmetic"] == "fast"] for k, v in rec.items()}
     keep, variants = select_variants(normalize_records(only_fast))
     assert keep.all() and [v["paper_defaults"] for v in variants] == [False]
+
+
+def test_a_worker_in_the_other_mode_refuses_the_unit(tmp_path):
+    """A work unit made by a driver in fast mode, computed by this (exact) process as a Dask
+    worker would: one line naming both modes, before anything is planned or written."""
+    import dataclasses
+
+    from fastplan.runs.sweep import compute_unit, expand_grid, make_units
+
+    grid = expand_grid(planners=["cem"], geometries=["vae"], dims=[2], horizons=[2], seeds=[0],
+                       overrides={"cem": {"population": 8, "iterations": 1}})
+    unit = make_units(grid, metric_samples=0)[0]
+    assert unit.arithmetic == "exact" and compute_unit(unit)["kind"] == "plan"
+    fast = dataclasses.replace(unit, arithmetic="fast")
+    assert fast.unit_id != unit.unit_id
+    with pytest.raises(FastplanError, match=r"^this process runs exact arithmetic but the sweep asked "
+                                            r"for fast: set FASTPLAN_ARITHMETIC=fast on every worker$"):
+        compute_unit(fast)
+    assert list(tmp_path.iterdir()) == []
